@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot loops are built optimised even in debug (`swift test`), so the tests run at near-release speed.
+// `haswell` (AVX2 + FMA) is the portable baseline of this machine kind; see shared/specs/swift-stack-recipes.md §3.
+let kernelFlags: [String] = ["-Ounchecked", "-target-cpu", "haswell"]
+
+let package = Package(
+    name: "AutoMix",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "automix", targets: ["automix"]),
+        .library(name: "AutoMix", targets: ["AutoMix"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], exclude: ["README.md"], swiftSettings: [.unsafeFlags(kernelFlags)]),
+        .target(
+            name: "AutoMix",
+            dependencies: [
+                "ONNXProto", "Kernels", "COpenBLAS", "CTurboJPEG", "CPNG",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
+        .executableTarget(
+            name: "automix",
+            dependencies: ["AutoMix", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(
+            name: "AutoMixTests",
+            dependencies: ["AutoMix", "Kernels", "ONNXProto"],
+            resources: [.copy("Fixtures")]),
+    ]
+)

@@ -1,0 +1,123 @@
+/// Constant evaluation of the shape-arithmetic ops (and int64 tensors in general) during folding.
+/// Layout ops are computed as index maps so they apply to int64 and float constants alike.
+enum IntegerEvaluator {
+    static func evaluate(_ n: Node, _ inputs: [ConstantValue?]) throws -> [ConstantValue] {
+        func input(_ i: Int) throws -> ConstantValue {
+            guard i < inputs.count, let v = inputs[i] else { throw ShapeInference.fail(n, "input \(i) is missing") }
+            return v
+        }
+        let x = try input(0)
+        let shape = x.shape
+        switch n.op {
+        case .cast:
+            let to = n.int("to", default: 1)
+            switch to {
+            case 1, 10, 11: return [.float(x.floatTensor)]
+            default: return [.int(shape: shape, values: x.ints.map(Int64.init))]
+            }
+        case .constantOfShape:
+            let dims = x.ints
+            let count = dims.reduce(1, *)
+            if case let .tensor(v)? = n.attributes["value"], case .int = v { return [.int(shape: dims, values: .init(repeating: Int64(v.ints.first ?? 0), count: count))] }
+            let f: Float = { if case let .tensor(v)? = n.attributes["value"] { return v.floatTensor.data.first ?? 0 }; return 0 }()
+            return [.float(Tensor(shape: dims, data: .init(repeating: f, count: count)))]
+        case .add, .sub, .mul, .div:
+            let y = try input(1)
+            guard case .int = x, case .int = y else { break }
+            let out = try ShapeInference.broadcast(shape, y.shape, node: n)
+            let a = broadcastIndices(shape, to: out), b = broadcastIndices(y.shape, to: out)
+            let xv = x.ints, yv = y.ints
+            let values: [Int64] = try zip(a, b).map { i, j in
+                let (p, q) = (Int64(xv[i]), Int64(yv[j]))
+                switch n.op {
+                case .add: return p + q
+                case .sub: return p - q
+                case .mul: return p * q
+                default:
+                    guard q != 0 else { throw ShapeInference.fail(n, "integer division by zero") }
+                    return p / q   // truncates toward zero, as onnxruntime's integer Div
+                }
+            }
+            return [.int(shape: out, values: values)]
+        case .gather:
+            let idx = try input(1)
+            let axis = try ShapeInference.normalizedAxis(n.int("axis", default: 0), rank: shape.count, node: n)
+            let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+            var map: [Int] = []
+            for o in 0..<outer {
+                for k in idx.ints {
+                    let kk = k < 0 ? k + shape[axis] : k
+                    guard kk >= 0, kk < shape[axis] else { throw ShapeInference.fail(n, "index \(k) out of range") }
+                    for i in 0..<inner { map.append((o * shape[axis] + kk) * inner + i) }
+                }
+            }
+            return [pick(x, map, shape: Array(shape[..<axis]) + idx.shape + Array(shape[(axis + 1)...]))]
+        case .slice:
+            let starts = try input(1).ints, ends = try input(2).ints
+            let axes = inputs.count > 3 ? inputs[3]?.ints ?? Array(0..<starts.count) : Array(0..<starts.count)
+            let steps = inputs.count > 4 ? inputs[4]?.ints ?? .init(repeating: 1, count: starts.count) : .init(repeating: 1, count: starts.count)
+            var ranges = shape.map { Array(0..<$0) }
+            for (i, a0) in axes.enumerated() {
+                let a = try ShapeInference.normalizedAxis(a0, rank: shape.count, node: n)
+                let d = shape[a], step = steps[i]
+                guard step != 0 else { throw ShapeInference.fail(n, "slice step 0") }
+                func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v < 0 ? v + d : v, lo), hi) }
+                var r: [Int] = []
+                if step > 0 {
+                    var k = clamp(starts[i], 0, d); let e = clamp(ends[i], 0, d)
+                    while k < e { r.append(k); k += step }
+                } else {
+                    var k = clamp(starts[i], -1, d - 1); let e = clamp(ends[i], -1, d - 1)
+                    while k > e { r.append(k); k += step }
+                }
+                ranges[a] = r
+            }
+            var map: [Int] = [0]
+            for (d, r) in ranges.enumerated() {
+                let stride = shape[(d + 1)...].reduce(1, *)
+                map = map.flatMap { base in r.map { base + $0 * stride } }
+            }
+            return [pick(x, map, shape: ranges.map(\.count))]
+        case .concat:
+            let parts = try inputs.indices.map(input)
+            if parts.allSatisfy({ if case .int = $0 { return true } else { return false } }) {
+                let axis = try ShapeInference.normalizedAxis(n.int("axis", default: 0), rank: shape.count, node: n)
+                let out = try ShapeInference.outputShapes(n, parts.map(\.shape)) { _ in nil }[0]
+                let joined = LayoutOps.concat(parts.map(\.floatTensor), axis: axis, outShape: out)
+                return [.int(shape: out, values: joined.data.map { Int64($0) })]
+            }
+        default:
+            break
+        }
+        // layout ops on int64 values, via their float index image
+        if case let .int(_, values) = x, [.reshape, .unsqueeze, .squeeze, .flatten, .identity, .transpose].contains(n.op) {
+            let indices = Tensor(shape: shape, data: (0..<values.count).map { Float($0) })
+            let ins = inputs.enumerated().map { i, v in i == 0 ? indices : v?.floatTensor }
+            let out = try FloatOps.evaluate(n, ins, opset: 13)[0]
+            return [.int(shape: out.shape, values: out.data.map { values[Int($0)] })]
+        }
+        return try FloatOps.evaluate(n, inputs.map { $0?.floatTensor }, opset: 13).map { .float($0) }
+    }
+
+    static func pick(_ x: ConstantValue, _ map: [Int], shape: [Int]) -> ConstantValue {
+        switch x {
+        case let .float(t): return .float(Tensor(shape: shape, data: map.map { t.data[$0] }))
+        case let .int(_, v): return .int(shape: shape, values: map.map { v[$0] })
+        }
+    }
+
+    static func broadcastIndices(_ shape: [Int], to out: [Int]) -> [Int] {
+        let strides = broadcastStrides(shape, to: out)
+        let total = out.reduce(1, *)
+        var result = [Int](repeating: 0, count: total)
+        var index = [Int](repeating: 0, count: out.count)
+        for k in 0..<total {
+            var off = 0
+            for d in out.indices { off += index[d] * strides[d] }
+            result[k] = off
+            var d = out.count - 1
+            while d >= 0 { index[d] += 1; if index[d] < out[d] { break }; index[d] = 0; d -= 1 }
+        }
+        return result
+    }
+}

@@ -1,0 +1,42 @@
+/// A dense float tensor, row-major (NCHW for images). The only activation type of the float executor.
+public struct Tensor: Sendable, Equatable {
+    public var shape: [Int]
+    public var data: [Float]
+
+    public init(shape: [Int], data: [Float]) {
+        precondition(shape.reduce(1, *) == data.count, "shape \(shape) does not hold \(data.count) values")
+        self.shape = shape
+        self.data = data
+    }
+
+    public init(zeros shape: [Int]) { self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *))) }
+
+    public var count: Int { data.count }
+}
+
+/// A constant: float weights, or the int64 values of shape arithmetic (Reshape targets, axes, pads).
+public enum ConstantValue: Sendable, Equatable {
+    case float(Tensor)
+    case int(shape: [Int], values: [Int64])
+
+    public var shape: [Int] {
+        switch self {
+        case let .float(t): return t.shape
+        case let .int(shape, _): return shape
+        }
+    }
+
+    public var floatTensor: Tensor {
+        switch self {
+        case let .float(t): return t
+        case let .int(shape, values): return Tensor(shape: shape, data: values.map { Float($0) })
+        }
+    }
+
+    public var ints: [Int] {
+        switch self {
+        case let .float(t): return t.data.map { Int($0) }
+        case let .int(_, values): return values.map { Int($0) }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/// Runs one node in float. `inputs` holds a tensor per node input (constants included), nil where omitted.
+enum FloatOps {
+    static func evaluate(_ n: Node, _ inputs: [Tensor?], opset: Int) throws -> [Tensor] {
+        func input(_ i: Int) throws -> Tensor {
+            guard i < inputs.count, let t = inputs[i] else { throw ShapeInference.fail(n, "input \(i) is missing") }
+            return t
+        }
+        func optional(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
+        let constant: (String) -> ConstantValue? = { name in
+            guard !name.isEmpty, let i = n.inputs.firstIndex(of: name), let t = optional(i) else { return nil }
+            return .float(t)
+        }
+        let outShape = try ShapeInference.outputShapes(n, inputs.map { $0?.shape }, constant: constant)[0]
+        let x = try input(0)
+        switch n.op {
+        case .conv: return [try ConvOp.run(n, x: x, w: try input(1), bias: optional(2), outShape: outShape)]
+        case .gemm: return [try GemmOp.gemm(n, a: x, b: try input(1), c: optional(2), outShape: outShape)]
+        case .matMul: return [GemmOp.matMul(a: x, b: try input(1), outShape: outShape)]
+        case .add: return [ElementwiseOps.binary(.add, x, try input(1), outShape: outShape)]
+        case .sub: return [ElementwiseOps.binary(.sub, x, try input(1), outShape: outShape)]
+        case .mul: return [ElementwiseOps.binary(.mul, x, try input(1), outShape: outShape)]
+        case .div: return [ElementwiseOps.binary(.div, x, try input(1), outShape: outShape)]
+        case .pRelu: return [ElementwiseOps.prelu(x, slope: try input(1))]
+        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh:
+            return [ElementwiseOps.unary(ElementwiseOps.function(of: n, inputs), x)]
+        case .softmax: return [try ElementwiseOps.softmax(n, x, opset: opset)]
+        case .batchNormalization:
+            return [ElementwiseOps.batchNorm(n, x: x, scale: try input(1), bias: try input(2), mean: try input(3), variance: try input(4))]
+        case .maxPool, .averagePool: return [try PoolOps.pool(n, x, outShape: outShape)]
+        case .globalAveragePool: return [PoolOps.globalAverage(x, outShape: outShape)]
+        case .flatten, .reshape, .squeeze, .unsqueeze, .identity, .cast:
+            return [Tensor(shape: outShape, data: x.data)]
+        case .dropout:
+            return n.outputs.count > 1 ? [x, Tensor(shape: x.shape, data: [Float](repeating: 1, count: x.count))] : [x]
+        case .transpose: return [LayoutOps.transpose(x, perm: n.ints("perm") ?? Array((0..<x.shape.count).reversed()))]
+        case .concat:
+            let axis = try ShapeInference.normalizedAxis(n.int("axis", default: 0), rank: x.shape.count, node: n)
+            return [LayoutOps.concat(try inputs.indices.map(input), axis: axis, outShape: outShape)]
+        case .pad:
+            let pads = ShapeInference.intParameter(n, "pads", input: 1, constant) ?? []
+            let value = optional(2)?.data.first ?? n.float("value", default: 0)
+            return [try LayoutOps.pad(n, x, pads: pads, value: value, outShape: outShape)]
+        case .resize:
+            return [LayoutOps.resizeNearest(n, x, geometry: try ResizeGeometry(node: n, inputShape: x.shape, constant: constant))]
+        case .shape, .gather, .constant, .slice, .constantOfShape:
+            throw ShapeInference.fail(n, "is shape arithmetic and must be folded away before execution")
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Kernels
+
+/// Float 2-D convolution, NCHW: depthwise kernel for one-channel groups, im2col + sgemm otherwise
+/// (no im2col at all for 1×1, stride 1, unpadded).
+enum ConvOp {
+    static func run(_ n: Node, x: Tensor, w: Tensor, bias: Tensor?, outShape: [Int]) throws -> Tensor {
+        let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (cout, cinPerGroup, kH, kW) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let group = n.int("group", default: 1)
+        guard cout % group == 0, cin == cinPerGroup * group else {
+            throw ShapeInference.fail(n, "group \(group) does not divide \(cin) input / \(cout) output channels")
+        }
+        let geometry = try ConvGeometry(node: n, inH: inH, inW: inW, kernel: (kH, kW))
+        let win = geometry.window(inH: inH, inW: inW)
+        let outHW = outShape[2] * outShape[3]
+        let coutPerGroup = cout / group
+        let depthwise = cinPerGroup == 1 && group == cin
+        let direct = kH == 1 && kW == 1 && win.strideH == 1 && win.strideW == 1
+            && geometry.pads == (0, 0, 0, 0)
+        let k = cinPerGroup * kH * kW
+        var out = Tensor(zeros: outShape)
+        var scratch = [Float](repeating: 0, count: (depthwise || direct) ? 0 : k * outHW)
+        let zeroBias = [Float](repeating: 0, count: cout)
+        let b = bias?.data ?? zeroBias
+        x.data.withUnsafeBufferPointer { xp in
+        w.data.withUnsafeBufferPointer { wp in
+        b.withUnsafeBufferPointer { bp in
+        out.data.withUnsafeMutableBufferPointer { op in
+        scratch.withUnsafeMutableBufferPointer { sp in
+            for img in 0..<batch {
+                let src = xp.baseAddress! + img * cin * inH * inW
+                let dst = op.baseAddress! + img * cout * outHW
+                fillChannelBias(dst, channels: cout, planeSize: outHW, bias: bp.baseAddress!)
+                if depthwise {
+                    depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!, dst)
+                    continue
+                }
+                for g in 0..<group {
+                    let gsrc = src + g * cinPerGroup * inH * inW
+                    let cols: UnsafePointer<Float>
+                    if direct {
+                        cols = gsrc
+                    } else {
+                        im2col(gsrc, channels: cinPerGroup, win, sp.baseAddress!)
+                        cols = UnsafePointer(sp.baseAddress!)
+                    }
+                    sgemm(m: coutPerGroup, n: outHW, k: k, a: wp.baseAddress! + g * coutPerGroup * k, lda: k,
+                          b: cols, ldb: outHW, c: dst + g * coutPerGroup * outHW, ldc: outHW, beta: 1)
+                }
+            }
+        }}}}}
+        return out
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// Element-wise functions of one input, with the parameters ONNX gives them.
+public enum UnaryFunction: Sendable, Equatable {
+    case relu
+    case clip(min: Float, max: Float)
+    case leakyRelu(alpha: Float)
+    case sigmoid
+    case hardSigmoid(alpha: Float, beta: Float)
+    case hardSwish
+    case tanh
+    case identity
+}
+
+public func applyUnary(_ f: UnaryFunction, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    switch f {
+    case .relu:
+        for i in 0..<count { y[i] = x[i] > 0 ? x[i] : 0 }   // keeps NaN out of max() ordering questions
+    case let .clip(lo, hi):
+        for i in 0..<count { y[i] = Swift.min(Swift.max(x[i], lo), hi) }
+    case let .leakyRelu(alpha):
+        for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : x[i] * alpha }
+    case .sigmoid:
+        for i in 0..<count { y[i] = 1 / (1 + Foundation.exp(-x[i])) }
+    case let .hardSigmoid(alpha, beta):
+        for i in 0..<count { y[i] = Swift.max(0, Swift.min(1, alpha * x[i] + beta)) }
+    case .hardSwish:
+        for i in 0..<count { y[i] = x[i] * Swift.max(0, Swift.min(1, x[i] / 6 + 0.5)) }
+    case .tanh:
+        for i in 0..<count { y[i] = Foundation.tanh(x[i]) }
+    case .identity:
+        if UnsafePointer(y) != x { y.update(from: x, count: count) }
+    }
+}
+
+public enum BinaryFunction: Sendable, Equatable { case add, sub, mul, div, max, min, pow, prelu }
+
+@inline(__always)
+func combine(_ f: BinaryFunction, _ a: Float, _ b: Float) -> Float {
+    switch f {
+    case .add: return a + b
+    case .sub: return a - b
+    case .mul: return a * b
+    case .div: return a / b
+    case .max: return Swift.max(a, b)
+    case .min: return Swift.min(a, b)
+    case .pow: return Foundation.pow(a, b)
+    case .prelu: return a >= 0 ? a : a * b
+    }
+}
+
+/// `out[i] = f(a[i·sa], b[i·sb])` over an N-d index space; strides are 0 along broadcast dimensions.
+/// The innermost dimension is specialised for the common contiguous and scalar cases.
+public func broadcastBinary(_ f: BinaryFunction, shape: [Int],
+                            _ a: UnsafePointer<Float>, aStrides: [Int],
+                            _ b: UnsafePointer<Float>, bStrides: [Int], _ out: UnsafeMutablePointer<Float>) {
+    let rank = shape.count
+    if rank == 0 { out[0] = combine(f, a[0], b[0]); return }
+    let n = shape[rank - 1], sa = aStrides[rank - 1], sb = bStrides[rank - 1]
+    var outerCount = 1
+    for d in 0..<(rank - 1) { outerCount *= shape[d] }
+    var index = [Int](repeating: 0, count: Swift.max(rank - 1, 1))
+    var aOff = 0, bOff = 0
+    var o = out
+    for _ in 0..<outerCount {
+        let pa = a + aOff, pb = b + bOff
+        switch (f, sa, sb) {
+        case (.add, 1, 1): for i in 0..<n { o[i] = pa[i] + pb[i] }
+        case (.add, 1, 0): let v = pb[0]; for i in 0..<n { o[i] = pa[i] + v }
+        case (.mul, 1, 1): for i in 0..<n { o[i] = pa[i] * pb[i] }
+        case (.mul, 1, 0): let v = pb[0]; for i in 0..<n { o[i] = pa[i] * v }
+        default: for i in 0..<n { o[i] = combine(f, pa[i * sa], pb[i * sb]) }
+        }
+        o += n
+        // odometer over the outer dimensions
+        var d = rank - 2
+        while d >= 0 {
+            index[d] += 1
+            aOff += aStrides[d]; bOff += bStrides[d]
+            if index[d] < shape[d] { break }
+            aOff -= aStrides[d] * shape[d]; bOff -= bStrides[d] * shape[d]
+            index[d] = 0
+            d -= 1
+        }
+    }
+}
+
+/// Softmax along contiguous rows of length `n` (max-subtracted, as onnxruntime).
+public func softmaxRows(_ x: UnsafePointer<Float>, rows: Int, n: Int, _ y: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let xi = x + r * n, yi = y + r * n
+        var m = -Float.infinity
+        for i in 0..<n { m = Swift.max(m, xi[i]) }
+        var s: Float = 0
+        for i in 0..<n { let e = Foundation.exp(xi[i] - m); yi[i] = e; s += e }
+        for i in 0..<n { yi[i] /= s }
+    }
+}
+
+/// Per-channel affine `y = x·scale[c] + shift[c]` over `planes` planes of `planeSize` (batch normalization).
+public func channelAffine(_ x: UnsafePointer<Float>, planes: Int, channels: Int, planeSize: Int,
+                          scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    for p in 0..<planes {
+        let c = p % channels
+        let s = scale[c], t = shift[c]
+        let xi = x + p * planeSize, yi = y + p * planeSize
+        for i in 0..<planeSize { yi[i] = xi[i] * s + t }
+    }
+}
+
+/// Adds `bias[c]` to each of `channels` planes of `planeSize` values.
+public func addChannelBias(_ y: UnsafeMutablePointer<Float>, channels: Int, planeSize: Int, bias: UnsafePointer<Float>) {
+    for c in 0..<channels {
+        let v = bias[c]
+        let p = y + c * planeSize
+        for i in 0..<planeSize { p[i] += v }
+    }
+}
+
+/// Fills each of `channels` planes of `planeSize` values with `bias[c]`.
+public func fillChannelBias(_ y: UnsafeMutablePointer<Float>, channels: Int, planeSize: Int, bias: UnsafePointer<Float>) {
+    for c in 0..<channels { (y + c * planeSize).update(repeating: bias[c], count: planeSize) }
+}

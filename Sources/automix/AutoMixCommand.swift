@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct AutoMixCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "automix",
+        abstract: "Mixed-precision quantization search for ESP-DL (ESP32-P4, ESP32-S3).",
+        subcommands: [EvalCommand.self, BenchCommand.self])
+}

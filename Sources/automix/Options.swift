@@ -1,0 +1,94 @@
+import ArgumentParser
+import AutoMix
+import Foundation
+
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Float ONNX classifier (opset 11–18).")
+    var model: String
+}
+
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "ImageFolder: root/<class>/*.{jpg,jpeg,png}.")
+    var data: String
+
+    @Option(name: .long, help: "Class indices: 'sorted' folder names (torchvision), 'numeric' folder names, or a class-list file.")
+    var labels: String = "sorted"
+
+    @Option(name: .long, help: "Short side before the crop: a size, 'none' (pre-cropped images), or 'auto' (images at the model's size pass unchanged, others get round(crop/0.875), e.g. 256 for 224).")
+    var resize: String = "auto"
+
+    @Option(name: .long, help: "Center crop size (default: the model's input size).")
+    var crop: Int?
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Per-channel mean after /255 (default 0).")
+    var mean: [Float] = []
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Per-channel std after /255 (default 1).")
+    var std: [Float] = []
+
+    @Flag(name: .long, help: "Skip and count unreadable images instead of stopping.")
+    var skipBadImages = false
+
+    @Option(name: .long, help: "Use only the first N images.")
+    var limit: Int?
+
+    var labelRule: LabelRule {
+        switch labels {
+        case "sorted": return .sorted
+        case "numeric": return .numeric
+        default: return .file(labels)
+        }
+    }
+
+    func preprocessing(for graph: Graph) throws -> Preprocessing {
+        guard let input = graph.imageInput else {
+            throw AutoMixError.invalidArgument("model input \(graph.inputs.first?.shape ?? []) is not an image [N,C,H,W]")
+        }
+        let resizeRule: Preprocessing.Resize
+        switch resize {
+        case "none": resizeRule = .none
+        case "auto": resizeRule = .auto
+        default:
+            guard let n = Int(resize), n > 0 else { throw AutoMixError.invalidArgument("--resize must be a size, 'none' or 'auto', not '\(resize)'") }
+            resizeRule = .shortSide(n)
+        }
+        func perChannel(_ v: [Float], _ name: String) throws -> [Float]? {
+            if v.isEmpty { return nil }
+            if v.count == 1 { return [Float](repeating: v[0], count: input.channels) }
+            guard v.count == input.channels else {
+                throw AutoMixError.invalidArgument("--\(name) has \(v.count) values; the model takes \(input.channels) channels")
+            }
+            return v
+        }
+        if let s = try perChannel(std, "std"), s.contains(0) { throw AutoMixError.invalidArgument("--std must not be 0") }
+        let crop = self.crop.map { (h: $0, w: $0) } ?? (h: input.height, w: input.width)
+        guard crop.h == input.height, crop.w == input.width else {
+            throw AutoMixError.invalidArgument("--crop \(crop.h) does not match the model input \(input.height)×\(input.width)")
+        }
+        return Preprocessing(resize: resizeRule, crop: crop, channels: input.channels,
+                             mean: try perChannel(mean, "mean"), std: try perChannel(std, "std"))
+    }
+
+    func load(for graph: Graph, quiet: Bool) throws -> Dataset {
+        let folder = try ImageFolder(root: data, labels: labelRule)
+        let count = min(limit ?? Int.max, folder.samples.count)
+        return try Dataset.load(folder, preprocessing: try preprocessing(for: graph), skipBadImages: skipBadImages,
+                                limit: limit, progress: Progress("decode", total: count, enabled: !quiet))
+    }
+}
+
+/// Prints the one JSON object that ends a `--json` run.
+func printJSON(_ object: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// Runs a command body, turning AutoMix errors into one line on stderr and exit code 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as AutoMixError {
+        FileHandle.standardError.write(Data("automix: error: \(e.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
