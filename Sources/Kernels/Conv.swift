@@ -74,35 +74,87 @@ public func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, tra
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// Depthwise convolution of one image: output channel `oc` reads input channel `oc / multiplier`.
-/// Accumulates into `dst`, which the caller has filled with the bias.
+/// Output bounds of a convolution with a fused Relu (`0…∞`), ReLU6/Clip, or none (`-∞…∞`).
+public struct Clamp: Sendable, Equatable {
+    public var lo: Float, hi: Float
+    public init(lo: Float, hi: Float) { self.lo = lo; self.hi = hi }
+    public static let none = Clamp(lo: -.infinity, hi: .infinity)
+}
+
+/// Adds the per-channel bias and clamps, in one pass over `channels` planes (the GEMM path's epilogue).
+public func biasClamp(_ y: UnsafeMutablePointer<Float>, channels: Int, planeSize: Int, bias: UnsafePointer<Float>, _ c: Clamp) {
+    for ch in 0..<channels {
+        let b = bias[ch]
+        let p = y + ch * planeSize
+        for i in 0..<planeSize { p[i] = Swift.min(Swift.max(p[i] + b, c.lo), c.hi) }
+    }
+}
+
+/// Depthwise convolution of one image: output channel `oc` reads input channel `oc / multiplier`;
+/// writes `clamp(bias + Σ w·x)`. Each input plane is first copied into a zero-padded scratch plane
+/// (`scratch` holds `(inH+padT+padB)·(inW+padL+padR)` floats, see `depthwiseScratchCount`) so the
+/// inner loops are branch-free; 3×3 kernels keep all nine taps of an output in registers.
 public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
-                            weights: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+                            weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp,
+                            scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+    let (pw, ph) = depthwisePaddedSize(w)
     let outHW = w.outH * w.outW
+    let sx = w.strideW
+    scratch.update(repeating: 0, count: pw * ph)
+    var lastChannel = -1
     for oc in 0..<(inChannels * multiplier) {
-        let plane = src + (oc / multiplier) * w.inH * w.inW
+        let ic = oc / multiplier
+        if ic != lastChannel {
+            let plane = src + ic * w.inH * w.inW
+            for y in 0..<w.inH { (scratch + (y + w.padTop) * pw + w.padLeft).update(from: plane + y * w.inW, count: w.inW) }
+            lastChannel = ic
+        }
         let out = dst + oc * outHW
-        let kern = weights + oc * w.kH * w.kW
-        for ky in 0..<w.kH {
-            let (oyLo, oyHi) = w.validRange(k: ky, stride: w.strideH, pad: w.padTop, dilation: w.dilationH,
-                                            inSize: w.inH, outSize: w.outH)
-            for kx in 0..<w.kW {
-                let (oxLo, oxHi) = w.validRange(k: kx, stride: w.strideW, pad: w.padLeft, dilation: w.dilationW,
-                                                inSize: w.inW, outSize: w.outW)
-                let wt = kern[ky * w.kW + kx]
-                if oxLo >= oxHi { continue }
-                for oy in oyLo..<oyHi {
-                    let o = out + oy * w.outW
-                    let inRow = plane + (oy * w.strideH - w.padTop + ky * w.dilationH) * w.inW
-                        + kx * w.dilationW - w.padLeft
-                    if w.strideW == 1 {
-                        for ox in oxLo..<oxHi { o[ox] += wt * inRow[ox] }
-                    } else {
-                        let s = w.strideW
-                        for ox in oxLo..<oxHi { o[ox] += wt * inRow[ox * s] }
+        let k = weights + oc * w.kH * w.kW
+        let b = bias[oc]
+        if w.kH == 3 && w.kW == 3 && w.dilationH == 1 && w.dilationW == 1 {
+            let (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
+            for oy in 0..<w.outH {
+                let r0 = scratch + oy * w.strideH * pw, r1 = r0 + pw, r2 = r1 + pw
+                let o = out + oy * w.outW
+                if sx == 1 {
+                    for ox in 0..<w.outW {
+                        var a = b + k0 * r0[ox] + k1 * r0[ox + 1] + k2 * r0[ox + 2]
+                        a += k3 * r1[ox] + k4 * r1[ox + 1] + k5 * r1[ox + 2]
+                        a += k6 * r2[ox] + k7 * r2[ox + 1] + k8 * r2[ox + 2]
+                        o[ox] = Swift.min(Swift.max(a, clamp.lo), clamp.hi)
+                    }
+                } else {
+                    for ox in 0..<w.outW {
+                        let x = ox * sx
+                        var a = b + k0 * r0[x] + k1 * r0[x + 1] + k2 * r0[x + 2]
+                        a += k3 * r1[x] + k4 * r1[x + 1] + k5 * r1[x + 2]
+                        a += k6 * r2[x] + k7 * r2[x + 1] + k8 * r2[x + 2]
+                        o[ox] = Swift.min(Swift.max(a, clamp.lo), clamp.hi)
                     }
                 }
             }
+            continue
+        }
+        for oy in 0..<w.outH {
+            let o = out + oy * w.outW
+            o.update(repeating: b, count: w.outW)
+            for ky in 0..<w.kH {
+                let r = scratch + (oy * w.strideH + ky * w.dilationH) * pw
+                for kx in 0..<w.kW {
+                    let wt = k[ky * w.kW + kx]
+                    let rr = r + kx * w.dilationW
+                    for ox in 0..<w.outW { o[ox] += wt * rr[ox * sx] }
+                }
+            }
+            for ox in 0..<w.outW { o[ox] = Swift.min(Swift.max(o[ox], clamp.lo), clamp.hi) }
         }
     }
+}
+
+/// Width and height of the zero-padded plane `depthwiseConv2d` works on (large enough for every window).
+public func depthwisePaddedSize(_ w: Window2D) -> (width: Int, height: Int) {
+    let needW = (w.outW - 1) * w.strideW + (w.kW - 1) * w.dilationW + 1
+    let needH = (w.outH - 1) * w.strideH + (w.kH - 1) * w.dilationH + 1
+    return (max(w.inW + w.padLeft, needW), max(w.inH + w.padTop, needH))
 }

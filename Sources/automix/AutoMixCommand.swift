@@ -1,4 +1,5 @@
 import ArgumentParser
+import AutoMix
 
 @main
 struct AutoMixCommand: ParsableCommand {

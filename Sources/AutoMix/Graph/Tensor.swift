@@ -11,6 +11,13 @@ public struct Tensor: Sendable, Equatable {
 
     public init(zeros shape: [Int]) { self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *))) }
 
+    /// A tensor whose values the caller overwrites completely before reading (no zero-fill pass).
+    public init(uninitialized shape: [Int]) {
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        data = [Float](unsafeUninitializedCapacity: n) { _, initialized in initialized = n }
+    }
+
     public var count: Int { data.count }
 }
 

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Kernels
 import Foundation
 
 /// Runs a (rewritten) graph in float32, batched, splitting the batch over the cores.
@@ -15,6 +16,8 @@ public final class FloatExecutor: Sendable {
         let node: Node
         let inputs: [Slot]
         let outputs: [Int]
+        /// A Relu/Clip that only this Conv's output feeds, applied inside the Conv.
+        let clamp: Clamp
         /// Value slots read for the last time by this step.
         let releases: [Int]
     }
@@ -37,6 +40,7 @@ public final class FloatExecutor: Sendable {
             throw ShapeInference.fail(n, "shape arithmetic on runtime values cannot be executed")
         }
         self.graph = graph
+        Self.keepLargeAllocationsInHeap
         let b = graph.inputs[0].shape.first ?? -1
         fixedBatch = b > 0 ? b : nil
 
@@ -44,11 +48,28 @@ public final class FloatExecutor: Sendable {
         var constantIndex: [String: Int] = [:]
         var constants: [Tensor] = []
         var lastUse: [Int: Int] = [:]
-        var steps: [(Node, [Slot], [Int])] = []
+        var steps: [(Node, [Slot], [Int], Clamp)] = []
+        let consumers = graph.consumers()
+        let graphOutputs = Set(graph.outputs.map(\.name))
+        var fusedInto: [Int: Int] = [:]   // activation node index -> conv node index
+        for (i, n) in graph.nodes.enumerated() where n.op == .conv && !graphOutputs.contains(n.outputs[0]) {
+            if let users = consumers[n.outputs[0]], users.count == 1, [.relu, .clip].contains(graph.nodes[users[0]].op),
+               graph.nodes[users[0]].inputs.count == 1 {
+                fusedInto[users[0]] = i
+            }
+        }
         for (i, n) in graph.nodes.enumerated() {
+            if fusedInto[i] != nil { continue }
+            let activationIndex = fusedInto.first { $0.value == i }?.key
+            let clamp: Clamp = activationIndex.map { a -> Clamp in
+                let f = graph.nodes[a]
+                return f.op == .relu ? Clamp(lo: 0, hi: .infinity)
+                    : Clamp(lo: f.float("min", default: -.infinity), hi: f.float("max", default: .infinity))
+            } ?? .none
+            let outputNames = activationIndex.map { graph.nodes[$0].outputs } ?? n.outputs
             let ins: [Slot] = n.inputs.map { name in
                 if name.isEmpty { return .absent }
-                if let s = slots[name] { lastUse[s] = i; return .value(s) }
+                if let s = slots[name] { lastUse[s] = steps.count; return .value(s) }
                 if let c = constantIndex[name] { return .constant(c) }
                 if let c = graph.constants[name] {
                     constantIndex[name] = constants.count
@@ -57,12 +78,12 @@ public final class FloatExecutor: Sendable {
                 }
                 return .absent
             }
-            let outs = n.outputs.map { name -> Int in
+            let outs = outputNames.map { name -> Int in
                 let s = slots.count
                 slots[name] = s
                 return s
             }
-            steps.append((n, ins, outs))
+            steps.append((n, ins, outs, clamp))
         }
         let outputSlots = try graph.outputs.map { o -> Int in
             guard let s = slots[o.name] else { throw AutoMixError.invalidArgument("graph output '\(o.name)' is not computed") }
@@ -71,11 +92,20 @@ public final class FloatExecutor: Sendable {
         let keep = Set(outputSlots)
         program = Program(
             steps: steps.enumerated().map { i, s in
-                Step(node: s.0, inputs: s.1, outputs: s.2,
+                Step(node: s.0, inputs: s.1, outputs: s.2, clamp: s.3,
                      releases: lastUse.filter { $0.value == i && !keep.contains($0.key) }.map(\.key))
             },
             constants: constants, valueCount: slots.count, inputSlot: 0, outputSlots: outputSlots)
     }
+
+    /// glibc serves large blocks with fresh mmap pages, so every activation tensor would pay page faults
+    /// and zeroing by the kernel; keeping them in the heap lets freed activations be reused.
+    static let keepLargeAllocationsInHeap: Void = {
+        #if os(Linux)
+        _ = glibcMallopt(-3, 1 << 30)   // M_MMAP_THRESHOLD (malloc.h, not exported by the Glibc module)
+        _ = glibcMallopt(-1, 1 << 30)   // M_TRIM_THRESHOLD
+        #endif
+    }()
 
     /// Runs one batch (NCHW, batch first); returns the graph outputs in order.
     public func run(_ input: Tensor) throws -> [Tensor] {
@@ -125,13 +155,18 @@ public final class FloatExecutor: Sendable {
                 case .absent: return nil
                 }
             }
-            let outs = try FloatOps.evaluate(step.node, ins, opset: graph.opset)
+            let outs = try FloatOps.evaluate(step.node, ins, opset: graph.opset, clamp: step.clamp)
             for s in step.releases { values[s] = nil }
             for (s, t) in zip(step.outputs, outs) { values[s] = t }
         }
         return program.outputSlots.map { values[$0]! }
     }
 }
+
+#if os(Linux)
+@_silgen_name("mallopt")
+private func glibcMallopt(_ option: Int32, _ value: Int32) -> Int32
+#endif
 
 /// Collects per-chunk results written from concurrent workers.
 final class ResultBox: @unchecked Sendable {

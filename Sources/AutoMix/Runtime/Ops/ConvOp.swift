@@ -3,7 +3,8 @@ import Kernels
 /// Float 2-D convolution, NCHW: depthwise kernel for one-channel groups, im2col + sgemm otherwise
 /// (no im2col at all for 1×1, stride 1, unpadded).
 enum ConvOp {
-    static func run(_ n: Node, x: Tensor, w: Tensor, bias: Tensor?, outShape: [Int]) throws -> Tensor {
+    /// `clamp` is a fused Relu/Clip, applied with the bias in the same pass.
+    static func run(_ n: Node, x: Tensor, w: Tensor, bias: Tensor?, outShape: [Int], clamp: Clamp = .none) throws -> Tensor {
         let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, cinPerGroup, kH, kW) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
         let group = n.int("group", default: 1)
@@ -18,8 +19,9 @@ enum ConvOp {
         let direct = kH == 1 && kW == 1 && win.strideH == 1 && win.strideW == 1
             && geometry.pads == (0, 0, 0, 0)
         let k = cinPerGroup * kH * kW
-        var out = Tensor(zeros: outShape)
-        var scratch = [Float](repeating: 0, count: (depthwise || direct) ? 0 : k * outHW)
+        var out = Tensor(uninitialized: outShape)
+        let padded = depthwisePaddedSize(win)
+        var scratch = [Float](repeating: 0, count: depthwise ? padded.width * padded.height : (direct ? 0 : k * outHW))
         let zeroBias = [Float](repeating: 0, count: cout)
         let b = bias?.data ?? zeroBias
         x.data.withUnsafeBufferPointer { xp in
@@ -30,9 +32,9 @@ enum ConvOp {
             for img in 0..<batch {
                 let src = xp.baseAddress! + img * cin * inH * inW
                 let dst = op.baseAddress! + img * cout * outHW
-                fillChannelBias(dst, channels: cout, planeSize: outHW, bias: bp.baseAddress!)
                 if depthwise {
-                    depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!, dst)
+                    depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
+                                    bias: bp.baseAddress!, clamp, scratch: sp.baseAddress!, dst)
                     continue
                 }
                 for g in 0..<group {
@@ -45,8 +47,9 @@ enum ConvOp {
                         cols = UnsafePointer(sp.baseAddress!)
                     }
                     sgemm(m: coutPerGroup, n: outHW, k: k, a: wp.baseAddress! + g * coutPerGroup * k, lda: k,
-                          b: cols, ldb: outHW, c: dst + g * coutPerGroup * outHW, ldc: outHW, beta: 1)
+                          b: cols, ldb: outHW, c: dst + g * coutPerGroup * outHW, ldc: outHW)
                 }
+                biasClamp(dst, channels: cout, planeSize: outHW, bias: bp.baseAddress!, clamp)
             }
         }}}}}
         return out
