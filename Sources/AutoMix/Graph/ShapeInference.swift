@@ -30,17 +30,25 @@ enum ShapeInference {
         return a
     }
 
-    /// Resolves 0 (copy) and -1 (infer) in a Reshape target.
+    /// Resolves 0 (copy) and -1 (infer) in a Reshape target. A copied dynamic (batch) dimension stays -1
+    /// and does not count as the inferred one.
     static func reshape(_ input: [Int], to target: [Int], allowZero: Bool, node: Node) throws -> [Int] {
-        var out = target.enumerated().map { i, d in (d == 0 && !allowZero && i < input.count) ? input[i] : d }
-        let known = input.allSatisfy { $0 >= 0 }
-        let inferAt = out.indices.filter { out[$0] == -1 }
+        let copied = target.indices.map { target[$0] == 0 && !allowZero && $0 < input.count }
+        var out = target.indices.map { copied[$0] ? input[$0] : target[$0] }
+        let inferAt = target.indices.filter { target[$0] == -1 }
         guard inferAt.count <= 1 else { throw fail(node, "Reshape target \(target) has more than one -1") }
-        if let i = inferAt.first, known {
-            let rest = out.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
-            guard rest > 0, input.reduce(1, *) % rest == 0 else { throw fail(node, "cannot reshape \(input) to \(target)") }
-            out[i] = input.reduce(1, *) / rest
-        } else if known, out.reduce(1, *) != input.reduce(1, *) {
+        let dynamicIn = input.filter { $0 < 0 }.count
+        let dynamicCopied = out.indices.filter { copied[$0] && out[$0] < 0 }.count
+        let knownIn = input.filter { $0 >= 0 }.reduce(1, *)
+        let knownOut = out.indices.filter { !inferAt.contains($0) && out[$0] >= 0 }.map { out[$0] }.reduce(1, *)
+        if let i = inferAt.first {
+            if dynamicIn == dynamicCopied {
+                guard knownOut > 0, knownIn % knownOut == 0 else { throw fail(node, "cannot reshape \(input) to \(target)") }
+                out[i] = knownIn / knownOut
+            } else {
+                out[i] = -1   // the batch folds into the inferred dimension
+            }
+        } else if dynamicIn == 0, knownOut != knownIn {
             throw fail(node, "cannot reshape \(input) to \(target)")
         }
         return out

@@ -10,6 +10,9 @@ public final class FloatExecutor: Sendable {
     public let graph: Graph
     /// The input's batch size when the model fixes it; sub-batches are then exactly this size.
     public let fixedBatch: Int?
+    /// Whether images are independent all the way through (no op mixes the batch into other
+    /// dimensions), so the batch may be split over the cores.
+    public let batchSplittable: Bool
     let program: Program
 
     struct Step: Sendable {
@@ -43,6 +46,7 @@ public final class FloatExecutor: Sendable {
         Self.keepLargeAllocationsInHeap
         let b = graph.inputs[0].shape.first ?? -1
         fixedBatch = b > 0 ? b : nil
+        batchSplittable = Self.keepsBatchLeading(graph)
 
         var slots: [String: Int] = [graph.inputs[0].name: 0]
         var constantIndex: [String: Int] = [:]
@@ -112,7 +116,9 @@ public final class FloatExecutor: Sendable {
         let batch = input.shape[0]
         let perImage = input.count / max(batch, 1)
         let chunks: [Range<Int>]
-        if let fixed = fixedBatch {
+        if !batchSplittable {
+            chunks = [0..<batch]
+        } else if let fixed = fixedBatch {
             guard batch % fixed == 0 else {
                 throw AutoMixError.invalidArgument("model '\(graph.name)' has a fixed batch of \(fixed); got \(batch) images")
             }
@@ -140,6 +146,21 @@ public final class FloatExecutor: Sendable {
             data.reserveCapacity(first.count * chunks.count)
             for p in parts { data.append(contentsOf: p[o].data) }
             return Tensor(shape: [batch] + first.shape.dropFirst(), data: data)
+        }
+    }
+
+    /// True when every value's shape for batch 2 is its shape for batch 1 with a doubled leading dimension.
+    static func keepsBatchLeading(_ graph: Graph) -> Bool {
+        func shapes(batch: Int) -> [String: [Int]]? {
+            var g = graph
+            g.inputs[0].shape[0] = batch
+            return (try? g.inferShapes()) != nil ? g.shapes : nil
+        }
+        guard graph.inputs[0].shape.first.map({ $0 <= 1 }) == true,
+              let one = shapes(batch: 1), let two = shapes(batch: 2) else { return false }
+        return one.allSatisfy { name, s in
+            guard let t = two[name], !s.isEmpty, s.count == t.count else { return false }
+            return s[0] == 1 && t[0] == 2 && s.dropFirst() == t.dropFirst()
         }
     }
 
