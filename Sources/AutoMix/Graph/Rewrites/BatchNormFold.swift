@@ -14,9 +14,7 @@ enum BatchNormFold {
 
     static func apply(_ graph: Graph) -> Graph {
         var g = graph
-        var changed = true
-        while changed {
-            changed = false
+        g.rewriteUntilStable { g in
             let producers = g.producerIndex(), consumers = g.consumers()
             for (i, bn) in g.nodes.enumerated() where bn.op == .batchNormalization {
                 guard bn.outputs.count == 1, let p = producers[bn.inputs[0]], consumers[bn.inputs[0]]?.count == 1,
@@ -30,9 +28,9 @@ enum BatchNormFold {
                 g.nodes[p] = folded
                 g.nodes[p].outputs = [bn.outputs[0]]
                 g.nodes.remove(at: i)
-                changed = true
-                break
+                return true
             }
+            return false
         }
         g.pruneConstants()
         return g

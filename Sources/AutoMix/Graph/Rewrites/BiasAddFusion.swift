@@ -3,9 +3,7 @@
 enum BiasAddFusion {
     static func apply(_ graph: Graph) -> Graph {
         var g = graph
-        var changed = true
-        while changed {
-            changed = false
+        g.rewriteUntilStable { g in
             let producers = g.producerIndex(), consumers = g.consumers()
             for (i, add) in g.nodes.enumerated() where add.op == .add {
                 for (src, constSlot) in [(0, 1), (1, 0)] {
@@ -16,11 +14,10 @@ enum BiasAddFusion {
                     g.nodes[p] = fused
                     g.nodes[p].outputs = [add.outputs[0]]
                     g.nodes.remove(at: i)
-                    changed = true
-                    break
+                    return true
                 }
-                if changed { break }
             }
+            return false
         }
         g.pruneConstants()
         return g

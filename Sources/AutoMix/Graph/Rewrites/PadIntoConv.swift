@@ -3,9 +3,7 @@
 enum PadIntoConv {
     static func apply(_ graph: Graph) -> Graph {
         var g = graph
-        var changed = true
-        while changed {
-            changed = false
+        g.rewriteUntilStable { g in
             let consumers = g.consumers()
             for (i, pad) in g.nodes.enumerated() where pad.op == .pad {
                 guard pad.string("mode", default: "constant") == "constant", pad.float("value", default: 0) == 0,
@@ -21,9 +19,9 @@ enum PadIntoConv {
                 conv.inputs[0] = pad.inputs[0]
                 g.nodes[c] = conv
                 g.nodes.remove(at: i)
-                changed = true
-                break
+                return true
             }
+            return false
         }
         return g
     }

@@ -19,3 +19,11 @@ extension Graph {
         return g
     }
 }
+
+extension Graph {
+    /// Applies `step` until it reports no change; `step` makes at most one rewrite per call, so the
+    /// producer/consumer maps it computes are never stale.
+    mutating func rewriteUntilStable(_ step: (inout Graph) -> Bool) {
+        while step(&self) {}
+    }
+}
