@@ -107,17 +107,3 @@ public func channelAffine(_ x: UnsafePointer<Float>, planes: Int, channels: Int,
         for i in 0..<planeSize { yi[i] = xi[i] * s + t }
     }
 }
-
-/// Adds `bias[c]` to each of `channels` planes of `planeSize` values.
-public func addChannelBias(_ y: UnsafeMutablePointer<Float>, channels: Int, planeSize: Int, bias: UnsafePointer<Float>) {
-    for c in 0..<channels {
-        let v = bias[c]
-        let p = y + c * planeSize
-        for i in 0..<planeSize { p[i] += v }
-    }
-}
-
-/// Fills each of `channels` planes of `planeSize` values with `bias[c]`.
-public func fillChannelBias(_ y: UnsafeMutablePointer<Float>, channels: Int, planeSize: Int, bias: UnsafePointer<Float>) {
-    for c in 0..<channels { (y + c * planeSize).update(repeating: bias[c], count: planeSize) }
-}

@@ -13,8 +13,10 @@ enum Fixtures {
         return d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
-    /// The Fashion-MNIST ImageFolder, unpacked once per test run from the bundled tarball.
+    /// The Fashion-MNIST ImageFolder: the one Scripts/setup.sh unpacked, else unpacked once per test run.
     static let fashion: String = {
+        let unpacked = dataset("fashion_mnist")
+        if FileManager.default.fileExists(atPath: unpacked + "/val") { return unpacked }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("automix-tests-fashion-\(getpid())")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let p = Process()

@@ -55,16 +55,17 @@ public final class FloatExecutor: Sendable {
         var steps: [(Node, [Slot], [Int], Clamp)] = []
         let consumers = graph.consumers()
         let graphOutputs = Set(graph.outputs.map(\.name))
-        var fusedInto: [Int: Int] = [:]   // activation node index -> conv node index
+        var fusedActivation: [Int: Int] = [:]   // conv node index -> the Relu/Clip node it absorbs
         for (i, n) in graph.nodes.enumerated() where n.op == .conv && !graphOutputs.contains(n.outputs[0]) {
             if let users = consumers[n.outputs[0]], users.count == 1, [.relu, .clip].contains(graph.nodes[users[0]].op),
                graph.nodes[users[0]].inputs.count == 1 {
-                fusedInto[users[0]] = i
+                fusedActivation[i] = users[0]
             }
         }
+        let absorbed = Set(fusedActivation.values)
         for (i, n) in graph.nodes.enumerated() {
-            if fusedInto[i] != nil { continue }
-            let activationIndex = fusedInto.first { $0.value == i }?.key
+            if absorbed.contains(i) { continue }
+            let activationIndex = fusedActivation[i]
             let clamp: Clamp = activationIndex.map { a -> Clamp in
                 let f = graph.nodes[a]
                 return f.op == .relu ? Clamp(lo: 0, hi: .infinity)

@@ -22,8 +22,7 @@ enum ConvOp {
         var out = Tensor(uninitialized: outShape)
         let padded = depthwisePaddedSize(win)
         var scratch = [Float](repeating: 0, count: depthwise ? padded.width * padded.height : (direct ? 0 : k * outHW))
-        let zeroBias = [Float](repeating: 0, count: cout)
-        let b = bias?.data ?? zeroBias
+        let b = bias?.data ?? [Float](repeating: 0, count: cout)
         x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
         b.withUnsafeBufferPointer { bp in
