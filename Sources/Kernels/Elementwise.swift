@@ -107,3 +107,12 @@ public func channelAffine(_ x: UnsafePointer<Float>, planes: Int, channels: Int,
         for i in 0..<planeSize { yi[i] = xi[i] * s + t }
     }
 }
+
+extension UnaryFunction {
+    /// One value through `f`, with exactly the arithmetic of `applyUnary` (lookup tables are built from it).
+    public static func evaluate(_ f: UnaryFunction, _ x: Float) -> Float {
+        var x = x, y: Float = 0
+        applyUnary(f, &x, &y, count: 1)
+        return y
+    }
+}

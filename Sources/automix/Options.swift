@@ -9,7 +9,7 @@ struct ModelOptions: ParsableArguments {
 
 struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "ImageFolder: root/<class>/*.{jpg,jpeg,png}.")
-    var data: String
+    var data: String?
 
     @Option(name: .long, help: "Class indices: 'sorted' folder names (torchvision), 'numeric' folder names, or a class-list file.")
     var labels: String = "sorted"
@@ -70,6 +70,7 @@ struct DataOptions: ParsableArguments {
     }
 
     func load(for graph: Graph, quiet: Bool) throws -> Dataset {
+        guard let data else { throw AutoMixError.invalidArgument("--data is required") }
         let folder = try ImageFolder(root: data, labels: labelRule)
         let count = min(limit ?? Int.max, folder.samples.count)
         return try Dataset.load(folder, preprocessing: try preprocessing(for: graph), skipBadImages: skipBadImages,

@@ -12,7 +12,7 @@ public struct Evaluation: Sendable, Codable {
     public var predictions: [[Int]]
 
     /// Runs `executor` over `dataset` in batches of `batchSize`.
-    public static func run(_ executor: FloatExecutor, on dataset: Dataset, batchSize: Int, progress: Progress? = nil) throws -> Evaluation {
+    public static func run(_ executor: some BatchExecutor, on dataset: Dataset, batchSize: Int, progress: Progress? = nil) throws -> Evaluation {
         var predictions: [[Int]] = []
         predictions.reserveCapacity(dataset.count)
         let start = Date()

@@ -31,7 +31,7 @@ extension Graph {
 
         var unsupported: [(op: String, node: String)] = []
         for (i, n) in g.node.enumerated() {
-            let known = OpKind(rawValue: n.opType) != nil && (n.domain.isEmpty || n.domain == "ai.onnx")
+            let known = OpKind(rawValue: n.opType).map { !$0.isQuantOnly } == true && (n.domain.isEmpty || n.domain == "ai.onnx")
             if !known, !unsupported.contains(where: { $0.op == n.opType }) {
                 unsupported.append((n.opType, n.name.isEmpty ? "#\(i)" : n.name))
             }

@@ -16,6 +16,8 @@ public enum OpKind: String, CaseIterable, Sendable, Codable {
     // shape arithmetic: only ever evaluated by constant folding
     case shape = "Shape", gather = "Gather", cast = "Cast", constant = "Constant", slice = "Slice"
     case constantOfShape = "ConstantOfShape"
+    // format changes of the quantized deploy graph: only the integer executor runs them
+    case quantizeLinear = "QuantizeLinear", dequantizeLinear = "DequantizeLinear", requantizeLinear = "RequantizeLinear"
 
     /// Ops that constant folding must remove; the executor does not run them.
     public var isFoldOnly: Bool {
@@ -24,4 +26,7 @@ public enum OpKind: String, CaseIterable, Sendable, Codable {
         default: return false
         }
     }
+
+    /// Ops that exist only in a quantized model; a float ONNX model holding them is refused at import.
+    public var isQuantOnly: Bool { [.quantizeLinear, .dequantizeLinear, .requantizeLinear].contains(self) }
 }

@@ -88,6 +88,7 @@ enum ShapeInference {
             return [batch + [x[x.count - 2], b[b.count - 1]]]
         case .add, .sub, .mul, .div, .pRelu:
             return [try broadcast(x, try input(1), node: n)]
+        case .quantizeLinear, .dequantizeLinear, .requantizeLinear: return [x]
         case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softmax, .batchNormalization,
              .identity, .dropout, .cast:
             return n.outputs.count > 1 && n.op == .dropout ? [x, x] : [x]

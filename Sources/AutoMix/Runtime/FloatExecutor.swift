@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Each worker runs whole sub-batches through the graph with single-threaded OpenBLAS, which keeps both
 /// cores busy without synchronisation between layers (shared/specs/swift-stack-recipes.md §2).
-public final class FloatExecutor: Sendable {
+public final class FloatExecutor: BatchExecutor {
     public let graph: Graph
     /// The input's batch size when the model fixes it; sub-batches are then exactly this size.
     public let fixedBatch: Int?
@@ -114,39 +114,8 @@ public final class FloatExecutor: Sendable {
 
     /// Runs one batch (NCHW, batch first); returns the graph outputs in order.
     public func run(_ input: Tensor) throws -> [Tensor] {
-        let batch = input.shape[0]
-        let perImage = input.count / max(batch, 1)
-        let chunks: [Range<Int>]
-        if !batchSplittable {
-            chunks = [0..<batch]
-        } else if let fixed = fixedBatch {
-            guard batch % fixed == 0 else {
-                throw AutoMixError.invalidArgument("model '\(graph.name)' has a fixed batch of \(fixed); got \(batch) images")
-            }
-            chunks = stride(from: 0, to: batch, by: fixed).map { $0..<($0 + fixed) }
-        } else {
-            let workers = min(batch, ProcessInfo.processInfo.activeProcessorCount)
-            chunks = (0..<workers).map { w in (batch * w / workers)..<(batch * (w + 1) / workers) }
-        }
-        if chunks.count <= 1 {
-            openblas_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
-            return try runChunk(input)
-        }
-        openblas_set_num_threads(1)
-        let results = ResultBox(count: chunks.count)
-        DispatchQueue.concurrentPerform(iterations: chunks.count) { c in
-            let r = chunks[c]
-            let part = Tensor(shape: [r.count] + input.shape.dropFirst(),
-                              data: Array(input.data[(r.lowerBound * perImage)..<(r.upperBound * perImage)]))
-            results.set(c, Result { try runChunk(part) })
-        }
-        let parts = try results.values.map { try $0!.get() }
-        return (0..<program.outputSlots.count).map { o in
-            let first = parts[0][o]
-            var data: [Float] = []
-            data.reserveCapacity(first.count * chunks.count)
-            for p in parts { data.append(contentsOf: p[o].data) }
-            return Tensor(shape: [batch] + first.shape.dropFirst(), data: data)
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name) {
+            try self.runChunk($0)
         }
     }
 
@@ -189,11 +158,3 @@ public final class FloatExecutor: Sendable {
 @_silgen_name("mallopt")
 private func glibcMallopt(_ option: Int32, _ value: Int32) -> Int32
 #endif
-
-/// Collects per-chunk results written from concurrent workers.
-final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [Result<[Tensor], Error>?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<[Tensor], Error>) { lock.lock(); values[i] = r; lock.unlock() }
-}

@@ -45,6 +45,8 @@ enum FloatOps {
             return [try LayoutOps.pad(n, x, pads: pads, value: value, outShape: outShape)]
         case .resize:
             return [LayoutOps.resizeNearest(n, x, geometry: try ResizeGeometry(node: n, inputShape: x.shape, constant: constant))]
+        case .quantizeLinear, .dequantizeLinear, .requantizeLinear:
+            throw ShapeInference.fail(n, "is a quantized-model op; only the integer executor runs it")
         case .shape, .gather, .constant, .slice, .constantOfShape:
             throw ShapeInference.fail(n, "is shape arithmetic and must be folded away before execution")
         }

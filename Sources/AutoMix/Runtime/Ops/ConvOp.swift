@@ -3,8 +3,10 @@ import Kernels
 /// Float 2-D convolution, NCHW: depthwise kernel for one-channel groups, im2col + sgemm otherwise
 /// (no im2col at all for 1×1, stride 1, unpadded).
 enum ConvOp {
-    /// `clamp` is a fused Relu/Clip, applied with the bias in the same pass.
-    static func run(_ n: Node, x: Tensor, w: Tensor, bias: Tensor?, outShape: [Int], clamp: Clamp = .none) throws -> Tensor {
+    /// `clamp` is a fused Relu/Clip, applied with the bias in the same pass. With `accumulateOnly` the raw sums
+    /// are returned (no bias, no clamp): the integer executor's accumulators.
+    static func run(_ n: Node, x: Tensor, w: Tensor, bias: Tensor?, outShape: [Int], clamp: Clamp = .none,
+                    accumulateOnly: Bool = false) throws -> Tensor {
         let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, cinPerGroup, kH, kW) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
         let group = n.int("group", default: 1)
@@ -33,7 +35,7 @@ enum ConvOp {
                 let dst = op.baseAddress! + img * cout * outHW
                 if depthwise {
                     depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
-                                    bias: bp.baseAddress!, clamp, scratch: sp.baseAddress!, dst)
+                                    bias: bp.baseAddress!, accumulateOnly ? .none : clamp, scratch: sp.baseAddress!, dst)
                     continue
                 }
                 for g in 0..<group {
@@ -48,7 +50,7 @@ enum ConvOp {
                     sgemm(m: coutPerGroup, n: outHW, k: k, a: wp.baseAddress! + g * coutPerGroup * k, lda: k,
                           b: cols, ldb: outHW, c: dst + g * coutPerGroup * outHW, ldc: outHW)
                 }
-                biasClamp(dst, channels: cout, planeSize: outHW, bias: bp.baseAddress!, clamp)
+                if !accumulateOnly { biasClamp(dst, channels: cout, planeSize: outHW, bias: bp.baseAddress!, clamp) }
             }
         }}}}}
         return out

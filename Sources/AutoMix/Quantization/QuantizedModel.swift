@@ -1,0 +1,92 @@
+import Kernels
+
+/// The chip a plan is made for; it fixes rounding, weight granularity and bias width
+/// (shared/specs/espdl-format-and-quantization.md §2.1).
+public enum Target: String, CaseIterable, Sendable, Codable {
+    case esp32p4, esp32s3
+
+    public var rounding: RoundingMode { self == .esp32p4 ? .halfEven : .halfUp }
+    public var perChannelWeights: Bool { self == .esp32p4 }
+    /// Bias width: S3's 8-bit accumulator register is 20 bits wide; 16-bit ops keep a 40-bit bias in an int64.
+    public func biasBits(forBits bits: Int) -> Int { bits == 16 ? 40 : (self == .esp32s3 ? 20 : 32) }
+}
+
+public enum Precision: String, CaseIterable, Sendable, Codable {
+    case int8, int16, float
+    public var bits: Int? { self == .int8 ? 8 : self == .int16 ? 16 : nil }
+    public init?(bits: Int) {
+        switch bits { case 8: self = .int8; case 16: self = .int16; default: return nil }
+    }
+}
+
+/// A symmetric power-of-two format: `value = code · 2^exponent`, codes in the full two's-complement range.
+public struct QuantFormat: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var bits: Int
+    public var exponent: Int
+    public init(bits: Int, exponent: Int) { self.bits = bits; self.exponent = exponent }
+
+    public var qmin: Int64 { -(Int64(1) << (bits - 1)) }
+    public var qmax: Int64 { (Int64(1) << (bits - 1)) - 1 }
+    public var scale: Double { Double(sign: .plus, exponent: exponent, significand: 1) }
+    public var description: String { "int\(bits)·2^\(exponent)" }
+
+    /// `clip(round(x / 2^e))`, the way ESP-PPQ quantizes and the device's preprocessor does.
+    public func quantize(_ x: Double, _ mode: RoundingMode) -> Int64 {
+        let q = mode.round(x / scale)
+        return Int64(min(max(q, Double(qmin)), Double(qmax)))
+    }
+}
+
+/// An integer parameter (weight or bias) in ONNX layout: Conv `[N,C,KH,KW]`, Gemm `[N,K]` (transB = 1),
+/// bias `[N]`. `exponents` has one entry, or one per output channel (axis 0).
+public struct QuantizedParameter: Sendable, Equatable {
+    public var shape: [Int]
+    public var codes: [Int64]
+    public var exponents: [Int]
+    public var bits: Int
+
+    public init(shape: [Int], codes: [Int64], exponents: [Int], bits: Int) {
+        self.shape = shape; self.codes = codes; self.exponents = exponents; self.bits = bits
+    }
+
+    public func exponent(channel: Int) -> Int { exponents.count == 1 ? exponents[0] : exponents[channel] }
+
+    /// The real values the codes stand for (what a fake-quant graph holds).
+    public var dequantized: Tensor {
+        let perChannel = shape.isEmpty ? codes.count : codes.count / max(shape[0], 1)
+        return Tensor(shape: shape, data: codes.enumerated().map { i, q in
+            Float(Double(q) * QuantFormat(bits: bits, exponent: exponent(channel: perChannel == 0 ? 0 : i / perChannel)).scale)
+        })
+    }
+}
+
+/// A lookup table an int8 (256 entries) or int16 (`65536/step + 1` entries) activation op runs through.
+public struct LookupTable: Sendable, Equatable {
+    public var codes: [Int64]
+    public var step: Int
+}
+
+/// The one representation of a quantized model: the deploy graph in ONNX semantics (NCHW, BatchNorm folded,
+/// Relu fused into Conv/Gemm as `activation = "Relu"`, Requantize/Quantize/DequantizeLinear nodes wherever a
+/// value changes format), the format of every integer value, and the integer parameters. The integer executor,
+/// the analysis and every writer read this; the `.espdl` reader produces it too.
+public struct QuantizedModel: Sendable {
+    public var graph: Graph
+    public var target: Target
+    /// Precision each node computes in, by node name.
+    public var precisions: [String: Precision]
+    /// The format of every value held as integer codes; a value not listed is float.
+    public var formats: [String: QuantFormat]
+    /// Integer weights and biases by initializer name.
+    public var parameters: [String: QuantizedParameter]
+    /// Lookup tables by node name.
+    public var tables: [String: LookupTable]
+
+    public init(graph: Graph, target: Target, precisions: [String: Precision], formats: [String: QuantFormat],
+                parameters: [String: QuantizedParameter], tables: [String: LookupTable] = [:]) {
+        self.graph = graph; self.target = target; self.precisions = precisions; self.formats = formats
+        self.parameters = parameters; self.tables = tables
+    }
+
+    public func precision(of node: Node) -> Precision { precisions[node.name] ?? .float }
+}

@@ -1,0 +1,32 @@
+import Kernels
+
+/// Integer element-wise ops and average pooling on float-held codes.
+enum IntegerElementwise {
+    /// Add/Sub/Mul: `round(f(a·2^ea, b·2^eb) / 2^eo)`, saturated. ESP-PPQ aligns Add/Sub inputs to the output
+    /// exponent, so there this is an exact saturating add of codes.
+    static func binary(_ op: BinaryFunction, _ x: Tensor, _ a: QuantFormat, _ y: Tensor, _ b: QuantFormat,
+                       output o: QuantFormat, outShape: [Int], _ mode: RoundingMode) -> Tensor {
+        let sx = Float(a.scale), sy = Float(b.scale)
+        let real = ElementwiseOps.binary(op, Tensor(shape: x.shape, data: x.data.map { $0 * sx }),
+                                         Tensor(shape: y.shape, data: y.data.map { $0 * sy }), outShape: outShape)
+        let inv = 1 / o.scale, lo = Float(o.qmin), hi = Float(o.qmax)
+        return Tensor(shape: outShape, data: real.data.map { min(max(Float(mode.round(Double($0) * inv)), lo), hi) })
+    }
+
+    /// ESP-DL's accurate path: `round(Σcodes · (2^e_in / area · 2^−e_out))` with the factor and product in float32.
+    static func globalAverage(_ x: Tensor, _ a: QuantFormat, _ o: QuantFormat, _ mode: RoundingMode) -> Tensor {
+        let planes = x.shape.prefix(2).reduce(1, *)
+        let area = x.count / max(planes, 1)
+        let factor = Float(a.scale) / Float(area) * Float(1 / o.scale)
+        let lo = Float(o.qmin), hi = Float(o.qmax)
+        var out = [Float](repeating: 0, count: planes)
+        x.data.withUnsafeBufferPointer { xp in
+            for p in 0..<planes {
+                var sum: Int64 = 0
+                for i in 0..<area { sum += Int64(xp[p * area + i]) }
+                out[p] = min(max(mode.round(Float(sum) * factor), lo), hi)
+            }
+        }
+        return Tensor(shape: Array(x.shape.prefix(2)) + [Int](repeating: 1, count: max(x.shape.count - 2, 0)), data: out)
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import Kernels
+
+/// Runs a `QuantizedModel` with ESP-DL's integer semantics. Integer values are held as float arrays of codes
+/// (int8/int16 are exact in float), so layout ops, pooling and BLAS work on them unchanged; float layers run
+/// through the float ops between explicit Quantize/DequantizeLinear nodes.
+public final class QuantExecutor: BatchExecutor {
+    public let model: QuantizedModel
+    public let arithmetic: Arithmetic
+    public var graph: Graph { model.graph }
+    let steps: [Step]
+    let slots: [String: Int]
+    let constants: [Tensor]
+    let inputFormat: QuantFormat?
+    let outputFormats: [QuantFormat?]
+    let batchSplittable: Bool
+
+    enum Kernel: Sendable {
+        case linear(IntegerLinear)
+        /// Codes through a 256-entry table (int8 activations).
+        case lookup([Float])
+        /// Any element-wise function evaluated on the real value, quantized to the output format.
+        case function(UnaryFunction, QuantFormat, QuantFormat)
+        case rescale(scale: Double, QuantFormat)
+        case quantize(QuantFormat)
+        case dequantize(QuantFormat)
+        case binary(BinaryFunction, QuantFormat, QuantFormat, QuantFormat)
+        case globalAverage(QuantFormat, QuantFormat)
+        case averagePool(QuantFormat, QuantFormat)
+        case softmax(QuantFormat)
+        /// An op that moves or selects codes without changing them (MaxPool, Reshape, Transpose, Concat, …).
+        case passive
+        case float
+    }
+
+    struct Step: Sendable {
+        let node: Node
+        let kernel: Kernel
+        let inputs: [Slot]
+        let outputs: [Int]
+        let releases: [Int]
+    }
+    enum Slot: Sendable { case value(Int), constant(Int), absent }
+
+    public init(model: QuantizedModel, arithmetic: Arithmetic = .exact) throws {
+        self.model = model
+        self.arithmetic = arithmetic
+        let graph = model.graph
+        guard graph.inputs.count == 1 else {
+            throw AutoMixError.invalidArgument("model '\(graph.name)' has \(graph.inputs.count) inputs; AutoMix runs single-input classifiers")
+        }
+        var slots: [String: Int] = [graph.inputs[0].name: 0]
+        var constantIndex: [String: Int] = [:]
+        var constants: [Tensor] = []
+        var lastUse: [Int: Int] = [:]
+        var built: [(Node, Kernel, [Slot], [Int])] = []
+        for n in graph.nodes {
+            let kernel = try Self.kernel(for: n, model)
+            let ins: [Slot] = n.inputs.map { name in
+                if name.isEmpty { return .absent }
+                if let s = slots[name] { lastUse[s] = built.count; return .value(s) }
+                if let c = constantIndex[name] { return .constant(c) }
+                if let c = graph.constants[name] {
+                    constantIndex[name] = constants.count
+                    constants.append(c.floatTensor)
+                    return .constant(constants.count - 1)
+                }
+                return .absent
+            }
+            let outs = n.outputs.map { name -> Int in
+                let s = slots.count
+                slots[name] = s
+                return s
+            }
+            built.append((n, kernel, ins, outs))
+        }
+        let keep = Set(try graph.outputs.map { o -> Int in
+            guard let s = slots[o.name] else { throw AutoMixError.invalidArgument("graph output '\(o.name)' is not computed") }
+            return s
+        })
+        steps = built.enumerated().map { i, s in
+            Step(node: s.0, kernel: s.1, inputs: s.2, outputs: s.3,
+                 releases: lastUse.filter { $0.value == i && !keep.contains($0.key) }.map(\.key))
+        }
+        self.slots = slots
+        self.constants = constants
+        inputFormat = model.formats[graph.inputs[0].name]
+        outputFormats = graph.outputs.map { model.formats[$0.name] }
+        batchSplittable = FloatExecutor.keepsBatchLeading(graph)
+    }
+
+    static func kernel(for n: Node, _ model: QuantizedModel) throws -> Kernel {
+        let precision = model.precision(of: n)
+        let f = model.formats
+        func format(_ name: String, _ role: String) throws -> QuantFormat {
+            guard let q = f[name] else { throw ShapeInference.fail(n, "\(role) '\(name)' has no integer format") }
+            return q
+        }
+        let mode = model.target.rounding
+        switch n.op {
+        case .quantizeLinear: return .quantize(try format(n.outputs[0], "output"))
+        case .dequantizeLinear: return .dequantize(try format(n.inputs[0], "input"))
+        case .requantizeLinear:
+            let (a, b) = (try format(n.inputs[0], "input"), try format(n.outputs[0], "output"))
+            return .rescale(scale: QuantFormat(bits: 8, exponent: a.exponent - b.exponent).scale, b)
+        default: break
+        }
+        if precision == .float {
+            for v in n.inputs where f[v] != nil { throw ShapeInference.fail(n, "float op reads integer value '\(v)' without a DequantizeLinear") }
+            return .float
+        }
+        let input = try format(n.inputs[0], "input")
+        if n.op == .softmax { return .softmax(input) }
+        let output = try format(n.outputs[0], "output")
+        switch n.op {
+        case .conv, .gemm:
+            guard n.inputs.count > 1, let w = model.parameters[n.inputs[1]] else {
+                throw ShapeInference.fail(n, "weight '\(n.inputs.count > 1 ? n.inputs[1] : "")' has no integer codes")
+            }
+            if n.op == .gemm {
+                guard n.int("transA", default: 0) == 0, n.int("transB", default: 0) == 1, w.shape.count == 2 else {
+                    throw ShapeInference.fail(n, "integer Gemm needs transA = 0 and a [N,K] weight with transB = 1")
+                }
+            }
+            let bias = n.inputs.count > 2 ? model.parameters[n.inputs[2]] : nil
+            return .linear(try IntegerLinear(node: n, weight: w, bias: bias, input: input, output: output, rounding: mode))
+        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh:
+            let fn = ElementwiseOps.function(of: n, [])
+            if input.bits == 8 && output.bits == 8 {
+                if let t = model.tables[n.name], t.codes.count == 256 { return .lookup(t.codes.map { Float($0) }) }
+                return .lookup((-128...127).map { q in
+                    Float(output.quantize(Double(UnaryFunction.evaluate(fn, Float(Double(q) * input.scale))), mode))
+                })
+            }
+            return .function(fn, input, output)
+        case .add, .sub, .mul:
+            let b = try format(n.inputs[1], "input")
+            let op: BinaryFunction = n.op == .add ? .add : n.op == .sub ? .sub : .mul
+            return .binary(op, input, b, output)
+        default: break
+        }
+        switch n.op {
+        case .globalAveragePool: return .globalAverage(input, output)
+        case .averagePool: return .averagePool(input, output)
+        case .maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .concat, .pad, .resize, .dropout:
+            for v in n.inputs where f[v] != nil && f[v] != output {
+                throw ShapeInference.fail(n, "input '\(v)' is \(f[v]!) but the output is \(output); the inputs of a \(n.op.rawValue) must share its format")
+            }
+            return .passive
+        default:
+            throw ShapeInference.fail(n, "has no integer kernel at \(precision.rawValue)")
+        }
+    }
+
+    /// Real input in, real outputs out: the input is quantized as the device's preprocessor does.
+    public func run(_ input: Tensor) throws -> [Tensor] {
+        try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name) { chunk in
+            var x = chunk
+            if let q = self.inputFormat { x = Self.quantize(x, q, self.model.target.rounding) }
+            let outs = try self.runChunk(x)
+            return zip(outs, self.outputFormats).map { t, q in q.map { Self.dequantize(t, $0) } ?? t }
+        }
+    }
+
+    /// Codes in (for an integer input), outputs as stored: codes for integer outputs.
+    public func runCodes(_ input: Tensor) throws -> [Tensor] {
+        try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name) { try self.runChunk($0) }
+    }
+
+    static func quantize(_ x: Tensor, _ q: QuantFormat, _ mode: RoundingMode) -> Tensor {
+        var y = Tensor(uninitialized: x.shape)
+        x.data.withUnsafeBufferPointer { xp in y.data.withUnsafeMutableBufferPointer { yp in
+            rescaleCodes(xp.baseAddress!, count: x.count, scale: 1 / q.scale, mode, lo: Float(q.qmin), hi: Float(q.qmax), yp.baseAddress!)
+        }}
+        return y
+    }
+
+    static func dequantize(_ x: Tensor, _ q: QuantFormat) -> Tensor {
+        let s = Float(q.scale)
+        return Tensor(shape: x.shape, data: x.data.map { $0 * s })
+    }
+
+    func runChunk(_ input: Tensor) throws -> [Tensor] {
+        var values = [Tensor?](repeating: nil, count: slots.count)
+        values[0] = input
+        let mode = model.target.rounding
+        for step in steps {
+            let ins: [Tensor?] = step.inputs.map { slot in
+                switch slot {
+                case let .value(s): return values[s]
+                case let .constant(c): return constants[c]
+                case .absent: return nil
+                }
+            }
+            guard let x = ins.first ?? nil else { throw ShapeInference.fail(step.node, "input 0 is missing") }
+            let out: Tensor
+            switch step.kernel {
+            case .float, .passive:
+                let r = try FloatOps.evaluate(step.node, ins, opset: graph.opset)
+                for s in step.releases { values[s] = nil }
+                for (s, t) in zip(step.outputs, r) { values[s] = t }
+                continue
+            case let .linear(l):
+                let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
+                out = try l.run(x, outShape: shape, arithmetic: arithmetic)
+            case let .lookup(table):
+                var y = Tensor(uninitialized: x.shape)
+                x.data.withUnsafeBufferPointer { xp in table.withUnsafeBufferPointer { tp in y.data.withUnsafeMutableBufferPointer { yp in
+                    lookup256(xp.baseAddress!, count: x.count, table: tp.baseAddress!, yp.baseAddress!)
+                }}}
+                out = y
+            case let .function(fn, a, b):
+                let (sa, lo, hi) = (a.scale, Float(b.qmin), Float(b.qmax))
+                let inv = 1 / b.scale
+                out = Tensor(shape: x.shape, data: x.data.map { q in
+                    min(max(Float(mode.round(Double(UnaryFunction.evaluate(fn, Float(Double(q) * sa))) * inv)), lo), hi)
+                })
+            case let .rescale(scale, q):
+                var y = Tensor(uninitialized: x.shape)
+                x.data.withUnsafeBufferPointer { xp in y.data.withUnsafeMutableBufferPointer { yp in
+                    rescaleCodes(xp.baseAddress!, count: x.count, scale: scale, mode, lo: Float(q.qmin), hi: Float(q.qmax), yp.baseAddress!)
+                }}
+                out = y
+            case let .quantize(q): out = Self.quantize(x, q, mode)
+            case let .dequantize(q): out = Self.dequantize(x, q)
+            case let .binary(op, a, b, o):
+                guard let y = ins[1] else { throw ShapeInference.fail(step.node, "input 1 is missing") }
+                let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
+                out = IntegerElementwise.binary(op, x, a, y, b, output: o, outShape: shape, mode)
+            case let .globalAverage(a, o): out = IntegerElementwise.globalAverage(x, a, o, mode)
+            case let .averagePool(a, o):
+                let shape = try ShapeInference.outputShapes(step.node, [x.shape], constant: { _ in nil })[0]
+                let mean = try PoolOps.pool(step.node, x, outShape: shape)
+                let s = a.scale / o.scale
+                out = Tensor(shape: shape, data: mean.data.map { min(max(Float(mode.round(Double($0) * s)), Float(o.qmin)), Float(o.qmax)) })
+            case let .softmax(a):
+                out = try FloatOps.evaluate(step.node, [Self.dequantize(x, a)], opset: graph.opset)[0]
+            }
+            for s in step.releases { values[s] = nil }
+            values[step.outputs[0]] = out
+        }
+        return graph.outputs.map { values[slots[$0.name]!]! }
+    }
+}

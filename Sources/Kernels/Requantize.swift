@@ -1,0 +1,100 @@
+import COpenBLAS
+
+/// How the chip rounds when it drops bits: ESP32-P4 rounds half to even, ESP32-S3 half up (ties toward +∞).
+public enum RoundingMode: Sendable, Equatable {
+    case halfEven, halfUp
+
+    @inline(__always)
+    public func round(_ x: Double) -> Double {
+        self == .halfEven ? x.rounded(.toNearestOrEven) : (x + 0.5).rounded(.down)
+    }
+    @inline(__always)
+    public func round(_ x: Float) -> Float {
+        self == .halfEven ? x.rounded(.toNearestOrEven) : (x + 0.5).rounded(.down)
+    }
+}
+
+/// ESP-DL's `shift_and_round`: `acc · 2^-shift` rounded the chip's way; a negative shift is a left shift.
+@inline(__always)
+public func shiftRound(_ acc: Int64, _ shift: Int, _ mode: RoundingMode) -> Int64 {
+    if shift <= 0 { return acc << -shift }
+    let half = Int64(1) << (shift - 1)
+    if mode == .halfUp { return (acc + half) >> shift }
+    let q = acc >> shift
+    let r = acc - (q << shift)
+    return r > half || (r == half && q & 1 != 0) ? q + 1 : q
+}
+
+/// The epilogue of an integer Conv/Gemm: accumulators (exact integers held in `Acc`) plus the integer bias,
+/// shifted per output channel, optional Relu, saturated to [lo, hi]; written as float-held codes.
+/// `acc` is `[planes][channels][planeSize]` with `planes` images.
+@inline(__always)
+func requantize<Acc: BinaryFloatingPoint>(
+    _ acc: UnsafePointer<Acc>, images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Int64>,
+    shifts: UnsafePointer<Int>, _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>
+) {
+    let floor = relu ? max(lo, 0) : lo
+    for img in 0..<images {
+        for c in 0..<channels {
+            let base = (img * channels + c) * planeSize
+            let b = bias[c], s = shifts[c]
+            for i in 0..<planeSize {
+                let v = shiftRound(Int64(acc[base + i]) + b, s, mode)
+                out[base + i] = Float(min(max(v, floor), hi))
+            }
+        }
+    }
+}
+
+public func requantizeAccumulators(
+    _ acc: UnsafePointer<Float>, images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Int64>,
+    shifts: UnsafePointer<Int>, _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>
+) {
+    requantize(acc, images: images, channels: channels, planeSize: planeSize, bias: bias,
+                           shifts: shifts, mode, relu: relu, lo: lo, hi: hi, out)
+}
+
+public func requantizeAccumulators(
+    _ acc: UnsafePointer<Double>, images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Int64>,
+    shifts: UnsafePointer<Int>, _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>
+) {
+    requantize(acc, images: images, channels: channels, planeSize: planeSize, bias: bias,
+                           shifts: shifts, mode, relu: relu, lo: lo, hi: hi, out)
+}
+
+/// ESP-PPQ's simulation of the same epilogue: `round((acc + bias) · 2^-shift)` in float32, as its float
+/// convolution followed by quantization computes it.
+public func requantizeFloat32(
+    _ acc: UnsafePointer<Float>, images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Float>,
+    scales: UnsafePointer<Float>, _ mode: RoundingMode, relu: Bool, lo: Float, hi: Float, _ out: UnsafeMutablePointer<Float>
+) {
+    let floor = relu ? max(lo, 0) : lo
+    for img in 0..<images {
+        for c in 0..<channels {
+            let base = (img * channels + c) * planeSize
+            let b = bias[c], s = scales[c]
+            for i in 0..<planeSize { out[base + i] = min(max(mode.round((acc[base + i] + b) * s), floor), hi) }
+        }
+    }
+}
+
+/// `round(x · scale)` the chip's way, saturated; codes in and out held as floats. `scale` is a power of two
+/// or any factor the device computes in float.
+public func rescaleCodes(_ x: UnsafePointer<Float>, count: Int, scale: Double, _ mode: RoundingMode, lo: Float, hi: Float,
+                         _ y: UnsafeMutablePointer<Float>) {
+    for i in 0..<count {
+        y[i] = min(max(Float(mode.round(Double(x[i]) * scale)), lo), hi)
+    }
+}
+
+/// Int8 lookup: `y = table[x + 128]`.
+public func lookup256(_ x: UnsafePointer<Float>, count: Int, table: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    for i in 0..<count { y[i] = table[Int(x[i]) + 128] }
+}
+
+/// Double-precision GEMM (exact for integer products below 2^53): C = A·B (row-major).
+public func dgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int, transA: Bool = false,
+                  b: UnsafePointer<Double>, ldb: Int, transB: Bool = false, c: UnsafeMutablePointer<Double>, ldc: Int) {
+    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import AutoMix
+import Foundation
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Emulate an .espdl file bit-exactly: check its embedded test values, and optionally evaluate it on an ImageFolder.")
+
+    @Argument(help: "An EDL2 .espdl model (ESP-PPQ's or AutoMix's).") var file: String
+    @Option(help: "Rounding of the chip: esp32p4 or esp32s3 (default: read from the weights).") var target: Target?
+    @OptionGroup var data: DataOptions
+    @Option(help: "Conv/Gemm sums for --data: 'exact' (the chip's integer arithmetic) or 'esp-ppq' (float32, as ESP-PPQ simulates).")
+    var arithmetic: Arithmetic = .exact
+    @Option(help: "Images per inference batch.") var batch = 32
+    @Option(help: "Write one CSV row per image: file,top1,label,top5.") var predictions: String?
+    @Flag(help: "End with one JSON object of the results.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let espdl = try ESPDLModel.load(file, target: target)
+            var out: [String: Any] = ["model": file, "target": espdl.model.target.rawValue]
+            print("\(file): \(espdl.model.graph.nodes.count) nodes, target \(espdl.model.target.rawValue)")
+            if !espdl.testOutputs.isEmpty {
+                // ESP-PPQ made the embedded values with its float32 simulation; exact chip arithmetic is shown beside it
+                let check = try espdl.checkTestValues(arithmetic: .espPPQ)
+                let exact = try espdl.checkTestValues(arithmetic: .exact)
+                for (o, e) in zip(check.perOutput, exact.perOutput) {
+                    print("test output \(o.name): \(o.count) int\(o.bits) values, max |diff| \(o.maxAbsDiff) "
+                        + "(exact integer arithmetic: \(e.maxAbsDiff))")
+                }
+                print("embedded test values: \(check.passes ? "match" : "DIFFER") (max |diff| \(check.maxAbsDiff) steps; "
+                    + "device tolerance: int8 0, int16 1)")
+                out["test_max_abs_diff"] = check.maxAbsDiff
+                out["test_max_abs_diff_exact"] = exact.maxAbsDiff
+                out["test_passed"] = check.passes
+            } else {
+                print("no embedded test values")
+            }
+            if data.data != nil {
+                let executor = try QuantExecutor(model: espdl.model, arithmetic: arithmetic)
+                let dataset = try data.load(for: espdl.model.graph, quiet: false)
+                let result = try Evaluation.run(executor, on: dataset, batchSize: batch, progress: Progress("eval", total: dataset.count))
+                if let predictions {
+                    try writeAtomically(Data(result.predictionsCSV(paths: dataset.paths, labels: dataset.labels).utf8),
+                                        to: URL(fileURLWithPath: predictions))
+                    out["predictions"] = predictions
+                }
+                print(String(format: "top-1 %.2f %%  top-5 %.2f %%  images %d  %.1f images/s", result.top1, result.top5,
+                             result.images, result.imagesPerSecond))
+                out.merge(["top1": result.top1, "top5": result.top5, "images": result.images,
+                           "images_per_s": result.imagesPerSecond, "skipped": dataset.skipped.count]) { $1 }
+            }
+            if json { printJSON(out) }
+        }
+    }
+}
+
+extension Target: ExpressibleByArgument {}
+extension Arithmetic: ExpressibleByArgument {}
