@@ -71,10 +71,15 @@ struct DataOptions: ParsableArguments {
 
     func load(for graph: Graph, quiet: Bool) throws -> Dataset {
         guard let data else { throw AutoMixError.invalidArgument("--data is required") }
-        let folder = try ImageFolder(root: data, labels: labelRule)
+        return try load(data, for: graph, quiet: quiet)
+    }
+
+    /// Any ImageFolder (the evaluation or the calibration set) with these preprocessing options.
+    func load(_ root: String, for graph: Graph, quiet: Bool, label: String = "decode") throws -> Dataset {
+        let folder = try ImageFolder(root: root, labels: labelRule)
         let count = min(limit ?? Int.max, folder.samples.count)
         return try Dataset.load(folder, preprocessing: try preprocessing(for: graph), skipBadImages: skipBadImages,
-                                limit: limit, progress: Progress("decode", total: count, enabled: !quiet))
+                                limit: limit, progress: Progress(label, total: count, enabled: !quiet))
     }
 }
 

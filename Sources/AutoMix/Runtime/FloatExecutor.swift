@@ -23,6 +23,8 @@ public final class FloatExecutor: BatchExecutor {
         let clamp: Clamp
         /// Value slots read for the last time by this step.
         let releases: [Int]
+        /// The graph names of `outputs` (a fused activation's output replaces the Conv's).
+        let outputNames: [String]
     }
 
     enum Slot: Sendable { case value(Int), constant(Int), absent }
@@ -52,7 +54,7 @@ public final class FloatExecutor: BatchExecutor {
         var constantIndex: [String: Int] = [:]
         var constants: [Tensor] = []
         var lastUse: [Int: Int] = [:]
-        var steps: [(Node, [Slot], [Int], Clamp)] = []
+        var steps: [(Node, [Slot], [Int], Clamp, [String])] = []
         let consumers = graph.consumers()
         let graphOutputs = Set(graph.outputs.map(\.name))
         var fusedActivation: [Int: Int] = [:]   // conv node index -> the Relu/Clip node it absorbs
@@ -88,7 +90,7 @@ public final class FloatExecutor: BatchExecutor {
                 slots[name] = s
                 return s
             }
-            steps.append((n, ins, outs, clamp))
+            steps.append((n, ins, outs, clamp, outputNames))
         }
         let outputSlots = try graph.outputs.map { o -> Int in
             guard let s = slots[o.name] else { throw AutoMixError.invalidArgument("graph output '\(o.name)' is not computed") }
@@ -98,7 +100,7 @@ public final class FloatExecutor: BatchExecutor {
         program = Program(
             steps: steps.enumerated().map { i, s in
                 Step(node: s.0, inputs: s.1, outputs: s.2, clamp: s.3,
-                     releases: lastUse.filter { $0.value == i && !keep.contains($0.key) }.map(\.key))
+                     releases: lastUse.filter { $0.value == i && !keep.contains($0.key) }.map(\.key), outputNames: s.4)
             },
             constants: constants, valueCount: slots.count, inputSlot: 0, outputSlots: outputSlots)
     }
@@ -135,7 +137,16 @@ public final class FloatExecutor: BatchExecutor {
     }
 
     /// Runs one sub-batch on the calling thread.
-    func runChunk(_ input: Tensor) throws -> [Tensor] {
+    /// Runs a batch and hands every produced value (graph input included) to `observe`, possibly from
+    /// several workers at once; the values a fused Conv absorbs are not seen.
+    public func run(_ input: Tensor, observe: @escaping @Sendable (String, Tensor) -> Void) throws -> [Tensor] {
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name) {
+            observe(self.graph.inputs[0].name, $0)
+            return try self.runChunk($0, observe: observe)
+        }
+    }
+
+    func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: program.valueCount)
         values[program.inputSlot] = input
         for step in program.steps {
@@ -149,6 +160,7 @@ public final class FloatExecutor: BatchExecutor {
             let outs = try FloatOps.evaluate(step.node, ins, opset: graph.opset, clamp: step.clamp)
             for s in step.releases { values[s] = nil }
             for (s, t) in zip(step.outputs, outs) { values[s] = t }
+            if let observe { for (name, t) in zip(step.outputNames, outs) { observe(name, t) } }
         }
         return program.outputSlots.map { values[$0]! }
     }

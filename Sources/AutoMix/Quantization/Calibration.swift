@@ -1,0 +1,93 @@
+import Foundation
+import Kernels
+
+/// Statistics of every value of the float graph over a calibration set: one pass for ranges (and percentiles),
+/// one for |x| histograms. Any plan's exponents are derived from these without running the model again,
+/// so a whole search calibrates once.
+public struct Calibration: Sendable, Codable {
+    public var statistics: [String: ValueStatistics]
+    public var images: Int
+    public var batchSize: Int
+    public var seconds: Double
+
+    public static func run(_ executor: FloatExecutor, on data: Dataset, batchSize: Int = 32, percentiles: Bool = false,
+                           progress: Progress? = nil) throws -> Calibration {
+        let start = Date()
+        let collector = Collector()
+        let batches = stride(from: 0, to: data.count, by: batchSize).map { $0..<min($0 + batchSize, data.count) }
+        guard !batches.isEmpty else { throw AutoMixError.invalidArgument("the calibration set is empty") }
+        var done = 0
+        for r in batches {
+            _ = try executor.run(data.batch(r)) { name, t in collector.observeRange(name, t, percentiles: percentiles) }
+            done += r.count
+            progress?.update(done)
+        }
+        let tops = collector.ranges()
+        for r in batches {
+            _ = try executor.run(data.batch(r)) { name, t in
+                if let top = tops[name] { collector.observeHistogram(name, t, top: top) }
+            }
+            done += r.count
+            progress?.update(done)
+        }
+        progress?.finish(done)
+        return Calibration(statistics: collector.statistics, images: data.count, batchSize: batchSize,
+                           seconds: Date().timeIntervalSince(start))
+    }
+
+    public func statistics(of value: String) throws -> ValueStatistics {
+        guard let s = statistics[value] else { throw AutoMixError.invalidArgument("value '\(value)' was not seen during calibration") }
+        return s
+    }
+
+    /// Thread-safe accumulation: the heavy per-tensor work happens outside the lock.
+    final class Collector: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var statistics: [String: ValueStatistics] = [:]
+
+        func observeRange(_ name: String, _ t: Tensor, percentiles: Bool) {
+            let (lo, hi) = t.data.withUnsafeBufferPointer { minMax($0.baseAddress!, count: t.count) }
+            var pLow = 0.0, pHigh = 0.0
+            if percentiles {
+                // torch.kthvalue positions of ESP-PPQ's percentile observer
+                let n = t.count, q = ValueStatistics.percentile
+                let minIndex = Int(Double(n) * (1 - q)) + 1, maxIndex = Swift.min(Int(Double(n) * q), n - 1) + 1
+                var copy = t.data
+                copy.withUnsafeMutableBufferPointer {
+                    pLow = Double(kthSmallest($0.baseAddress!, count: n, k: minIndex))
+                    pHigh = Double(kthSmallest($0.baseAddress!, count: n, k: maxIndex))
+                }
+            }
+            lock.lock()
+            var s = statistics[name] ?? ValueStatistics()
+            s.min = Swift.min(s.min, lo)
+            s.max = Swift.max(s.max, hi)
+            if percentiles { s.percentileLow += pLow; s.percentileHigh += pHigh; s.batches += 1 }
+            statistics[name] = s
+            lock.unlock()
+        }
+
+        func ranges() -> [String: Float] {
+            lock.lock(); defer { lock.unlock() }
+            return statistics.mapValues(\.absmax)
+        }
+
+        func observeHistogram(_ name: String, _ t: Tensor, top: Float) {
+            var h = [Int](repeating: 0, count: ValueStatistics.histogramBins)
+            t.data.withUnsafeBufferPointer { x in h.withUnsafeMutableBufferPointer { hp in
+                accumulateAbsHistogram(x.baseAddress!, count: t.count, top: top, bins: hp.count, hp.baseAddress!)
+            }}
+            lock.lock()
+            var s = statistics.removeValue(forKey: name)!
+            if s.histogram.isEmpty {
+                s.histogram = h
+            } else {
+                s.histogram.withUnsafeMutableBufferPointer { a in h.withUnsafeBufferPointer { b in
+                    addCounts(a.baseAddress!, b.baseAddress!, count: b.count)
+                }}
+            }
+            statistics[name] = s
+            lock.unlock()
+        }
+    }
+}

@@ -1,0 +1,36 @@
+/// Everything that decides a quantized model besides the float graph and the calibration data: the chip,
+/// the default width, per-layer precision and observer overrides. It is what a final config file records.
+public struct QuantizationConfig: Sendable, Codable, Equatable {
+    public var target: Target
+    /// Width of every compute layer not listed in `layers` (8 or 16).
+    public var bits: Int
+    /// Per-layer precision by node name (Conv/Gemm layers, or any other node).
+    public var layers: [String: Precision]
+    /// Activation observer per width; ESP-PPQ's defaults: KL at 8 bit, minmax at 16.
+    public var activationObserver8: Observer
+    public var activationObserver16: Observer
+    /// Weight observer at 8 bit; nil = ESP-PPQ's default (minmax per channel on esp32p4, percentile per tensor on esp32s3).
+    public var weightObserver8: Observer?
+    /// Observer for the output of a named layer, overriding the defaults above.
+    public var observerOverrides: [String: Observer]
+
+    public init(target: Target, bits: Int = 8, layers: [String: Precision] = [:],
+                activationObserver8: Observer = .kl, activationObserver16: Observer = .minmax,
+                weightObserver8: Observer? = nil, observerOverrides: [String: Observer] = [:]) {
+        self.target = target; self.bits = bits; self.layers = layers
+        self.activationObserver8 = activationObserver8; self.activationObserver16 = activationObserver16
+        self.weightObserver8 = weightObserver8; self.observerOverrides = observerOverrides
+    }
+
+    public var defaultPrecision: Precision { Precision(bits: bits) ?? .int8 }
+
+    func activationObserver(bits: Int, layer: String?) -> Observer {
+        if let layer, let o = observerOverrides[layer] { return o }
+        return bits == 16 ? activationObserver16 : activationObserver8
+    }
+
+    func weightObserver(bits: Int) -> Observer {
+        if bits == 16 { return .minmax }
+        return weightObserver8 ?? (target.perChannelWeights ? .minmax : .percentile)
+    }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import Kernels
+
+/// Builds the quantized model from a prepared float graph, a config and calibration statistics, following
+/// ESP-PPQ's rules (shared/specs/espdl-format-and-quantization.md §2.4): Relu fused into Conv/Gemm, Clip sharing
+/// its producer's exponent, passive ops sharing their input's, Add/Sub/Concat inputs aligned to the output
+/// (by moving a single-consumer producer, else with a RequantizeLinear), and a Requantize/Quantize/
+/// DequantizeLinear node wherever a value reaches a consumer of another width or a float layer.
+public struct Quantizer {
+    public let graph: Graph
+    public let config: QuantizationConfig
+    public let calibration: Calibration
+
+    public init(graph: Graph, config: QuantizationConfig, calibration: Calibration) {
+        self.graph = graph; self.config = config; self.calibration = calibration
+    }
+
+    /// Ops that keep their input's codes (and so its format).
+    static let passive: Set<OpKind> = [.maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .pad, .dropout]
+    /// Ops whose inputs ESP-PPQ aligns to the output exponent.
+    static let aligned: Set<OpKind> = [.add, .sub, .concat, .resize]
+    static let integerOps: Set<OpKind> = passive.union(aligned).union([
+        .conv, .gemm, .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .mul,
+        .globalAveragePool, .averagePool, .softmax])
+
+    /// The compute layers a plan assigns precisions to, in graph order.
+    public static func layers(of graph: Graph) -> [Node] { graph.nodes.filter { $0.op == .conv || $0.op == .gemm } }
+
+    func canRunInteger(_ n: Node) -> Bool {
+        guard Self.integerOps.contains(n.op) else { return false }
+        if n.op == .gemm {
+            return n.int("transA", default: 0) == 0 && n.float("alpha", default: 1) == 1 && n.float("beta", default: 1) == 1
+                && graph.constant(n.inputs[1]) != nil
+        }
+        if n.op == .conv { return graph.constant(n.inputs[1]) != nil }
+        return true
+    }
+
+    /// Precision of every node: compute layers from the config; other ops follow the widest data they receive.
+    func precisions() throws -> [String: Precision] {
+        let producer = graph.producerIndex()
+        var result: [String: Precision] = [:]
+        let rank: [Precision: Int] = [.int8: 0, .int16: 1, .float: 2]
+        for n in graph.nodes {
+            var p: Precision
+            if let explicit = config.layers[n.name] {
+                p = explicit
+            } else if n.op == .conv || n.op == .gemm {
+                p = config.defaultPrecision
+            } else {
+                let incoming = n.inputs.compactMap { producer[$0].map { result[graph.nodes[$0].name]! } }
+                p = incoming.max { rank[$0]! < rank[$1]! } ?? config.defaultPrecision
+            }
+            if p != .float && !canRunInteger(n) {
+                if config.layers[n.name] != nil {
+                    throw AutoMixError.invalidNode(node: n.name, op: n.op.rawValue, reason: "has no integer kernel; it can only be float")
+                }
+                p = .float
+            }
+            result[n.name] = p
+        }
+        for name in config.layers.keys where !graph.nodes.contains(where: { $0.name == name }) {
+            throw AutoMixError.invalidArgument("the config names layer '\(name)', which the model does not have")
+        }
+        return result
+    }
+
+    public func build() throws -> QuantizedModel {
+        var g = graph
+        var precision = try precisions()
+        let graphOutputs = Set(g.outputs.map(\.name))
+
+        // Relu fused into an integer Conv/Gemm of the same precision
+        var consumers = g.consumers()
+        var removed = Set<Int>()
+        for (i, n) in g.nodes.enumerated() where (n.op == .conv || n.op == .gemm) && precision[n.name] != .float {
+            g.nodes[i].attributes["activation"] = .string("Linear")
+            guard let users = consumers[n.outputs[0]], users.count == 1, !graphOutputs.contains(n.outputs[0]) else { continue }
+            let r = g.nodes[users[0]]
+            guard r.op == .relu, precision[r.name] == precision[n.name] else { continue }
+            g.nodes[i].attributes["activation"] = .string("Relu")
+            g.nodes[i].outputs = r.outputs
+            removed.insert(users[0])
+            precision[r.name] = nil
+        }
+        g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+        consumers = g.consumers()
+        let producer = g.producerIndex()
+        func bits(of node: Node) -> Int? { precision[node.name]?.bits }
+
+        // groups of values that share one format
+        var parent: [String: String] = [:]
+        func find(_ v: String) -> String {
+            var r = v
+            while let p = parent[r], p != r { r = p }
+            return r
+        }
+        func union(_ a: String, _ b: String) { let (ra, rb) = (find(a), find(b)); if ra != rb { parent[ra] = rb } }
+        for n in g.nodes where bits(of: n) != nil {
+            if n.op == .conv || n.op == .gemm, let users = consumers[n.outputs[0]], users.count == 1,
+               !graphOutputs.contains(n.outputs[0]), g.nodes[users[0]].op == .clip, precision[g.nodes[users[0]].name] == precision[n.name] {
+                union(n.outputs[0], g.nodes[users[0]].outputs[0])
+            }
+            if Self.passive.contains(n.op), let p = producer[n.inputs[0]], bits(of: g.nodes[p]) == bits(of: n) {
+                union(n.outputs[0], n.inputs[0])
+            }
+        }
+
+        // each group's width and exponent, calibrated on its last non-passive member that calibration saw
+        let inputName = g.inputs[0].name
+        var groupBits: [String: Int] = [:]
+        var master: [String: String] = [:]
+        var masterLayer: [String: String] = [:]
+        func note(_ value: String, bits: Int, layer: String?) {
+            let root = find(value)
+            if groupBits[root] == nil { groupBits[root] = bits }
+            if calibration.statistics[value] != nil { master[root] = value; masterLayer[root] = layer }
+        }
+        if let first = consumers[inputName]?.first, let b = bits(of: g.nodes[first]) { note(inputName, bits: b, layer: nil) }
+        for n in g.nodes {
+            guard let b = bits(of: n), n.op != .softmax else { continue }
+            for o in n.outputs where !(Self.passive.contains(n.op) && master[find(o)] != nil) { note(o, bits: b, layer: n.name) }
+        }
+        var groupExponent: [String: Int] = [:]
+        for (root, b) in groupBits {
+            guard let m = master[root] else {
+                throw AutoMixError.invalidArgument("value '\(root)' was not seen during calibration")
+            }
+            groupExponent[root] = try calibration.statistics(of: m).exponent(
+                config.activationObserver(bits: b, layer: masterLayer[root]), bits: b)
+        }
+        // Align to Output: a single-consumer input moves to the output's exponent
+        for n in g.nodes where Self.aligned.contains(n.op) && bits(of: n) != nil {
+            let out = find(n.outputs[0])
+            for v in n.inputs where !v.isEmpty && v != inputName && g.constant(v) == nil {
+                let root = find(v)
+                guard root != out, groupBits[root] == groupBits[out], consumers[v]?.count == 1 else { continue }
+                groupExponent[root] = groupExponent[out]
+            }
+        }
+        var formats: [String: QuantFormat] = [:]
+        for v in Set(parent.keys).union(master.values).union(groupBits.keys) {
+            let root = find(v)
+            if let b = groupBits[root], let e = groupExponent[root] { formats[v] = QuantFormat(bits: b, exponent: e) }
+        }
+        for n in g.nodes where bits(of: n) != nil && n.op != .softmax {
+            for o in n.outputs where formats[o] == nil {
+                let root = find(o)
+                if let b = groupBits[root], let e = groupExponent[root] { formats[o] = QuantFormat(bits: b, exponent: e) }
+            }
+        }
+
+        // conversions on edges whose consumer needs another format
+        var nodes: [Node] = []
+        var conversions: [String: String] = [:]   // "value|format" -> converted value name
+        var parameters: [String: QuantizedParameter] = [:]
+        for var n in g.nodes {
+            let b = bits(of: n)
+            for (k, v) in n.inputs.enumerated() where !v.isEmpty && g.constant(v) == nil {
+                let have = formats[v]
+                let want: QuantFormat?
+                if let b {
+                    if Self.aligned.contains(n.op) {
+                        want = formats[n.outputs[0]]
+                    } else if let have, have.bits == b {
+                        want = have
+                    } else {
+                        let source = master[find(v)] ?? v
+                        want = QuantFormat(bits: b, exponent: try calibration.statistics(of: source).exponent(
+                            config.activationObserver(bits: b, layer: nil), bits: b))
+                    }
+                } else {
+                    want = nil
+                }
+                guard have != want else { continue }
+                let key = "\(v)|\(want.map { "\($0.bits),\($0.exponent)" } ?? "float")"
+                if let c = conversions[key] { n.inputs[k] = c; continue }
+                let name = "\(v)::\(want.map { "int\($0.bits)e\($0.exponent)" } ?? "float")"
+                let op: OpKind = have == nil ? .quantizeLinear : want == nil ? .dequantizeLinear : .requantizeLinear
+                let convName = "\(op.rawValue)::\(v)::\(want.map { "int\($0.bits)e\($0.exponent)" } ?? "float")"
+                nodes.append(Node(name: convName, op: op, inputs: [v], outputs: [name]))
+                precision[convName] = want.flatMap { Precision(bits: $0.bits) } ?? .float
+                formats[name] = want
+                conversions[key] = name
+                n.inputs[k] = name
+            }
+            if let b, n.op == .conv || n.op == .gemm {
+                try quantizeParameters(&n, bits: b, input: formats[n.inputs[0]]!, into: &parameters, graph: &g)
+            }
+            nodes.append(n)
+        }
+        g.nodes = nodes
+        for (name, p) in parameters { g.constants[name] = .float(p.dequantized) }
+        g.pruneConstants()
+        try g.inferShapes()
+        return QuantizedModel(graph: g, target: config.target, precisions: precision, formats: formats, parameters: parameters)
+    }
+
+    /// Weights per output channel (esp32p4) or per tensor (esp32s3); the bias at the accumulator's exponent.
+    func quantizeParameters(_ n: inout Node, bits: Int, input: QuantFormat, into parameters: inout [String: QuantizedParameter],
+                            graph g: inout Graph) throws {
+        guard var w = g.constant(n.inputs[1])?.floatTensor else { throw ShapeInference.fail(n, "the weight is not a constant") }
+        if n.op == .gemm && n.int("transB", default: 0) == 0 {
+            w = LayoutOps.transpose(w, perm: [1, 0])
+            n.attributes["transB"] = .int(1)
+        }
+        let (codes, exponents) = quantizeWeight(w, bits: bits)
+        let weightName = uniqueName(n.inputs[1], for: n, in: parameters)
+        parameters[weightName] = QuantizedParameter(shape: w.shape, codes: codes, exponents: exponents, bits: bits)
+        n.inputs[1] = weightName
+        if n.inputs.count > 2, !n.inputs[2].isEmpty, let b = g.constant(n.inputs[2])?.floatTensor {
+            let biasBits = config.target.biasBits(forBits: bits)
+            let biasExponents = exponents.map { input.exponent + $0 }
+            let codes = b.data.enumerated().map { c, x in
+                QuantFormat(bits: biasBits, exponent: biasExponents.count == 1 ? biasExponents[0] : biasExponents[c])
+                    .quantize(Double(x), config.target.rounding)
+            }
+            let biasName = uniqueName(n.inputs[2], for: n, in: parameters)
+            parameters[biasName] = QuantizedParameter(shape: [b.count], codes: codes, exponents: biasExponents, bits: biasBits)
+            n.inputs[2] = biasName
+        }
+    }
+
+    /// Codes and exponents of a weight `[N, …]`: per output channel (esp32p4) or per tensor (esp32s3).
+    func quantizeWeight(_ w: Tensor, bits: Int) -> (codes: [Int64], exponents: [Int]) {
+        let channels = w.shape[0]
+        let perChannel = w.count / channels
+        let observer = config.weightObserver(bits: bits)
+        var exponents: [Int]
+        if config.target.perChannelWeights {
+            exponents = (0..<channels).map { c in
+                var s = ValueStatistics()
+                let slice = w.data[(c * perChannel)..<((c + 1) * perChannel)]
+                s.min = slice.min() ?? 0; s.max = slice.max() ?? 0
+                return s.exponent(observer == .percentile ? .minmax : observer, bits: bits)
+            }
+        } else {
+            var s = ValueStatistics()
+            s.min = w.data.min() ?? 0; s.max = w.data.max() ?? 0
+            if observer == .percentile {
+                // torch.kthvalue positions of ESP-PPQ's percentile observer, over the whole tensor
+                let count = w.count, q = ValueStatistics.percentile
+                var copy = w.data
+                copy.withUnsafeMutableBufferPointer {
+                    s.percentileLow = Double(kthSmallest($0.baseAddress!, count: count, k: Int(Double(count) * (1 - q)) + 1))
+                    s.percentileHigh = Double(kthSmallest($0.baseAddress!, count: count, k: Swift.min(Int(Double(count) * q), count - 1) + 1))
+                }
+                s.batches = 1
+            }
+            exponents = [s.exponent(observer == .kl ? .minmax : observer, bits: bits)]
+        }
+        let mode = config.target.rounding
+        let codes = w.data.enumerated().map { i, x -> Int64 in
+            QuantFormat(bits: bits, exponent: exponents.count == 1 ? exponents[0] : exponents[i / perChannel]).quantize(Double(x), mode)
+        }
+        return (codes, exponents)
+    }
+
+    /// The float graph with every integer layer's weights replaced by their quantized values: ESP-PPQ quantizes
+    /// parameters before it calibrates activations, so its observers see these.
+    public static func weightQuantizedGraph(_ graph: Graph, config: QuantizationConfig) throws -> Graph {
+        let q = Quantizer(graph: graph, config: config, calibration: Calibration(statistics: [:], images: 0, batchSize: 0, seconds: 0))
+        let precision = try q.precisions()
+        var g = graph
+        for n in graph.nodes where n.op == .conv || n.op == .gemm {
+            guard let bits = precision[n.name]?.bits, var w = graph.constant(n.inputs[1])?.floatTensor else { continue }
+            let transposed = n.op == .gemm && n.int("transB", default: 0) == 0
+            if transposed { w = LayoutOps.transpose(w, perm: [1, 0]) }
+            let (codes, exponents) = q.quantizeWeight(w, bits: bits)
+            var fake = QuantizedParameter(shape: w.shape, codes: codes, exponents: exponents, bits: bits).dequantized
+            if transposed { fake = LayoutOps.transpose(fake, perm: [1, 0]) }
+            g.constants[n.inputs[1]] = .float(fake)
+        }
+        return g
+    }
+
+    /// Initializers shared by several layers get one integer copy per layer.
+    func uniqueName(_ name: String, for n: Node, in parameters: [String: QuantizedParameter]) -> String {
+        parameters[name] == nil ? name : "\(name)::\(n.name)"
+    }
+}

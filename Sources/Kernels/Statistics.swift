@@ -1,0 +1,44 @@
+/// Smallest and largest value.
+public func minMax(_ x: UnsafePointer<Float>, count: Int) -> (min: Float, max: Float) {
+    var lo = Float.infinity, hi = -Float.infinity
+    for i in 0..<count {
+        lo = Swift.min(lo, x[i])
+        hi = Swift.max(hi, x[i])
+    }
+    return (lo, hi)
+}
+
+/// Adds |x| to a histogram of `bins` equal bins over [0, top], the way `torch.histc` bins a float32 tensor
+/// (index `⌊|x|·bins/top⌋`, the top edge in the last bin, values above `top` ignored).
+public func accumulateAbsHistogram(_ x: UnsafePointer<Float>, count: Int, top: Float, bins: Int, _ h: UnsafeMutablePointer<Int>) {
+    guard top > 0 else { h[0] += count; return }
+    let fb = Float(bins)
+    for i in 0..<count {
+        let a = abs(x[i])
+        if a > top { continue }
+        let b = Int(a * fb / top)
+        h[b >= bins ? bins - 1 : b] += 1
+    }
+}
+
+/// The `k`-th smallest value (1-based, as `torch.kthvalue`); reorders `x`.
+public func kthSmallest(_ x: UnsafeMutablePointer<Float>, count: Int, k: Int) -> Float {
+    var lo = 0, hi = count - 1
+    let target = k - 1
+    while lo < hi {
+        let pivot = x[(lo + hi) / 2]
+        var i = lo, j = hi
+        while i <= j {
+            while x[i] < pivot { i += 1 }
+            while x[j] > pivot { j -= 1 }
+            if i <= j { let t = x[i]; x[i] = x[j]; x[j] = t; i += 1; j -= 1 }
+        }
+        if target <= j { hi = j } else if target >= i { lo = i } else { return x[target] }
+    }
+    return x[target]
+}
+
+/// `a += b`, element-wise (histogram merging).
+public func addCounts(_ a: UnsafeMutablePointer<Int>, _ b: UnsafePointer<Int>, count: Int) {
+    for i in 0..<count { a[i] += b[i] }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import AutoMix
+import Foundation
+
+/// The calibration options every quantizing command shares.
+struct QuantizeOptions: ParsableArguments {
+    @Option(help: "ImageFolder of calibration images (labels unused).") var calib: String
+    @Option(help: "The chip: esp32p4 (per-channel weights, round half even) or esp32s3 (per-tensor, round half up).")
+    var target: Target = .esp32p4
+    @Option(help: "Default width of every Conv/Gemm layer: 8 or 16.") var bits = 8
+    @Option(name: .customLong("layer"), help: "Per-layer precision, NAME=int8|int16|float (repeatable).")
+    var layerOverrides: [String] = []
+    @Option(help: "A JSON quantization config (target, bits, layers, observers); --target/--bits/--layer are ignored then.")
+    var config: String?
+    @Option(help: "Calibration batch size.") var calibBatch = 32
+    @Option(help: "Use only the first N calibration images.") var calibLimit: Int?
+    @Option(help: "Activation observer at 8 bit: kl (ESP-PPQ's default), minmax, percentile, mse or ifmr.")
+    var observer8: Observer = .kl
+    @Option(help: "Activation observer at 16 bit (default minmax).") var observer16: Observer = .minmax
+
+    func quantizationConfig() throws -> QuantizationConfig {
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config) else { throw AutoMixError.fileNotFound(path: config) }
+            do { return try JSONDecoder().decode(QuantizationConfig.self, from: data) } catch {
+                throw AutoMixError.invalidData(path: config, reason: "not a quantization config: \(error)")
+            }
+        }
+        guard bits == 8 || bits == 16 else { throw AutoMixError.invalidArgument("--bits must be 8 or 16, not \(bits)") }
+        var layers: [String: Precision] = [:]
+        for o in layerOverrides {
+            guard let eq = o.lastIndex(of: "="), let p = Precision(rawValue: String(o[o.index(after: eq)...])) else {
+                throw AutoMixError.invalidArgument("--layer takes NAME=int8|int16|float, not '\(o)'")
+            }
+            layers[String(o[..<eq])] = p
+        }
+        return QuantizationConfig(target: target, bits: bits, layers: layers, activationObserver8: observer8,
+                                  activationObserver16: observer16)
+    }
+
+    /// Calibrates on the graph with quantized weights, as ESP-PPQ does.
+    func calibrate(_ graph: Graph, config: QuantizationConfig, data: DataOptions) throws -> Calibration {
+        var options = data
+        options.limit = calibLimit
+        let set = try options.load(calib, for: graph, quiet: false, label: "decode calib")
+        let executor = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
+        return try Calibration.run(executor, on: set, batchSize: calibBatch, progress: Progress("calibrate", total: 2 * set.count))
+    }
+}
+
+extension Observer: ExpressibleByArgument {}
+
+struct QuantizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "Calibrate one fixed precision plan (like ESP-PPQ's espdl_quantize_onnx) and report its accuracy against float.")
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var quant: QuantizeOptions
+    @OptionGroup var data: DataOptions
+    @Option(help: "Conv/Gemm sums: 'exact' (the chip's integer arithmetic) or 'esp-ppq' (float32, as ESP-PPQ simulates).")
+    var arithmetic: Arithmetic = .exact
+    @Option(help: "Images per inference batch.") var batch = 32
+    @Option(help: "Write one CSV row per image of the quantized model: file,top1,label,top5.") var predictions: String?
+    @Option(help: "An .espdl export of the same model (e.g. ESP-PPQ's) whose exponents to compare with AutoMix's.")
+    var compareEspdl: String?
+    @Flag(help: "End with one JSON object of the results.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let config = try quant.quantizationConfig()
+            let graph = try Graph.prepared(onnx: model.model)
+            let floatExecutor = try FloatExecutor(graph: graph)
+            let calibration = try quant.calibrate(graph, config: config, data: data)
+            let quantized = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+            let counts = Dictionary(grouping: Quantizer.layers(of: graph).map { quantized.precisions[$0.name] ?? .float }, by: { $0 })
+                .mapValues(\.count)
+            print("quantized \(model.model) for \(config.target.rawValue): "
+                + Precision.allCases.compactMap { p in counts[p].map { "\($0) \(p.rawValue)" } }.joined(separator: ", ")
+                + " layers; calibration \(calibration.images) images in \(String(format: "%.1f", calibration.seconds)) s")
+            var out: [String: Any] = ["model": model.model, "target": config.target.rawValue, "bits": config.bits,
+                                      "calibration_images": calibration.images]
+            if let compareEspdl {
+                let c = ExponentComparison(quantized, try ESPDLModel.load(compareEspdl, target: config.target).model)
+                for m in c.mismatches.prefix(20) { print("  exponent differs: \(m.name): AutoMix \(m.ours), other \(m.theirs)") }
+                print(String(format: "exponents equal to %@: %d of %d tensors (%.1f %%)", compareEspdl, c.matched, c.compared, 100 * c.fraction))
+                out["exponents_compared"] = c.compared
+                out["exponents_equal"] = c.matched
+            }
+            if data.data != nil {
+                let dataset = try data.load(for: graph, quiet: false)
+                let reference = try Evaluation.run(floatExecutor, on: dataset, batchSize: batch, progress: Progress("float", total: dataset.count))
+                let executor = try QuantExecutor(model: quantized, arithmetic: arithmetic)
+                let result = try Evaluation.run(executor, on: dataset, batchSize: batch, progress: Progress("quantized", total: dataset.count))
+                let agreement = 100 * Double(zip(reference.predictions, result.predictions).filter { $0.first == $1.first }.count)
+                    / Double(max(dataset.count, 1))
+                if let predictions {
+                    try writeAtomically(Data(result.predictionsCSV(paths: dataset.paths, labels: dataset.labels).utf8),
+                                        to: URL(fileURLWithPath: predictions))
+                    out["predictions"] = predictions
+                }
+                print(String(format: "float top-1 %.2f %%  quantized top-1 %.2f %%  drop %.2f  agreement %.2f %%  (%d images, %.1f images/s quantized)",
+                             reference.top1, result.top1, reference.top1 - result.top1, agreement, result.images, result.imagesPerSecond))
+                out.merge(["float_top1": reference.top1, "top1": result.top1, "top5": result.top5, "drop": reference.top1 - result.top1,
+                           "agreement": agreement, "images": result.images, "images_per_s": result.imagesPerSecond]) { $1 }
+            }
+            if json { printJSON(out) }
+        }
+    }
+}
