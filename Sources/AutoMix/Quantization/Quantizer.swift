@@ -10,9 +10,11 @@ public struct Quantizer {
     public let graph: Graph
     public let config: QuantizationConfig
     public let calibration: Calibration
+    /// Exponents to take instead of calibrating (by value and initializer name), e.g. from an ESP-PPQ export.
+    public var imposed: QuantizedModel?
 
-    public init(graph: Graph, config: QuantizationConfig, calibration: Calibration) {
-        self.graph = graph; self.config = config; self.calibration = calibration
+    public init(graph: Graph, config: QuantizationConfig, calibration: Calibration, imposed: QuantizedModel? = nil) {
+        self.graph = graph; self.config = config; self.calibration = calibration; self.imposed = imposed
     }
 
     /// Ops that keep their input's codes (and so its format).
@@ -150,6 +152,10 @@ public struct Quantizer {
             }
         }
 
+        if let imposed {
+            for (v, q) in imposed.formats where formats[v]?.bits == q.bits { formats[v] = q }
+        }
+
         // conversions on edges whose consumer needs another format
         var nodes: [Node] = []
         var conversions: [String: String] = [:]   // "value|format" -> converted value name
@@ -204,7 +210,7 @@ public struct Quantizer {
             w = LayoutOps.transpose(w, perm: [1, 0])
             n.attributes["transB"] = .int(1)
         }
-        let (codes, exponents) = quantizeWeight(w, bits: bits)
+        let (codes, exponents) = quantizeWeight(w, bits: bits, exponents: imposed?.parameters[n.inputs[1]]?.exponents)
         let weightName = uniqueName(n.inputs[1], for: n, in: parameters)
         parameters[weightName] = QuantizedParameter(shape: w.shape, codes: codes, exponents: exponents, bits: bits)
         n.inputs[1] = weightName
@@ -222,12 +228,14 @@ public struct Quantizer {
     }
 
     /// Codes and exponents of a weight `[N, …]`: per output channel (esp32p4) or per tensor (esp32s3).
-    func quantizeWeight(_ w: Tensor, bits: Int) -> (codes: [Int64], exponents: [Int]) {
+    func quantizeWeight(_ w: Tensor, bits: Int, exponents given: [Int]? = nil) -> (codes: [Int64], exponents: [Int]) {
         let channels = w.shape[0]
         let perChannel = w.count / channels
         let observer = config.weightObserver(bits: bits)
         var exponents: [Int]
-        if config.target.perChannelWeights {
+        if let given {
+            exponents = given
+        } else if config.target.perChannelWeights {
             exponents = (0..<channels).map { c in
                 var s = ValueStatistics()
                 let slice = w.data[(c * perChannel)..<((c + 1) * perChannel)]
