@@ -12,26 +12,33 @@ public struct Calibration: Sendable, Codable {
 
     public static func run(_ executor: FloatExecutor, on data: Dataset, batchSize: Int = 32, percentiles: Bool = false,
                            progress: Progress? = nil) throws -> Calibration {
+        let batches = stride(from: 0, to: data.count, by: batchSize).map { data.batch($0..<min($0 + batchSize, data.count)) }
+        return try run(executor, batches: batches, percentiles: percentiles, progress: progress)
+    }
+
+    /// Calibrates on explicit batches (ESP-PPQ's percentiles are per batch, so their order and size matter).
+    public static func run(_ executor: FloatExecutor, batches: [Tensor], percentiles: Bool = false,
+                           progress: Progress? = nil) throws -> Calibration {
         let start = Date()
         let collector = Collector()
-        let batches = stride(from: 0, to: data.count, by: batchSize).map { $0..<min($0 + batchSize, data.count) }
         guard !batches.isEmpty else { throw AutoMixError.invalidArgument("the calibration set is empty") }
         var done = 0
-        for r in batches {
-            _ = try executor.run(data.batch(r)) { name, t in collector.observeRange(name, t, percentiles: percentiles) }
-            done += r.count
+        for b in batches {
+            _ = try executor.run(b, split: !percentiles) { name, t in collector.observeRange(name, t, percentiles: percentiles) }
+            done += b.shape[0]
             progress?.update(done)
         }
         let tops = collector.ranges()
-        for r in batches {
-            _ = try executor.run(data.batch(r)) { name, t in
+        for b in batches {
+            _ = try executor.run(b) { name, t in
                 if let top = tops[name] { collector.observeHistogram(name, t, top: top) }
             }
-            done += r.count
+            done += b.shape[0]
             progress?.update(done)
         }
         progress?.finish(done)
-        return Calibration(statistics: collector.statistics, images: data.count, batchSize: batchSize,
+        let images = batches.reduce(0) { $0 + $1.shape[0] }
+        return Calibration(statistics: collector.statistics, images: images, batchSize: batches[0].shape[0],
                            seconds: Date().timeIntervalSince(start))
     }
 

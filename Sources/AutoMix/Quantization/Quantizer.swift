@@ -170,6 +170,8 @@ public struct Quantizer {
                         want = formats[n.outputs[0]]
                     } else if let have, have.bits == b {
                         want = have
+                    } else if let q = imposed?.formats[v], q.bits == b {
+                        want = q
                     } else {
                         let source = master[find(v)] ?? v
                         want = QuantFormat(bits: b, exponent: try calibration.statistics(of: source).exponent(

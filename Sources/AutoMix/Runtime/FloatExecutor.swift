@@ -37,7 +37,8 @@ public final class FloatExecutor: BatchExecutor {
         let outputSlots: [Int]
     }
 
-    public init(graph: Graph) throws {
+    /// `fuseActivations: false` keeps every Conv output visible to `observe` (the analysis needs pre-activation values).
+    public init(graph: Graph, fuseActivations: Bool = true) throws {
         guard graph.inputs.count == 1 else {
             throw AutoMixError.invalidArgument("model '\(graph.name)' has \(graph.inputs.count) inputs; AutoMix runs single-input classifiers")
         }
@@ -58,7 +59,7 @@ public final class FloatExecutor: BatchExecutor {
         let consumers = graph.consumers()
         let graphOutputs = Set(graph.outputs.map(\.name))
         var fusedActivation: [Int: Int] = [:]   // conv node index -> the Relu/Clip node it absorbs
-        for (i, n) in graph.nodes.enumerated() where n.op == .conv && !graphOutputs.contains(n.outputs[0]) {
+        for (i, n) in graph.nodes.enumerated() where fuseActivations && n.op == .conv && !graphOutputs.contains(n.outputs[0]) {
             if let users = consumers[n.outputs[0]], users.count == 1, [.relu, .clip].contains(graph.nodes[users[0]].op),
                graph.nodes[users[0]].inputs.count == 1 {
                 fusedActivation[i] = users[0]
@@ -139,8 +140,9 @@ public final class FloatExecutor: BatchExecutor {
     /// Runs one sub-batch on the calling thread.
     /// Runs a batch and hands every produced value (graph input included) to `observe`, possibly from
     /// several workers at once; the values a fused Conv absorbs are not seen.
-    public func run(_ input: Tensor, observe: @escaping @Sendable (String, Tensor) -> Void) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name) {
+    /// With `split: false` the whole batch runs as one piece, so `observe` sees each value once, in order.
+    public func run(_ input: Tensor, split: Bool = true, observe: @escaping @Sendable (String, Tensor) -> Void) throws -> [Tensor] {
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: split && batchSplittable, modelName: graph.name) {
             observe(self.graph.inputs[0].name, $0)
             return try self.runChunk($0, observe: observe)
         }

@@ -36,6 +36,9 @@ public final class QuantExecutor: BatchExecutor {
     struct Step: Sendable {
         let node: Node
         let kernel: Kernel
+        /// For analysis: whether this layer's value of interest is its pre-activation sum (its output format is
+        /// shared with a fused Relu or a following Clip, as ESP-PPQ's overlapped configs) rather than its output.
+        let observesPreActivation: Bool
         let inputs: [Slot]
         let outputs: [Int]
         let releases: [Int]
@@ -54,6 +57,7 @@ public final class QuantExecutor: BatchExecutor {
         var constants: [Tensor] = []
         var lastUse: [Int: Int] = [:]
         var built: [(Node, Kernel, [Slot], [Int])] = []
+        let consumers = graph.consumers()
         for n in graph.nodes {
             let kernel = try Self.kernel(for: n, model)
             let ins: [Slot] = n.inputs.map { name in
@@ -79,7 +83,7 @@ public final class QuantExecutor: BatchExecutor {
             return s
         })
         steps = built.enumerated().map { i, s in
-            Step(node: s.0, kernel: s.1, inputs: s.2, outputs: s.3,
+            Step(node: s.0, kernel: s.1, observesPreActivation: Self.sharesOutput(s.0, model, consumers), inputs: s.2, outputs: s.3,
                  releases: lastUse.filter { $0.value == i && !keep.contains($0.key) }.map(\.key))
         }
         self.slots = slots
@@ -87,6 +91,15 @@ public final class QuantExecutor: BatchExecutor {
         inputFormat = model.formats[graph.inputs[0].name]
         outputFormats = graph.outputs.map { model.formats[$0.name] }
         batchSplittable = FloatExecutor.keepsBatchLeading(graph)
+    }
+
+    static func sharesOutput(_ n: Node, _ model: QuantizedModel, _ consumers: [String: [Int]]) -> Bool {
+        guard n.op == .conv || n.op == .gemm else { return false }
+        let out = n.outputs[0]
+        if n.string("activation", default: "Linear") == "Relu" { return true }
+        guard let users = consumers[out], users.count == 1 else { return false }
+        let c = model.graph.nodes[users[0]]
+        return c.op == .clip && model.formats[c.outputs[0]] == model.formats[out]
     }
 
     static func kernel(for n: Node, _ model: QuantizedModel) throws -> Kernel {
@@ -111,9 +124,7 @@ public final class QuantExecutor: BatchExecutor {
         }
         let input = try format(n.inputs[0], "input")
         if n.op == .softmax { return .softmax(input) }
-        let output = try format(n.outputs[0], "output")
-        switch n.op {
-        case .conv, .gemm:
+        if n.op == .conv || n.op == .gemm {
             guard n.inputs.count > 1, let w = model.parameters[n.inputs[1]] else {
                 throw ShapeInference.fail(n, "weight '\(n.inputs.count > 1 ? n.inputs[1] : "")' has no integer codes")
             }
@@ -123,7 +134,11 @@ public final class QuantExecutor: BatchExecutor {
                 }
             }
             let bias = n.inputs.count > 2 ? model.parameters[n.inputs[2]] : nil
-            return .linear(try IntegerLinear(node: n, weight: w, bias: bias, input: input, output: output, rounding: mode))
+            return .linear(try IntegerLinear(node: n, weight: w, bias: bias, input: input,
+                                                 output: try format(n.outputs[0], "output"), rounding: mode))
+        }
+        let output = try format(n.outputs[0], "output")
+        switch n.op {
         case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh:
             let fn = ElementwiseOps.function(of: n, [])
             if input.bits == 8 && output.bits == 8 {
@@ -162,6 +177,15 @@ public final class QuantExecutor: BatchExecutor {
         }
     }
 
+    /// Runs the whole batch as one piece and hands each Conv/Gemm's value of interest (real-valued; see
+    /// `Step.observesPreActivation`) to `observe` under the layer's name.
+    public func run(_ input: Tensor, observeLayers observe: @escaping (String, Tensor) -> Void) throws -> [Tensor] {
+        var x = input
+        if let q = inputFormat { x = Self.quantize(x, q, model.target.rounding) }
+        let outs = try runChunk(x, observe: observe)
+        return zip(outs, outputFormats).map { t, q in q.map { Self.dequantize(t, $0) } ?? t }
+    }
+
     /// Codes in (for an integer input), outputs as stored: codes for integer outputs.
     public func runCodes(_ input: Tensor) throws -> [Tensor] {
         try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name) { try self.runChunk($0) }
@@ -180,7 +204,7 @@ public final class QuantExecutor: BatchExecutor {
         return Tensor(shape: x.shape, data: x.data.map { $0 * s })
     }
 
-    func runChunk(_ input: Tensor) throws -> [Tensor] {
+    func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: slots.count)
         values[0] = input
         let mode = model.target.rounding
@@ -203,6 +227,13 @@ public final class QuantExecutor: BatchExecutor {
             case let .linear(l):
                 let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
                 out = try l.run(x, outShape: shape, arithmetic: arithmetic)
+                if let observe {
+                    if step.observesPreActivation {
+                        observe(step.node.name, try l.preActivation(x, outShape: shape))
+                    } else {
+                        observe(step.node.name, Self.dequantize(out, l.output))
+                    }
+                }
             case let .lookup(table):
                 var y = Tensor(uninitialized: x.shape)
                 x.data.withUnsafeBufferPointer { xp in table.withUnsafeBufferPointer { tp in y.data.withUnsafeMutableBufferPointer { yp in

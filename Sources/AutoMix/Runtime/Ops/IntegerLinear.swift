@@ -20,6 +20,8 @@ struct IntegerLinear: Sendable {
     let shifts: [Int]
     let relu: Bool
     let output: QuantFormat
+    let inputExponent: Int
+    let weightExponents: [Int]
     let rounding: RoundingMode
     let exactInFloat: Bool
 
@@ -43,12 +45,30 @@ struct IntegerLinear: Sendable {
         }
         self.bias = b
         shifts = (0..<n).map { output.exponent - input.exponent - weight.exponent(channel: $0) }
+        inputExponent = input.exponent
+        weightExponents = (0..<n).map { weight.exponent(channel: $0) }
         relu = node.string("activation", default: "Linear") == "Relu"
         self.output = output
         self.rounding = rounding
         let k = weight.shape.dropFirst().reduce(1, *)
         let maxW = weight.codes.map { abs($0) }.max() ?? 0
         exactInFloat = Double(k) * Double(maxW) * Double(-input.qmin) < 16_777_216
+    }
+
+    /// The real value before rounding and activation: `(Σ + bias)·2^(e_in + e_w[c])`.
+    func preActivation(_ x: Tensor, outShape: [Int]) throws -> Tensor {
+        let acc: [Double] = exactInFloat
+            ? (node.op == .conv ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true)
+                : gemmFloat(x, outShape: outShape)).data.map { Double($0) }
+            : (node.op == .conv ? try convDouble(x, outShape: outShape) : gemmDouble(x, outShape: outShape))
+        let channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
+        let scales = weightExponents.map { QuantFormat(bits: 8, exponent: inputExponent + $0).scale }
+        var out = Tensor(uninitialized: outShape)
+        for i in 0..<acc.count {
+            let c = (i / plane) % channels
+            out.data[i] = Float((acc[i] + Double(bias[c])) * scales[c])
+        }
+        return out
     }
 
     func run(_ x: Tensor, outShape: [Int], arithmetic: Arithmetic) throws -> Tensor {

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+@testable import AutoMix
+
+/// ESP-PPQ's printed analyses, recomputed from the same calibration data.
+@Suite struct AnalysisTests {
+    /// `sin_mlp`'s data in ESP-PPQ's run: linspace(−π, π, 256) as [1]-shaped samples, batches of 8 in order.
+    static func sinBatches() -> [Tensor] {
+        let xs = (0..<256).map { Float(-Double.pi + 2 * Double.pi * Double($0) / 255) }
+        return stride(from: 0, to: 256, by: 8).map { Tensor(shape: [8, 1], data: Array(xs[$0..<($0 + 8)])) }
+    }
+
+    @Test("sin_mlp esp32p4 int8: graphwise error prints as ESP-PPQ's log (1.608 % for the last Gemm)")
+    func sinGraphwise() throws {
+        let graph = try Graph.prepared(onnx: ESPDLTests.path("sin_mlp.onnx"))
+        let config = QuantizationConfig(target: .esp32p4)
+        let batches = Self.sinBatches()
+        let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config)), batches: batches)
+        let model = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+        let espdl = try ESPDLModel.load(ESPDLTests.path("sin_mlp_esp32p4_int8.espdl"))
+        #expect(ExponentComparison(model, espdl.model).fraction == 1)
+        let graphwise = try Sensitivity.graphwise(float: graph, quantized: model, batches: Array(batches.prefix(Sensitivity.batchCount)))
+        let table = Sensitivity.table(graphwise.map { ($0.key, $0.value) })
+        print(table)
+        #expect(table.contains("/4/Gemm: | ████████████████████ | 1.608%"))
+        let layerwise = try Sensitivity.layerwise(float: graph, quantized: model, batches: Array(batches.prefix(Sensitivity.batchCount)))
+        let layerTable = Sensitivity.table(layerwise.map { ($0.key, $0.value) })
+        print(layerTable)
+        #expect(layerTable.hasPrefix("""
+            Layer    | NOISE:SIGNAL POWER RATIO 
+            /0/Gemm: | ████████████████████ | 0.336%
+            /4/Gemm: | ██                   | 0.039%
+            /2/Gemm: |                      | 0.014%
+            """))
+    }
+}
