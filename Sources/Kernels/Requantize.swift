@@ -25,21 +25,20 @@ public func shiftRound(_ acc: Int64, _ shift: Int, _ mode: RoundingMode) -> Int6
     return r > half || (r == half && q & 1 != 0) ? q + 1 : q
 }
 
-/// The epilogue of an integer Conv/Gemm: accumulators (exact integers held in `Acc`) plus the integer bias,
+/// The epilogue of an integer Conv/Gemm: accumulators (exact integers held in floats) plus the integer bias,
 /// shifted per output channel, optional Relu, saturated to [lo, hi]; written as float-held codes.
-/// `acc` is `[planes][channels][planeSize]` with `planes` images.
+/// `acc` is `[images][channels][planeSize]`; `load` reads one accumulator as an integer. (A generic
+/// `Int64(acc)` over BinaryFloatingPoint would take the slow generic conversion.)
 @inline(__always)
-func requantize<Acc: BinaryFloatingPoint>(
-    _ acc: UnsafePointer<Acc>, images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Int64>,
-    shifts: UnsafePointer<Int>, _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>
-) {
+func requantize(images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Int64>, shifts: UnsafePointer<Int>,
+                _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>, load: (Int) -> Int64) {
     let floor = relu ? max(lo, 0) : lo
     for img in 0..<images {
         for c in 0..<channels {
             let base = (img * channels + c) * planeSize
             let b = bias[c], s = shifts[c]
             for i in 0..<planeSize {
-                let v = shiftRound(Int64(acc[base + i]) + b, s, mode)
+                let v = shiftRound(load(base + i) + b, s, mode)
                 out[base + i] = Float(min(max(v, floor), hi))
             }
         }
@@ -50,16 +49,16 @@ public func requantizeAccumulators(
     _ acc: UnsafePointer<Float>, images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Int64>,
     shifts: UnsafePointer<Int>, _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>
 ) {
-    requantize(acc, images: images, channels: channels, planeSize: planeSize, bias: bias,
-                           shifts: shifts, mode, relu: relu, lo: lo, hi: hi, out)
+    requantize(images: images, channels: channels, planeSize: planeSize, bias: bias, shifts: shifts, mode, relu: relu,
+               lo: lo, hi: hi, out) { Int64(acc[$0]) }
 }
 
 public func requantizeAccumulators(
     _ acc: UnsafePointer<Double>, images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Int64>,
     shifts: UnsafePointer<Int>, _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>
 ) {
-    requantize(acc, images: images, channels: channels, planeSize: planeSize, bias: bias,
-                           shifts: shifts, mode, relu: relu, lo: lo, hi: hi, out)
+    requantize(images: images, channels: channels, planeSize: planeSize, bias: bias, shifts: shifts, mode, relu: relu,
+               lo: lo, hi: hi, out) { Int64(acc[$0]) }
 }
 
 /// ESP-PPQ's simulation of the same epilogue: `round((acc + bias) · 2^-shift)` in float32, as its float

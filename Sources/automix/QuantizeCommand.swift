@@ -37,11 +37,23 @@ struct QuantizeOptions: ParsableArguments {
                                   activationObserver16: observer16)
     }
 
-    /// Calibrates on the graph with quantized weights, as ESP-PPQ does.
-    func calibrate(_ graph: Graph, config: QuantizationConfig, data: DataOptions) throws -> Calibration {
+    func calibrationSet(_ graph: Graph, data: DataOptions) throws -> Dataset {
         var options = data
         options.limit = calibLimit
-        let set = try options.load(calib, for: graph, quiet: false, label: "decode calib")
+        return try options.load(calib, for: graph, quiet: false, label: "decode calib")
+    }
+
+    /// Calibration batches in order (ESP-PPQ's analyses read the first 9 of its calibration loader).
+    func batches(_ set: Dataset) -> [Tensor] {
+        stride(from: 0, to: set.count, by: calibBatch).map { set.batch($0..<min($0 + calibBatch, set.count)) }
+    }
+
+    /// Calibrates on the graph with quantized weights, as ESP-PPQ does.
+    func calibrate(_ graph: Graph, config: QuantizationConfig, data: DataOptions) throws -> Calibration {
+        try calibrate(graph, config: config, set: try calibrationSet(graph, data: data))
+    }
+
+    func calibrate(_ graph: Graph, config: QuantizationConfig, set: Dataset) throws -> Calibration {
         let executor = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
         return try Calibration.run(executor, on: set, batchSize: calibBatch, progress: Progress("calibrate", total: 2 * set.count))
     }

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import Kernels
 
@@ -37,100 +38,78 @@ public enum Sensitivity {
     }
 
     /// ESP-PPQ's graphwise analysis: every Conv/Gemm output of the quantized model against the float model,
-    /// the error accumulated from the input up to that layer.
+    /// the error accumulated from the input up to that layer. Images are independent, so each batch is split over the cores.
     public static func graphwise(float graph: Graph, quantized model: QuantizedModel, batches: [Tensor]) throws -> [String: Double] {
         let layers = Quantizer.layers(of: graph)
         let layerOf = Dictionary(layers.map { ($0.outputs[0], $0.name) }, uniquingKeysWith: { a, _ in a })
         let floatExecutor = try FloatExecutor(graph: graph, fuseActivations: false)
         let quantExecutor = try QuantExecutor(model: model)
-        var sums: [String: Double] = [:]
-        var images = 0
+        let sums = LockedSums()
+        let workers = ProcessInfo.processInfo.activeProcessorCount
+        openblas_set_num_threads(1)
         for batch in batches {
-            let reference = Box<[String: [[Float]]]>([:])
-            _ = try floatExecutor.run(batch, split: false) { name, t in
-                guard let layer = layerOf[name] else { return }
-                reference.value[layer] = sample(t, fetchIndices(elements: t.count / t.shape[0]))
+            let b = batch.shape[0], perImage = batch.count / max(b, 1)
+            let failure = LockedSums.Failure()
+            DispatchQueue.concurrentPerform(iterations: min(workers, b)) { w in
+                let r = (b * w / workers)..<(b * (w + 1) / workers)
+                guard !r.isEmpty else { return }
+                let part = Tensor(shape: [r.count] + batch.shape.dropFirst(),
+                                  data: Array(batch.data[(r.lowerBound * perImage)..<(r.upperBound * perImage)]))
+                do {
+                    var reference: [String: [[Float]]] = [:]
+                    _ = try floatExecutor.runChunk(part) { name, t in
+                        if let layer = layerOf[name] { reference[layer] = sample(t, fetchIndices(elements: t.count / t.shape[0])) }
+                    }
+                    _ = try quantExecutor.run(part) { layer, t in
+                        guard let ref = reference[layer] else { return }
+                        let q = sample(t, fetchIndices(elements: t.count / t.shape[0]))
+                        sums.add(layer, zip(ref, q).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }, count: r.count)
+                    }
+                } catch { failure.set(error) }
             }
-            _ = try quantExecutor.run(batch) { layer, t in
-                guard let r = reference.value[layer] else { return }
-                let q = sample(t, fetchIndices(elements: t.count / t.shape[0]))
-                sums[layer, default: 0] += zip(r, q).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }
-            }
-            images += batch.shape[0]
+            if let e = failure.error { throw e }
         }
-        return sums.mapValues { $0 / Double(max(images, 1)) }
+        return sums.means()
     }
 
     /// ESP-PPQ's layerwise analysis: each Conv/Gemm quantized alone, the graph outputs compared with the float
     /// model's. Alone means as ESP-PPQ restores one op: its weights and bias; its input only when it reads the
     /// graph input (elsewhere the input's config belongs to the float producer); its output unless a following
-    /// Relu/Clip shares it. The rest of the network stays float.
+    /// Relu/Clip shares it. The float prefix is computed once per batch; each layer re-runs only what follows it,
+    /// layers spread over the cores.
     public static func layerwise(float graph: Graph, quantized model: QuantizedModel, batches: [Tensor],
                                  progress: Progress? = nil) throws -> [String: Double] {
-        let floatExecutor = try FloatExecutor(graph: graph)
-        let references = try batches.map { try floatExecutor.run($0) }
+        let executor = try FloatExecutor(graph: graph)
         let layers = Quantizer.layers(of: graph).filter { model.precisions[$0.name]?.bits != nil }
-        var result: [String: Double] = [:]
-        for (k, layer) in layers.enumerated() {
-            let executor = try QuantExecutor(model: try singleLayerModel(graph, model, layer: layer.name))
-            var sum = 0.0, count = 0
-            for (batch, reference) in zip(batches, references) {
-                let outputs = try executor.run(batch)
-                for (r, q) in zip(reference, outputs) {
-                    sum += zip(sample(r, nil), sample(q, nil)).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }
-                    count += batch.shape[0]
+        let consumers = model.graph.consumers()
+        let fakes = try layers.map { try FakeQuantLayer(layer: $0, graph: graph, model: model, consumers: consumers) }
+        let sums = LockedSums()
+        let workers = ProcessInfo.processInfo.activeProcessorCount
+        var done = 0
+        for batch in batches {
+            openblas_set_num_threads(Int32(workers))
+            let trace = try executor.trace(batch)
+            let reference = trace.outputs.map { sample($0, nil) }
+            openblas_set_num_threads(1)
+            let failure = LockedSums.Failure()
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for k in stride(from: w, to: fakes.count, by: workers) {
+                    do {
+                        let outputs = try executor.rerun(trace, from: fakes[k].name) { try fakes[k].evaluate($0, $1, opset: graph.opset) }
+                        var sum = 0.0
+                        for (r, q) in zip(reference, outputs) {
+                            sum += zip(r, sample(q, nil)).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }
+                        }
+                        sums.add(fakes[k].name, sum, count: batch.shape[0] * outputs.count)
+                    } catch { failure.set(error) }
                 }
             }
-            result[layer.name] = sum / Double(max(count, 1))
-            progress?.update(k + 1)
+            if let e = failure.error { throw e }
+            done += 1
+            progress?.update(done)
         }
-        progress?.finish(layers.count)
-        return result
-    }
-
-    /// The float graph with one layer fake-quantized as ESP-PPQ's layerwise analysis restores it.
-    static func singleLayerModel(_ graph: Graph, _ model: QuantizedModel, layer name: String) throws -> QuantizedModel {
-        guard let i = graph.nodes.firstIndex(where: { $0.name == name }),
-              let deployed = model.graph.nodes.first(where: { $0.name == name }) else {
-            throw AutoMixError.invalidArgument("layer '\(name)' is not in the model")
-        }
-        var g = graph
-        var n = g.nodes[i]
-        var formats: [String: QuantFormat] = [:]
-        var precisions = Dictionary(uniqueKeysWithValues: g.nodes.map { ($0.name, Precision.float) })
-        var nodes = Array(g.nodes[..<i])
-        // weights and bias as the quantized model holds them
-        for k in 1..<min(n.inputs.count, 3) where !n.inputs[k].isEmpty {
-            guard let p = model.parameters[deployed.inputs[k]] else { continue }
-            var t = p.dequantized
-            if k == 1 && n.op == .gemm && n.int("transB", default: 0) == 0 { t = LayoutOps.transpose(t, perm: [1, 0]) }
-            let key = "\(n.inputs[k])::fake-quant"
-            g.constants[key] = .float(t)
-            n.inputs[k] = key
-        }
-        func fakeQuant(_ value: String, _ q: QuantFormat) -> String {
-            let coded = value + "::codes", back = value + "::fake-quant"
-            nodes.append(Node(name: "QuantizeLinear::" + value, op: .quantizeLinear, inputs: [value], outputs: [coded]))
-            nodes.append(Node(name: "DequantizeLinear::" + value, op: .dequantizeLinear, inputs: [coded], outputs: [back]))
-            formats[coded] = q
-            return back
-        }
-        if n.inputs[0] == g.inputs[0].name, let q = model.formats[deployed.inputs[0]] { n.inputs[0] = fakeQuant(n.inputs[0], q) }
-        let output = n.outputs[0]
-        let shared = QuantExecutor.sharesOutput(deployed, model, model.graph.consumers())
-        if !shared, let q = model.formats[deployed.outputs[0]] {
-            n.outputs[0] = output + "::float"
-            nodes.append(n)
-            let back = fakeQuant(n.outputs[0], q)
-            nodes.append(Node(name: "Identity::" + output, op: .identity, inputs: [back], outputs: [output]))
-        } else {
-            nodes.append(n)
-        }
-        nodes += g.nodes[(i + 1)...]
-        g.nodes = nodes
-        for m in nodes where precisions[m.name] == nil { precisions[m.name] = m.op == .quantizeLinear ? Precision(bits: formats[m.outputs[0]]!.bits) : .float }
-        try g.inferShapes()
-        return QuantizedModel(graph: g, target: model.target, precisions: precisions, formats: formats, parameters: [:])
+        progress?.finish(done)
+        return sums.means()
     }
 
     /// AMCT's isolated sensitivity: per batch `0.5 + 0.5·cos(y_float, y_quantized)` of each layer's own output on
@@ -186,6 +165,57 @@ public enum Sensitivity {
                 + String(repeating: "█", count: k) + String(repeating: " ", count: 20 - k) + " | " + String(format: "%.3f%%", v * 100) + "\n"
         }
         return out
+    }
+}
+
+/// One Conv/Gemm as ESP-PPQ's layerwise analysis restores it, evaluated in float: quantized weights and bias,
+/// the input fake-quantized only when it is the graph input, the output unless a Relu/Clip shares it.
+struct FakeQuantLayer: Sendable {
+    let name: String
+    let node: Node
+    let weight: Tensor
+    let bias: Tensor?
+    let input: QuantFormat?
+    let output: QuantFormat?
+    let rounding: RoundingMode
+
+    init(layer n: Node, graph: Graph, model: QuantizedModel, consumers: [String: [Int]]) throws {
+        guard let deployed = model.graph.nodes.first(where: { $0.name == n.name }), let w = model.parameters[deployed.inputs[1]] else {
+            throw AutoMixError.invalidArgument("layer '\(n.name)' has no integer weights")
+        }
+        name = n.name
+        node = n
+        var t = w.dequantized
+        if n.op == .gemm && n.int("transB", default: 0) == 0 { t = LayoutOps.transpose(t, perm: [1, 0]) }
+        weight = t
+        bias = deployed.inputs.count > 2 ? model.parameters[deployed.inputs[2]]?.dequantized : nil
+        input = n.inputs[0] == graph.inputs[0].name ? model.formats[deployed.inputs[0]] : nil
+        output = QuantExecutor.sharesOutput(deployed, model, consumers) ? nil : model.formats[deployed.outputs[0]]
+        rounding = model.target.rounding
+    }
+
+    func evaluate(_ inputs: [Tensor?], _ clamp: Clamp, opset: Int) throws -> [Tensor] {
+        var x = inputs[0]!
+        if let input { x = QuantExecutor.dequantize(QuantExecutor.quantize(x, input, rounding), input) }
+        var y = try FloatOps.evaluate(node, [x, weight, bias], opset: opset, clamp: clamp)
+        if let output { y[0] = QuantExecutor.dequantize(QuantExecutor.quantize(y[0], output, rounding), output) }
+        return y
+    }
+}
+
+/// Per-layer sums filled from several workers.
+final class LockedSums: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sums: [String: (Double, Int)] = [:]
+    func add(_ key: String, _ value: Double, count: Int) {
+        lock.lock(); let s = sums[key] ?? (0, 0); sums[key] = (s.0 + value, s.1 + count); lock.unlock()
+    }
+    func means() -> [String: Double] { sums.mapValues { $0.0 / Double(max($0.1, 1)) } }
+
+    final class Failure: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var error: Error?
+        func set(_ e: Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
     }
 }
 

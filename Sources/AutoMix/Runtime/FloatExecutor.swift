@@ -137,7 +137,6 @@ public final class FloatExecutor: BatchExecutor {
         }
     }
 
-    /// Runs one sub-batch on the calling thread.
     /// Runs a batch and hands every produced value (graph input included) to `observe`, possibly from
     /// several workers at once; the values a fused Conv absorbs are not seen.
     /// With `split: false` the whole batch runs as one piece, so `observe` sees each value once, in order.
@@ -148,22 +147,57 @@ public final class FloatExecutor: BatchExecutor {
         }
     }
 
-    func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
+    /// Every value of one batch, none released: the starting point of `rerun`.
+    public struct Trace: @unchecked Sendable {
+        var values: [Tensor?]
+        public let outputs: [Tensor]
+    }
+
+    /// Runs one batch on the calling thread and keeps every value.
+    public func trace(_ input: Tensor) throws -> Trace {
         var values = [Tensor?](repeating: nil, count: program.valueCount)
         values[program.inputSlot] = input
-        for step in program.steps {
-            let ins: [Tensor?] = step.inputs.map { slot in
-                switch slot {
-                case let .value(s): return values[s]
-                case let .constant(c): return program.constants[c]
-                case .absent: return nil
-                }
+        try runSteps(&values, from: 0, release: false)
+        return Trace(values: values, outputs: program.outputSlots.map { values[$0]! })
+    }
+
+    /// The graph outputs when the step computing `node` is replaced: `replacement` gets that step's inputs
+    /// (constants included) and its fused Relu/Clip, and returns its outputs; earlier values come from `trace`.
+    public func rerun(_ trace: Trace, from node: String, replacement: ([Tensor?], Clamp) throws -> [Tensor]) throws -> [Tensor] {
+        guard let i = program.steps.firstIndex(where: { $0.node.name == node }) else {
+            throw AutoMixError.invalidArgument("layer '\(node)' is not a step of the float program")
+        }
+        var values = trace.values
+        let step = program.steps[i]
+        for (s, t) in zip(step.outputs, try replacement(inputs(of: step, values), step.clamp)) { values[s] = t }
+        try runSteps(&values, from: i + 1, release: true)
+        return program.outputSlots.map { values[$0]! }
+    }
+
+    func inputs(of step: Step, _ values: [Tensor?]) -> [Tensor?] {
+        step.inputs.map { slot in
+            switch slot {
+            case let .value(s): return values[s]
+            case let .constant(c): return program.constants[c]
+            case .absent: return nil
             }
-            let outs = try FloatOps.evaluate(step.node, ins, opset: graph.opset, clamp: step.clamp)
-            for s in step.releases { values[s] = nil }
+        }
+    }
+
+    func runSteps(_ values: inout [Tensor?], from first: Int, release: Bool, observe: ((String, Tensor) -> Void)? = nil) throws {
+        for step in program.steps[first...] {
+            let outs = try FloatOps.evaluate(step.node, inputs(of: step, values), opset: graph.opset, clamp: step.clamp)
+            if release { for s in step.releases { values[s] = nil } }
             for (s, t) in zip(step.outputs, outs) { values[s] = t }
             if let observe { for (name, t) in zip(step.outputNames, outs) { observe(name, t) } }
         }
+    }
+
+    /// Runs one sub-batch on the calling thread.
+    func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
+        var values = [Tensor?](repeating: nil, count: program.valueCount)
+        values[program.inputSlot] = input
+        try runSteps(&values, from: 0, release: true, observe: observe)
         return program.outputSlots.map { values[$0]! }
     }
 }

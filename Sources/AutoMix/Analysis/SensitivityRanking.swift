@@ -1,0 +1,81 @@
+import Foundation
+
+/// Every layer's sensitivity measures, most sensitive first: the file
+/// `Results/accuracy_based_auto_calibration_ranking_info.json` (schema in the README).
+public struct SensitivityRanking: Sendable, Codable {
+    public struct Layer: Sendable, Codable {
+        public var name: String
+        public var op: String
+        /// ESP-PPQ layerwise NOISE:SIGNAL (fraction, higher = more sensitive): this layer quantized alone.
+        public var layerwiseNoiseSignal: Double
+        /// ESP-PPQ graphwise NOISE:SIGNAL (higher = more error accumulated up to this layer in the all-quantized model).
+        public var graphwiseNoiseSignal: Double
+        /// AMCT's 0.5 + 0.5·cos of this layer's own output (lower = more sensitive).
+        public var cosineSimilarity: Double
+        public var macs: Int
+        public var weights: Int
+        public var rankLayerwise = 0, rankGraphwise = 0, rankCosine = 0
+
+        public init(name: String, op: String, layerwiseNoiseSignal: Double, graphwiseNoiseSignal: Double,
+                    cosineSimilarity: Double, macs: Int, weights: Int) {
+            self.name = name; self.op = op; self.layerwiseNoiseSignal = layerwiseNoiseSignal
+            self.graphwiseNoiseSignal = graphwiseNoiseSignal; self.cosineSimilarity = cosineSimilarity
+            self.macs = macs; self.weights = weights
+        }
+    }
+
+    public var model: String
+    public var target: Target
+    public var bits: Int
+    public var calibrationImages: Int
+    public var analysisImages: Int
+    public var order = "layerwise_noise_signal, descending: most sensitive first"
+    public var polarity = ["layerwise_noise_signal": "higher is more sensitive", "graphwise_noise_signal": "higher is more sensitive",
+                           "cosine_similarity": "lower is more sensitive"]
+    public var layers: [Layer]
+
+    public init(model: String, target: Target, bits: Int, calibrationImages: Int, analysisImages: Int, layers: [Layer]) {
+        self.model = model; self.target = target; self.bits = bits
+        self.calibrationImages = calibrationImages; self.analysisImages = analysisImages
+        var ls = layers.sorted { $0.layerwiseNoiseSignal > $1.layerwiseNoiseSignal }
+        func ranks(_ less: (Layer, Layer) -> Bool) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: ls.sorted(by: less).enumerated().map { ($1.name, $0 + 1) })
+        }
+        let lw = ranks { $0.layerwiseNoiseSignal > $1.layerwiseNoiseSignal }
+        let gw = ranks { $0.graphwiseNoiseSignal > $1.graphwiseNoiseSignal }
+        let cs = ranks { $0.cosineSimilarity < $1.cosineSimilarity }
+        for i in ls.indices {
+            ls[i].rankLayerwise = lw[ls[i].name]!; ls[i].rankGraphwise = gw[ls[i].name]!; ls[i].rankCosine = cs[ls[i].name]!
+        }
+        self.layers = ls
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try writeAtomically(try encoder.encode(self), to: url)
+    }
+
+    public static func read(_ url: URL) throws -> SensitivityRanking {
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw AutoMixError.fileNotFound(path: url.path) }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do { return try decoder.decode(SensitivityRanking.self, from: data) } catch {
+            throw AutoMixError.invalidData(path: url.path, reason: "not a ranking file: \(error)")
+        }
+    }
+}
+
+/// Multiply-accumulates and weight count of a Conv/Gemm per image.
+public enum LayerCost {
+    public static func macs(_ n: Node, in graph: Graph) -> Int {
+        guard let w = graph.constant(n.inputs.count > 1 ? n.inputs[1] : "")?.shape, let out = graph.shapes[n.outputs[0]] else { return 0 }
+        if n.op == .conv { return out.dropFirst().reduce(1, *) * w.dropFirst().reduce(1, *) }
+        return w.reduce(1, *)
+    }
+    public static func weights(_ n: Node, in graph: Graph) -> Int {
+        graph.constant(n.inputs.count > 1 ? n.inputs[1] : "")?.shape.reduce(1, *) ?? 0
+    }
+}

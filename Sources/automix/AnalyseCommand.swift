@@ -1,0 +1,62 @@
+import ArgumentParser
+import AutoMix
+import Foundation
+
+struct AnalyseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyse",
+        abstract: "Per-layer quantization sensitivity: ESP-PPQ's graphwise and layerwise NOISE:SIGNAL tables and AMCT's cosine ranking.",
+        aliases: ["analyze"])
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var quant: QuantizeOptions
+    @OptionGroup var data: DataOptions
+    @Option(help: "Where the ranking goes.") var ranking = "Results/accuracy_based_auto_calibration_ranking_info.json"
+    @Flag(help: "End with one JSON object of the results.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let start = Date()
+            let config = try quant.quantizationConfig()
+            let graph = try Graph.prepared(onnx: model.model)
+            let set = try quant.calibrationSet(graph, data: data)
+            let calibration = try quant.calibrate(graph, config: config, set: set)
+            let quantized = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+            let batches = Array(quant.batches(set).prefix(Sensitivity.batchCount))
+            let images = batches.reduce(0) { $0 + $1.shape[0] }
+
+            var t = Date()
+            let graphwise = try Sensitivity.graphwise(float: graph, quantized: quantized, batches: batches)
+            let graphwiseSeconds = Date().timeIntervalSince(t)
+            print(Sensitivity.table(graphwise.map { ($0.key, $0.value) }))
+            t = Date()
+            let layers = Quantizer.layers(of: graph).filter { quantized.precisions[$0.name] != .float }
+            let layerwise = try Sensitivity.layerwise(float: graph, quantized: quantized, batches: batches,
+                                                      progress: Progress("layerwise", total: layers.count))
+            let layerwiseSeconds = Date().timeIntervalSince(t)
+            print(Sensitivity.table(layerwise.map { ($0.key, $0.value) }))
+            t = Date()
+            let cosine = try Sensitivity.cosine(float: graph, quantized: quantized, config: config, batches: batches)
+            let cosineSeconds = Date().timeIntervalSince(t)
+            print(Sensitivity.table(cosine.map { ($0.key, $0.value) }, measure: "COSINE SIMILARITY (AMCT, 0.5 + 0.5·cos)"))
+
+            let result = SensitivityRanking(
+                model: model.model, target: config.target, bits: config.bits, calibrationImages: calibration.images,
+                analysisImages: images, layers: layers.map { n in
+                    .init(name: n.name, op: n.op.rawValue, layerwiseNoiseSignal: layerwise[n.name] ?? 0,
+                          graphwiseNoiseSignal: graphwise[n.name] ?? 0, cosineSimilarity: cosine[n.name] ?? 1,
+                          macs: LayerCost.macs(n, in: graph), weights: LayerCost.weights(n, in: graph))
+                })
+            try result.write(to: URL(fileURLWithPath: ranking))
+            let seconds = Date().timeIntervalSince(start)
+            print(String(format: "%d layers ranked on %d images: graphwise %.2f s, layerwise %.2f s, cosine %.2f s; %@ written (%.1f s in all)",
+                         layers.count, images, graphwiseSeconds, layerwiseSeconds, cosineSeconds, ranking, seconds))
+            if json {
+                printJSON(["model": model.model, "target": config.target.rawValue, "layers": layers.count, "images": images,
+                           "ranking": ranking, "most_sensitive": result.layers.first?.name ?? "",
+                           "graphwise_seconds": graphwiseSeconds, "layerwise_seconds": layerwiseSeconds,
+                           "cosine_seconds": cosineSeconds, "seconds": seconds])
+            }
+        }
+    }
+}
