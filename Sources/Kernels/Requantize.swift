@@ -14,7 +14,8 @@ public enum RoundingMode: Sendable, Equatable {
     }
 }
 
-/// ESP-DL's `shift_and_round`: `acc · 2^-shift` rounded the chip's way; a negative shift is a left shift.
+/// ESP-DL's `shift_and_round` (dl_tool.cpp), in integers: `acc · 2^-shift` rounded the chip's way; a negative
+/// shift is a left shift. The reference the vectorised epilogue is tested against.
 @inline(__always)
 public func shiftRound(_ acc: Int64, _ shift: Int, _ mode: RoundingMode) -> Int64 {
     if shift <= 0 { return acc << -shift }
@@ -27,19 +28,26 @@ public func shiftRound(_ acc: Int64, _ shift: Int, _ mode: RoundingMode) -> Int6
 
 /// The epilogue of an integer Conv/Gemm: accumulators (exact integers held in floats) plus the integer bias,
 /// shifted per output channel, optional Relu, saturated to [lo, hi]; written as float-held codes.
-/// `acc` is `[images][channels][planeSize]`; `load` reads one accumulator as an integer. (A generic
-/// `Int64(acc)` over BinaryFloatingPoint would take the slow generic conversion.)
+/// `acc` is `[images][channels][planeSize]`; `load` reads one accumulator as a double.
+///
+/// Exact, and vectorisable: `acc + bias` is an integer below 2^53, so it and its product with `2^-shift` are exact
+/// doubles, and rounding that product half-even (or `floor(x + 0.5)`) is `shiftRound` of the integer.
 @inline(__always)
 func requantize(images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Int64>, shifts: UnsafePointer<Int>,
-                _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>, load: (Int) -> Int64) {
-    let floor = relu ? max(lo, 0) : lo
+                _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>, load: (Int) -> Double) {
+    let floor = Double(relu ? max(lo, 0) : lo), top = Double(hi)
     for img in 0..<images {
         for c in 0..<channels {
             let base = (img * channels + c) * planeSize
-            let b = bias[c], s = shifts[c]
-            for i in 0..<planeSize {
-                let v = shiftRound(load(base + i) + b, s, mode)
-                out[base + i] = Float(min(max(v, floor), hi))
+            let b = Double(bias[c]), scale = Double(sign: .plus, exponent: -shifts[c], significand: 1)
+            if mode == .halfEven {
+                for i in 0..<planeSize {
+                    out[base + i] = Float(min(max(((load(base + i) + b) * scale).rounded(.toNearestOrEven), floor), top))
+                }
+            } else {
+                for i in 0..<planeSize {
+                    out[base + i] = Float(min(max(((load(base + i) + b) * scale + 0.5).rounded(.down), floor), top))
+                }
             }
         }
     }
@@ -50,7 +58,7 @@ public func requantizeAccumulators(
     shifts: UnsafePointer<Int>, _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>
 ) {
     requantize(images: images, channels: channels, planeSize: planeSize, bias: bias, shifts: shifts, mode, relu: relu,
-               lo: lo, hi: hi, out) { Int64(acc[$0]) }
+               lo: lo, hi: hi, out) { Double(acc[$0]) }
 }
 
 public func requantizeAccumulators(
@@ -58,11 +66,11 @@ public func requantizeAccumulators(
     shifts: UnsafePointer<Int>, _ mode: RoundingMode, relu: Bool, lo: Int64, hi: Int64, _ out: UnsafeMutablePointer<Float>
 ) {
     requantize(images: images, channels: channels, planeSize: planeSize, bias: bias, shifts: shifts, mode, relu: relu,
-               lo: lo, hi: hi, out) { Int64(acc[$0]) }
+               lo: lo, hi: hi, out) { acc[$0] }
 }
 
-/// ESP-PPQ's simulation of the same epilogue: `round((acc + bias) · 2^-shift)` in float32, as its float
-/// convolution followed by quantization computes it.
+/// The epilogue in float32, 8 lanes wide: `round((acc + bias) · 2^-shift)`. It is ESP-PPQ's simulation of
+/// the epilogue, and exact integer arithmetic whenever `|acc| + |bias| < 2^24` (every step is then exact).
 public func requantizeFloat32(
     _ acc: UnsafePointer<Float>, images: Int, channels: Int, planeSize: Int, bias: UnsafePointer<Float>,
     scales: UnsafePointer<Float>, _ mode: RoundingMode, relu: Bool, lo: Float, hi: Float, _ out: UnsafeMutablePointer<Float>

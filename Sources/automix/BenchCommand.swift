@@ -4,12 +4,31 @@ import Foundation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Float inference speed on a fixed batch (median of timed runs).")
+        commandName: "bench",
+        abstract: "Inference speed on a fixed batch (median of timed runs): float, and with --target the exact integer "
+            + "executor beside it; with --analyse also the time of graphwise + layerwise analysis on the calibration set.")
 
     @OptionGroup var model: ModelOptions
     @Option(help: "Images per batch.") var batch = 32
     @Option(help: "Timed runs (after one warm-up run).") var runs = 7
+    @Option(help: "Also time the quantized model for this chip (esp32p4 or esp32s3).") var target: Target?
+    @Option(help: "Width of the quantized model: 8 or 16.") var bits = 8
+    @Option(help: "Calibration ImageFolder (default: calibrate on the benchmark batch itself).") var calib: String?
+    @Option(help: "Calibration and analysis batch size.") var calibBatch = 8
+    @Flag(help: "Also time `analyse` (graphwise + layerwise over all layers) on --calib.") var analyse = false
+    @OptionGroup var data: DataOptions
     @Flag(help: "End with one JSON object of the results.") var json = false
+
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let t0 = Date()
+            try body()
+            times.append(Date().timeIntervalSince(t0))
+        }
+        return times.sorted()[times.count / 2]
+    }
 
     func run() throws {
         try reportingErrors {
@@ -20,18 +39,48 @@ struct BenchCommand: ParsableCommand {
             let count = batch * input.channels * input.height * input.width
             let x = Tensor(shape: [batch, input.channels, input.height, input.width],
                            data: (0..<count).map { i in Float((i &* 2654435761) & 0xFFFF) / 32768 - 1 })
-            _ = try executor.run(x)
-            var times: [Double] = []
-            for _ in 0..<runs {
-                let t0 = Date()
-                _ = try executor.run(x)
-                times.append(Date().timeIntervalSince(t0))
+            let floatTime = try median { _ = try executor.run(x) }
+            let floatRate = Double(batch) / floatTime
+            print(String(format: "float          batch %d  median %.1f ms  %.1f images/s  (%d runs)", batch, floatTime * 1000, floatRate, runs))
+            var out: [String: Any] = ["model": model.model, "batch": batch, "images_per_s": floatRate,
+                                      "median_ms": floatTime * 1000, "runs": runs]
+            if let target {
+                let config = QuantizationConfig(target: target, bits: bits)
+                let fakeWeights = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
+                var batches = [x]
+                if let calib {
+                    let set = try data.load(calib, for: graph, quiet: true)
+                    batches = stride(from: 0, to: set.count, by: calibBatch).map { set.batch($0..<min($0 + calibBatch, set.count)) }
+                }
+                let calibStart = Date()
+                let calibration = try Calibration.run(fakeWeights, batches: batches)
+                let calibSeconds = Date().timeIntervalSince(calibStart)
+                let quantized = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+                let integer = try QuantExecutor(model: quantized)
+                let intTime = try median { _ = try integer.run(x) }
+                let intRate = Double(batch) / intTime
+                print(String(format: "exact int%d     batch %d  median %.1f ms  %.1f images/s  (%.2f× float; %@)", bits, batch,
+                             intTime * 1000, intRate, intRate / floatRate, target.rawValue))
+                print(String(format: "calibration    %d images  %.2f s", calibration.images, calibSeconds))
+                out.merge(["target": target.rawValue, "bits": bits, "quantized_images_per_s": intRate,
+                           "quantized_median_ms": intTime * 1000, "quantized_vs_float": intRate / floatRate,
+                           "calibration_seconds": calibSeconds]) { $1 }
+                if analyse {
+                    let analysed = Array(batches.prefix(Sensitivity.batchCount))
+                    var t = Date()
+                    _ = try Sensitivity.graphwise(float: graph, quantized: quantized, batches: analysed)
+                    let graphwise = Date().timeIntervalSince(t)
+                    t = Date()
+                    let layerwise = try Sensitivity.layerwise(float: graph, quantized: quantized, batches: analysed)
+                    let layerwiseSeconds = Date().timeIntervalSince(t)
+                    let images = analysed.reduce(0) { $0 + $1.shape[0] }
+                    print(String(format: "analyse        %d images, %d layers: graphwise %.2f s + layerwise %.2f s = %.2f s",
+                                 images, layerwise.count, graphwise, layerwiseSeconds, graphwise + layerwiseSeconds))
+                    out.merge(["graphwise_seconds": graphwise, "layerwise_seconds": layerwiseSeconds,
+                               "analyse_seconds": graphwise + layerwiseSeconds, "analysed_layers": layerwise.count]) { $1 }
+                }
             }
-            times.sort()
-            let median = times[times.count / 2]
-            let ips = Double(batch) / median
-            print(String(format: "float  batch %d  median %.1f ms  %.1f images/s  (%d runs)", batch, median * 1000, ips, runs))
-            if json { printJSON(["model": model.model, "batch": batch, "images_per_s": ips, "median_ms": median * 1000, "runs": runs]) }
+            if json { printJSON(out) }
         }
     }
 }

@@ -28,6 +28,8 @@ public final class QuantExecutor: BatchExecutor {
         case globalAverage(QuantFormat, QuantFormat)
         case averagePool(QuantFormat, QuantFormat)
         case softmax(QuantFormat)
+        /// The input, unchanged (a lookup already folded into the layer before it).
+        case forward
         /// An op that moves or selects codes without changing them (MaxPool, Reshape, Transpose, Concat, …).
         case passive
         case float
@@ -82,6 +84,16 @@ public final class QuantExecutor: BatchExecutor {
             guard let s = slots[o.name] else { throw AutoMixError.invalidArgument("graph output '\(o.name)' is not computed") }
             return s
         })
+        // a clamp-shaped int8 lookup right after a Conv/Gemm of the same format is folded into its saturation
+        let producerStep = Dictionary(built.enumerated().flatMap { i, s in s.0.outputs.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
+        for j in built.indices {
+            guard case let .lookup(table) = built[j].1, let p = producerStep[built[j].0.inputs[0]],
+                  case let .linear(l) = built[p].1, consumers[built[j].0.inputs[0]]?.count == 1,
+                  !graph.outputs.contains(where: { $0.name == built[p].0.outputs[0] }),
+                  model.formats[built[j].0.outputs[0]] == l.output, let folded = l.folding(table) else { continue }
+            built[p].1 = .linear(folded)
+            built[j].1 = .forward
+        }
         steps = built.enumerated().map { i, s in
             Step(node: s.0, kernel: s.1, observesPreActivation: Self.sharesOutput(s.0, model, consumers), inputs: s.2, outputs: s.3,
                  releases: lastUse.filter { $0.value == i && !keep.contains($0.key) }.map(\.key))
@@ -234,6 +246,8 @@ public final class QuantExecutor: BatchExecutor {
                         observe(step.node.name, Self.dequantize(out, l.output))
                     }
                 }
+            case .forward:
+                out = x
             case let .lookup(table):
                 var y = Tensor(uninitialized: x.shape)
                 x.data.withUnsafeBufferPointer { xp in table.withUnsafeBufferPointer { tp in y.data.withUnsafeMutableBufferPointer { yp in
@@ -257,7 +271,16 @@ public final class QuantExecutor: BatchExecutor {
             case let .binary(op, a, b, o):
                 guard let y = ins[1] else { throw ShapeInference.fail(step.node, "input 1 is missing") }
                 let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
-                out = IntegerElementwise.binary(op, x, a, y, b, output: o, outShape: shape, mode)
+                if op != .mul && a == o && b == o {
+                    // aligned Add/Sub (ESP-PPQ's rule): exact code arithmetic, saturated
+                    var r = ElementwiseOps.binary(op, x, y, outShape: shape)
+                    r.data.withUnsafeMutableBufferPointer {
+                        applyUnary(.clip(min: Float(o.qmin), max: Float(o.qmax)), UnsafePointer($0.baseAddress!), $0.baseAddress!, count: $0.count)
+                    }
+                    out = r
+                } else {
+                    out = IntegerElementwise.binary(op, x, a, y, b, output: o, outShape: shape, mode)
+                }
             case let .globalAverage(a, o): out = IntegerElementwise.globalAverage(x, a, o, mode)
             case let .averagePool(a, o):
                 let shape = try ShapeInference.outputShapes(step.node, [x.shape], constant: { _ in nil })[0]

@@ -5,8 +5,11 @@ import Kernels
 enum ConvOp {
     /// `clamp` is a fused Relu/Clip, applied with the bias in the same pass. With `accumulateOnly` the raw sums
     /// are returned (no bias, no clamp): the integer executor's accumulators.
+    /// `perImage`, when given, replaces the bias/clamp pass: it gets each image's raw sums (`[cout][outH·outW]`)
+    /// while they are still in cache (the integer executor's requantization).
     static func run(_ n: Node, x: Tensor, w: Tensor, bias: Tensor?, outShape: [Int], clamp: Clamp = .none,
-                    accumulateOnly: Bool = false) throws -> Tensor {
+                    accumulateOnly: Bool = false, perImage: ((UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> Tensor {
+        let accumulateOnly = accumulateOnly || perImage != nil
         let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, cinPerGroup, kH, kW) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
         let group = n.int("group", default: 1)
@@ -36,6 +39,7 @@ enum ConvOp {
                 if depthwise {
                     depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
                                     bias: bp.baseAddress!, accumulateOnly ? .none : clamp, scratch: sp.baseAddress!, dst)
+                    perImage?(dst)
                     continue
                 }
                 for g in 0..<group {
@@ -51,6 +55,7 @@ enum ConvOp {
                           b: cols, ldb: outHW, c: dst + g * coutPerGroup * outHW, ldc: outHW)
                 }
                 if !accumulateOnly { biasClamp(dst, channels: cout, planeSize: outHW, bias: bp.baseAddress!, clamp) }
+                perImage?(dst)
             }
         }}}}}
         return out

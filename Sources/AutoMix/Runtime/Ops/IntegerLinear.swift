@@ -19,11 +19,17 @@ struct IntegerLinear: Sendable {
     let bias: [Int64]
     let shifts: [Int]
     let relu: Bool
+    /// Saturation bounds: the output type's, or tighter when a following clamp-shaped lookup is folded in.
+    var lo: Int64, hi: Int64
     let output: QuantFormat
     let inputExponent: Int
     let weightExponents: [Int]
     let rounding: RoundingMode
     let exactInFloat: Bool
+    /// Bias and `2^-shift` in float32: ESP-PPQ's arithmetic, and exact when `float32Exact` (the accumulator bound
+    /// plus every bias stays below 2^24).
+    let float32Parameters: (bias: [Float], scales: [Float])
+    let float32Exact: Bool
 
     init(node: Node, weight: QuantizedParameter, bias: QuantizedParameter?, input: QuantFormat, output: QuantFormat,
          rounding: RoundingMode) throws {
@@ -44,6 +50,8 @@ struct IntegerLinear: Sendable {
             }
         }
         self.bias = b
+        lo = output.qmin
+        hi = output.qmax
         shifts = (0..<n).map { output.exponent - input.exponent - weight.exponent(channel: $0) }
         inputExponent = input.exponent
         weightExponents = (0..<n).map { weight.exponent(channel: $0) }
@@ -52,7 +60,23 @@ struct IntegerLinear: Sendable {
         self.rounding = rounding
         let k = weight.shape.dropFirst().reduce(1, *)
         let maxW = weight.codes.map { abs($0) }.max() ?? 0
-        exactInFloat = Double(k) * Double(maxW) * Double(-input.qmin) < 16_777_216
+        let accumulatorBound = Double(k) * Double(maxW) * Double(-input.qmin)
+        exactInFloat = accumulatorBound < 16_777_216
+        let largestBias = Double(self.bias.map { abs($0) }.max() ?? 0)
+        float32Exact = accumulatorBound + largestBias < 16_777_216
+        float32Parameters = (self.bias.map { Float($0) }, shifts.map { Float(QuantFormat(bits: 8, exponent: -$0).scale) })
+    }
+
+    /// This layer with a following int8 lookup folded into its saturation, when the table is exactly
+    /// `q ↦ min(max(q, a), b)` (a ReLU6/Clip sharing the layer's format); nil otherwise.
+    func folding(_ table: [Float]) -> IntegerLinear? {
+        guard table.count == 256, output.bits == 8 else { return nil }
+        let a = Int64(table[0]), b = Int64(table[255])
+        for q in -128...127 where Int64(table[q + 128]) != min(max(Int64(q), a), b) { return nil }
+        var folded = self
+        folded.lo = max(lo, a)
+        folded.hi = min(hi, b)
+        return folded
     }
 
     /// The real value before rounding and activation: `(Σ + bias)·2^(e_in + e_w[c])`.
@@ -72,47 +96,35 @@ struct IntegerLinear: Sendable {
     }
 
     func run(_ x: Tensor, outShape: [Int], arithmetic: Arithmetic) throws -> Tensor {
-        var out = Tensor(uninitialized: outShape)
-        let images = outShape[0]
-        let channels = outShape[1]
-        let plane = outShape.dropFirst(2).reduce(1, *)
-        if arithmetic == .espPPQ {
-            let acc = node.op == .conv
-                ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true)
-                : gemmFloat(x, outShape: outShape)
-            let biasF = bias.map { Float($0) }
-            let scales = shifts.map { Float(QuantFormat(bits: 8, exponent: -$0).scale) }
-            acc.data.withUnsafeBufferPointer { ap in biasF.withUnsafeBufferPointer { bp in scales.withUnsafeBufferPointer { sp in
-                out.data.withUnsafeMutableBufferPointer { op in
-                    requantizeFloat32(ap.baseAddress!, images: images, channels: channels, planeSize: plane, bias: bp.baseAddress!,
-                                      scales: sp.baseAddress!, rounding, relu: relu, lo: Float(output.qmin), hi: Float(output.qmax),
-                                      op.baseAddress!)
+        let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
+        if arithmetic == .espPPQ || exactInFloat {
+            // float sums; the epilogue reads each sum before writing its code, so it works in place, image by
+            // image right after the image's sums are made (while they are in cache)
+            let epilogue: (UnsafeMutablePointer<Float>, Int) -> Void
+            if arithmetic == .espPPQ || float32Exact {
+                let (biasF, scales) = float32Parameters
+                epilogue = { acc, n in
+                    requantizeFloat32(acc, images: n, channels: channels, planeSize: plane, bias: biasF, scales: scales,
+                                      self.rounding, relu: self.relu, lo: Float(self.lo), hi: Float(self.hi), acc)
                 }
-            }}}
-        } else if exactInFloat {
-            let acc = node.op == .conv
-                ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true)
-                : gemmFloat(x, outShape: outShape)
-            epilogue(acc.data, images: images, channels: channels, plane: plane, &out)
-        } else {
-            let acc = node.op == .conv ? try convDouble(x, outShape: outShape) : gemmDouble(x, outShape: outShape)
-            epilogue(acc, images: images, channels: channels, plane: plane, &out)
-        }
-        return out
-    }
-
-    private func epilogue<A>(_ acc: [A], images: Int, channels: Int, plane: Int, _ out: inout Tensor) {
-        acc.withUnsafeBufferPointer { ap in bias.withUnsafeBufferPointer { bp in shifts.withUnsafeBufferPointer { sp in
-            out.data.withUnsafeMutableBufferPointer { op in
-                if let f = ap as? UnsafeBufferPointer<Float> {
-                    requantizeAccumulators(f.baseAddress!, images: images, channels: channels, planeSize: plane, bias: bp.baseAddress!,
-                                           shifts: sp.baseAddress!, rounding, relu: relu, lo: output.qmin, hi: output.qmax, op.baseAddress!)
-                } else if let d = ap as? UnsafeBufferPointer<Double> {
-                    requantizeAccumulators(d.baseAddress!, images: images, channels: channels, planeSize: plane, bias: bp.baseAddress!,
-                                           shifts: sp.baseAddress!, rounding, relu: relu, lo: output.qmin, hi: output.qmax, op.baseAddress!)
+            } else {
+                epilogue = { acc, n in
+                    requantizeAccumulators(acc, images: n, channels: channels, planeSize: plane, bias: self.bias, shifts: self.shifts,
+                                           self.rounding, relu: self.relu, lo: self.lo, hi: self.hi, acc)
                 }
             }
-        }}}
+            if node.op == .conv { return try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape) { epilogue($0, 1) } }
+            var out = gemmFloat(x, outShape: outShape)
+            out.data.withUnsafeMutableBufferPointer { epilogue($0.baseAddress!, images) }
+            return out
+        }
+        let acc = node.op == .conv ? try convDouble(x, outShape: outShape) : gemmDouble(x, outShape: outShape)
+        var out = Tensor(uninitialized: outShape)
+        acc.withUnsafeBufferPointer { ap in out.data.withUnsafeMutableBufferPointer { op in
+            requantizeAccumulators(ap.baseAddress!, images: images, channels: channels, planeSize: plane, bias: bias, shifts: shifts,
+                                   rounding, relu: relu, lo: lo, hi: hi, op.baseAddress!)
+        }}
+        return out
     }
 
     private func gemmFloat(_ x: Tensor, outShape: [Int]) -> Tensor {
