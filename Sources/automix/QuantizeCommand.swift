@@ -17,6 +17,8 @@ struct QuantizeOptions: ParsableArguments {
     @Option(help: "Activation observer at 8 bit: kl (ESP-PPQ's default), minmax, percentile, mse or ifmr.")
     var observer8: Observer = .kl
     @Option(help: "Activation observer at 16 bit (default minmax).") var observer16: Observer = .minmax
+    @Option(name: .customLong("layer-observer"), help: "Observer for one layer's output, NAME=kl|minmax|percentile|mse|ifmr (repeatable).")
+    var layerObservers: [String] = []
 
     func quantizationConfig() throws -> QuantizationConfig {
         if let config {
@@ -33,8 +35,15 @@ struct QuantizeOptions: ParsableArguments {
             }
             layers[String(o[..<eq])] = p
         }
+        var observers: [String: Observer] = [:]
+        for o in layerObservers {
+            guard let eq = o.lastIndex(of: "="), let obs = Observer(rawValue: String(o[o.index(after: eq)...])) else {
+                throw AutoMixError.invalidArgument("--layer-observer takes NAME=kl|minmax|percentile|mse|ifmr, not '\(o)'")
+            }
+            observers[String(o[..<eq])] = obs
+        }
         return QuantizationConfig(target: target, bits: bits, layers: layers, activationObserver8: observer8,
-                                  activationObserver16: observer16)
+                                  activationObserver16: observer16, observerOverrides: observers)
     }
 
     func calibrationSet(_ graph: Graph, data: DataOptions) throws -> Dataset {

@@ -24,8 +24,9 @@ public struct QuantizationConfig: Sendable, Codable, Equatable {
 
     public var defaultPrecision: Precision { Precision(bits: bits) ?? .int8 }
 
-    func activationObserver(bits: Int, layer: String?) -> Observer {
-        if let layer, let o = observerOverrides[layer] { return o }
+    /// The observer for a value shared by the outputs of `layers` (e.g. a Conv and the Clip joint with it).
+    func activationObserver(bits: Int, layers: [String]) -> Observer {
+        if let o = layers.lazy.compactMap({ self.observerOverrides[$0] }).first { return o }
         return bits == 16 ? activationObserver16 : activationObserver8
     }
 

@@ -61,7 +61,7 @@ public struct Quantizer {
             }
             result[n.name] = p
         }
-        for name in config.layers.keys where !graph.nodes.contains(where: { $0.name == name }) {
+        for name in Set(config.layers.keys).union(config.observerOverrides.keys) where !graph.nodes.contains(where: { $0.name == name }) {
             throw AutoMixError.invalidArgument("the config names layer '\(name)', which the model does not have")
         }
         return result
@@ -112,11 +112,12 @@ public struct Quantizer {
         let inputName = g.inputs[0].name
         var groupBits: [String: Int] = [:]
         var master: [String: String] = [:]
-        var masterLayer: [String: String] = [:]
+        var groupLayers: [String: [String]] = [:]   // the nodes whose outputs share the format, for observer overrides
         func note(_ value: String, bits: Int, layer: String?) {
             let root = find(value)
             if groupBits[root] == nil { groupBits[root] = bits }
-            if calibration.statistics[value] != nil { master[root] = value; masterLayer[root] = layer }
+            if let layer { groupLayers[root, default: []].append(layer) }
+            if calibration.statistics[value] != nil { master[root] = value }
         }
         if let first = consumers[inputName]?.first, let b = bits(of: g.nodes[first]) { note(inputName, bits: b, layer: nil) }
         for n in g.nodes {
@@ -129,7 +130,7 @@ public struct Quantizer {
                 throw AutoMixError.invalidArgument("value '\(root)' was not seen during calibration")
             }
             groupExponent[root] = try calibration.statistics(of: m).exponent(
-                config.activationObserver(bits: b, layer: masterLayer[root]), bits: b)
+                config.activationObserver(bits: b, layers: groupLayers[root] ?? []), bits: b)
         }
         // Align to Output: a single-consumer input moves to the output's exponent
         for n in g.nodes where Self.aligned.contains(n.op) && bits(of: n) != nil {
@@ -175,7 +176,7 @@ public struct Quantizer {
                     } else {
                         let source = master[find(v)] ?? v
                         want = QuantFormat(bits: b, exponent: try calibration.statistics(of: source).exponent(
-                            config.activationObserver(bits: b, layer: nil), bits: b))
+                            config.activationObserver(bits: b, layers: []), bits: b))
                     }
                 } else {
                     want = nil

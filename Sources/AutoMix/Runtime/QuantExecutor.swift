@@ -19,6 +19,8 @@ public final class QuantExecutor: BatchExecutor {
         case linear(IntegerLinear)
         /// Codes through a 256-entry table (int8 activations).
         case lookup([Float])
+        /// Int16 codes through a table of every `step`-th code, nearest entry (ESP-PPQ's power-of-two-step LUT).
+        case lookup16([Float], step: Int)
         /// Any element-wise function evaluated on the real value, quantized to the output format.
         case function(UnaryFunction, QuantFormat, QuantFormat)
         case rescale(scale: Double, QuantFormat)
@@ -159,6 +161,14 @@ public final class QuantExecutor: BatchExecutor {
                     Float(output.quantize(Double(UnaryFunction.evaluate(fn, Float(Double(q) * input.scale))), mode))
                 })
             }
+            if input.bits == 16 && output.bits == 16 && n.op != .relu && n.op != .clip {
+                // ESP-PPQ 1.3.12's EspdlLUTFusionPass: int16 activations through a table sampled every 32 codes
+                let step = 32
+                let table = (0...(65536 / step)).map { i in
+                    Float(output.quantize(Double(UnaryFunction.evaluate(fn, Float(Double(-32768 + i * step) * input.scale))), mode))
+                }
+                return .lookup16(table, step: step)
+            }
             return .function(fn, input, output)
         case .add, .sub, .mul:
             let b = try format(n.inputs[1], "input")
@@ -254,6 +264,9 @@ public final class QuantExecutor: BatchExecutor {
                     lookup256(xp.baseAddress!, count: x.count, table: tp.baseAddress!, yp.baseAddress!)
                 }}}
                 out = y
+            case let .lookup16(table, step):
+                let last = Double(table.count - 1), inv = 1 / Double(step)
+                out = Tensor(shape: x.shape, data: x.data.map { q in table[Int(min(max(mode.round((Double(q) + 32768) * inv), 0), last))] })
             case let .function(fn, a, b):
                 let (sa, lo, hi) = (a.scale, Float(b.qmin), Float(b.qmax))
                 let inv = 1 / b.scale
