@@ -79,18 +79,21 @@ struct IntegerLinear: Sendable {
         return folded
     }
 
-    /// The real value before rounding and activation: `(Σ + bias)·2^(e_in + e_w[c])`.
+    /// The real value before rounding and activation, `(Σ + bias)·2^(e_in + e_w[c])`, in float32 as ESP-PPQ's
+    /// simulation holds it (for the analyses).
     func preActivation(_ x: Tensor, outShape: [Int]) throws -> Tensor {
-        let acc: [Double] = exactInFloat
-            ? (node.op == .conv ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true)
-                : gemmFloat(x, outShape: outShape)).data.map { Double($0) }
-            : (node.op == .conv ? try convDouble(x, outShape: outShape) : gemmDouble(x, outShape: outShape))
-        let channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
-        let scales = weightExponents.map { QuantFormat(bits: 8, exponent: inputExponent + $0).scale }
-        var out = Tensor(uninitialized: outShape)
-        for i in 0..<acc.count {
-            let c = (i / plane) % channels
-            out.data[i] = Float((acc[i] + Double(bias[c])) * scales[c])
+        var out = node.op == .conv
+            ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true)
+            : gemmFloat(x, outShape: outShape)
+        let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
+        let scales = weightExponents.map { Float(QuantFormat(bits: 8, exponent: inputExponent + $0).scale) }
+        out.data.withUnsafeMutableBufferPointer { p in
+            for img in 0..<images {
+                for c in 0..<channels {
+                    let base = (img * channels + c) * plane, b = Float(bias[c]), s = scales[c]
+                    for i in base..<(base + plane) { p[i] = (p[i] + b) * s }
+                }
+            }
         }
         return out
     }
