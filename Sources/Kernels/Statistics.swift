@@ -42,3 +42,10 @@ public func kthSmallest(_ x: UnsafeMutablePointer<Float>, count: Int, k: Int) ->
 public func addCounts(_ a: UnsafeMutablePointer<Int>, _ b: UnsafePointer<Int>, count: Int) {
     for i in 0..<count { a[i] += b[i] }
 }
+
+/// FNV-1a over bytes: a cheap fingerprint (not a security hash).
+public func fnv1a(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    var h = seed
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return h
+}

@@ -10,7 +10,7 @@ struct QuantizeOptions: ParsableArguments {
     @Option(help: "Default width of every Conv/Gemm layer: 8 or 16.") var bits = 8
     @Option(name: .customLong("layer"), help: "Per-layer precision, NAME=int8|int16|float (repeatable).")
     var layerOverrides: [String] = []
-    @Option(help: "A JSON quantization config (target, bits, layers, observers); --target/--bits/--layer are ignored then.")
+    @Option(help: "A JSON quantization config, e.g. a search's final config (target, bits, layers, observers); --target/--bits/--layer are ignored then.")
     var config: String?
     @Option(help: "Calibration batch size.") var calibBatch = 32
     @Option(help: "Use only the first N calibration images.") var calibLimit: Int?
@@ -21,12 +21,7 @@ struct QuantizeOptions: ParsableArguments {
     var layerObservers: [String] = []
 
     func quantizationConfig() throws -> QuantizationConfig {
-        if let config {
-            guard let data = FileManager.default.contents(atPath: config) else { throw AutoMixError.fileNotFound(path: config) }
-            do { return try JSONDecoder().decode(QuantizationConfig.self, from: data) } catch {
-                throw AutoMixError.invalidData(path: config, reason: "not a quantization config: \(error)")
-            }
-        }
+        if let config { return try SearchOutputs.readConfig(config) }
         guard bits == 8 || bits == 16 else { throw AutoMixError.invalidArgument("--bits must be 8 or 16, not \(bits)") }
         var layers: [String: Precision] = [:]
         for o in layerOverrides {

@@ -267,10 +267,14 @@ public struct Quantizer {
         return (codes, exponents)
     }
 
-    /// The float graph with every integer layer's weights replaced by their quantized values: ESP-PPQ quantizes
-    /// parameters before it calibrates activations, so its observers see these.
+    /// The float graph with every Conv/Gemm's weights replaced by their quantized values at the config's default
+    /// width: ESP-PPQ quantizes parameters before it calibrates activations, so its observers see these. Per-layer
+    /// overrides are left out on purpose, so that one calibration serves every plan of a search and
+    /// `quantize --config` with the final plan calibrates exactly as the search did.
     public static func weightQuantizedGraph(_ graph: Graph, config: QuantizationConfig) throws -> Graph {
-        let q = Quantizer(graph: graph, config: config, calibration: Calibration(statistics: [:], images: 0, batchSize: 0, seconds: 0))
+        var base = config
+        base.layers = [:]
+        let q = Quantizer(graph: graph, config: base, calibration: Calibration(statistics: [:], images: 0, batchSize: 0, seconds: 0))
         let precision = try q.precisions()
         var g = graph
         for n in graph.nodes where n.op == .conv || n.op == .gemm {

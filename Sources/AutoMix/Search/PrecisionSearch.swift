@@ -1,0 +1,129 @@
+import Foundation
+
+/// The accuracy-driven ladder (shared/DESIGN.md "The search"; AMCT's binary search, spec §1.5): all-int8 first;
+/// then the fewest most-sensitive layers in int16 that meet the budget (binary search on how many), those layers
+/// re-ranked by their measured effect, and a greedy pass returning to int8 every one the budget does not need.
+/// A layer goes to float only when every layer in int16 is not enough. No plan is evaluated twice: results come
+/// from the journal when resuming.
+public final class PrecisionSearch {
+    public struct Outcome: Sendable {
+        public var int8: SearchJournal.Trial
+        public var final: SearchJournal.Trial?
+        public var budgetMet: Bool { final != nil }
+    }
+
+    /// Layers most sensitive first.
+    public let ranking: [String]
+    public let budget: Double
+    public private(set) var journal: SearchJournal
+    public private(set) var trialsRun = 0
+    public private(set) var trialsResumed = 0
+    let journalURL: URL
+    let evaluate: ([String: Precision]) throws -> Double
+    let cost: ([String: Precision]) -> PlanCost
+    let log: (String) -> Void
+    var memo: [String: SearchJournal.Trial] = [:]
+    var replay: [String: SearchJournal.Trial]
+
+    /// `resumed` trials are reused for identical plans instead of being evaluated again.
+    public init(ranking: [String], journal: SearchJournal, resumed: [SearchJournal.Trial], journalURL: URL,
+                evaluate: @escaping ([String: Precision]) throws -> Double, cost: @escaping ([String: Precision]) -> PlanCost,
+                log: @escaping (String) -> Void) {
+        self.ranking = ranking
+        self.journal = journal
+        self.journalURL = journalURL
+        self.evaluate = evaluate
+        self.cost = cost
+        self.log = log
+        budget = journal.relative ? journal.maxDrop * journal.floatMetric : journal.maxDrop
+        replay = Dictionary(resumed.map { (SearchJournal.key($0.plan), $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    func passes(_ metric: Double) -> Bool { journal.floatMetric - metric <= budget + 1e-9 }
+
+    /// One plan's result: from this run, from the resumed journal, or evaluated now (and journaled at once).
+    @discardableResult
+    func trial(_ plan: [String: Precision], _ phase: String) throws -> SearchJournal.Trial {
+        let plan = plan.filter { $0.value != .int8 }
+        let key = SearchJournal.key(plan)
+        if let t = memo[key] { return t }
+        var t: SearchJournal.Trial
+        if let old = replay[key] {
+            t = old
+            t.index = journal.trials.count
+            trialsResumed += 1
+            log("trial \(t.index) [\(phase)] resumed from the journal: \(Self.describe(plan)) → \(String(format: "%.2f", t.metric))")
+        } else {
+            let start = Date()
+            let metric = try evaluate(plan)
+            t = SearchJournal.Trial(index: journal.trials.count, phase: phase, plan: plan, metric: metric,
+                                    drop: journal.floatMetric - metric, passed: passes(metric), cost: cost(plan),
+                                    seconds: Date().timeIntervalSince(start))
+            trialsRun += 1
+            log("trial \(t.index) [\(phase)] \(Self.describe(plan)) → \(String(format: "%.2f", metric)) "
+                + "(drop \(String(format: "%.2f", t.drop)), \(t.passed ? "meets" : "misses") the budget, \(String(format: "%.1f", t.seconds)) s)")
+        }
+        memo[key] = t
+        journal.trials.append(t)
+        try journal.write(to: journalURL)
+        return t
+    }
+
+    static func describe(_ plan: [String: Precision]) -> String {
+        let counts = Dictionary(grouping: plan.values, by: { $0 }).mapValues(\.count)
+        if counts.isEmpty { return "all int8" }
+        return [Precision.int16, .float].compactMap { p in counts[p].map { "\($0) \(p.rawValue)" } }.joined(separator: ", ")
+    }
+
+    func top(_ k: Int, _ p: Precision, rest: Precision = .int8) -> [String: Precision] {
+        Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0 < k ? p : rest) })
+    }
+
+    /// The smallest k in 1...n for which `plan(k)` passes, given that `plan(n)` passes.
+    func smallestPassing(_ n: Int, _ phase: String, _ plan: (Int) -> [String: Precision]) throws -> Int {
+        var lo = 0, hi = n   // plan(lo) fails (or is the start), plan(hi) passes
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if try trial(plan(mid), phase).passed { hi = mid } else { lo = mid }
+        }
+        return hi
+    }
+
+    public func run() throws -> Outcome {
+        let n = ranking.count
+        let int8 = try trial([:], "int8")
+        if int8.passed { return Outcome(int8: int8, final: int8) }
+
+        var plan: [String: Precision]
+        if try trial(top(n, .int16), "int16 ladder").passed {
+            let k = try smallestPassing(n, "int16 ladder") { self.top($0, .int16) }
+            plan = top(k, .int16)
+            var promoted = Array(ranking.prefix(k))
+            if promoted.count > 2 {
+                // re-rank by measured impact: the gain each promoted layer brings alone
+                let gains = try promoted.map { try trial([$0: .int16], "re-rank").metric }
+                promoted = zip(promoted, gains).sorted { $0.1 > $1.1 }.map(\.0)
+            }
+            for layer in promoted.reversed() {
+                var candidate = plan
+                candidate[layer] = .int8
+                if try trial(candidate, "greedy").passed { plan = candidate }
+            }
+        } else {
+            guard try trial(top(n, .float), "float ladder").passed else { return Outcome(int8: int8, final: nil) }
+            let f = try smallestPassing(n, "float ladder") { self.top($0, .float, rest: .int16) }
+            plan = top(f, .float, rest: .int16)
+            for layer in ranking.prefix(f).reversed() {
+                var candidate = plan
+                candidate[layer] = .int16
+                if try trial(candidate, "greedy").passed { plan = candidate }
+            }
+            for layer in ranking.dropFirst(f).reversed() {
+                var candidate = plan
+                candidate[layer] = .int8
+                if try trial(candidate, "greedy").passed { plan = candidate }
+            }
+        }
+        return Outcome(int8: int8, final: try trial(plan, "final"))
+    }
+}

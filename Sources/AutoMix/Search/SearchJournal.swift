@@ -1,0 +1,89 @@
+import Foundation
+import Kernels
+
+/// The search journal `amct_log/accuracy_based_auto_calibration_record.json`: what the search was run on, and one
+/// entry per evaluated plan, rewritten atomically after every trial so `--resume` can replay it.
+public struct SearchJournal: Sendable, Codable {
+    public struct Trial: Sendable, Codable, Equatable {
+        public var index: Int
+        public var phase: String
+        /// Precision of every Conv/Gemm layer that is not int8.
+        public var plan: [String: Precision]
+        public var metric: Double
+        public var drop: Double
+        public var passed: Bool
+        public var cost: PlanCost
+        public var seconds: Double
+    }
+
+    /// Everything a trial's result depends on; a journal with other values is refused on resume.
+    public struct Identity: Sendable, Codable, Equatable {
+        public var model: String
+        public var modelFingerprint: String
+        public var data: String
+        public var dataFingerprint: String
+        public var calib: String
+        public var calibFingerprint: String
+        public var target: Target
+        public var bits: Int
+        public var metric: String
+
+        public init(model: String, modelFingerprint: String, data: String, dataFingerprint: String, calib: String,
+                    calibFingerprint: String, target: Target, bits: Int, metric: String) {
+            self.model = model; self.modelFingerprint = modelFingerprint; self.data = data; self.dataFingerprint = dataFingerprint
+            self.calib = calib; self.calibFingerprint = calibFingerprint; self.target = target; self.bits = bits; self.metric = metric
+        }
+    }
+
+    public var identity: Identity
+    public var maxDrop: Double
+    public var relative: Bool
+    public var floatMetric: Double
+    public var trials: [Trial]
+
+    public init(identity: Identity, maxDrop: Double, relative: Bool, floatMetric: Double, trials: [Trial]) {
+        self.identity = identity; self.maxDrop = maxDrop; self.relative = relative; self.floatMetric = floatMetric; self.trials = trials
+    }
+
+    public static func key(_ plan: [String: Precision]) -> String {
+        plan.filter { $0.value != .int8 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: ",")
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try writeAtomically(try encoder.encode(self), to: url)
+    }
+
+    public static func read(_ url: URL) throws -> SearchJournal {
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw AutoMixError.fileNotFound(path: url.path) }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do { return try decoder.decode(SearchJournal.self, from: data) } catch {
+            throw AutoMixError.invalidData(path: url.path, reason: "not a search journal: \(error)")
+        }
+    }
+
+    /// Refuses to resume a journal made for another model, data set, target or metric, naming the difference.
+    public func checkResumable(_ current: Identity, path: String) throws {
+        let mine = identity
+        let checks: [(String, String, String)] = [
+            ("model", mine.model + " " + mine.modelFingerprint, current.model + " " + current.modelFingerprint),
+            ("evaluation data", mine.data + " " + mine.dataFingerprint, current.data + " " + current.dataFingerprint),
+            ("calibration data", mine.calib + " " + mine.calibFingerprint, current.calib + " " + current.calibFingerprint),
+            ("target", mine.target.rawValue, current.target.rawValue), ("bits", "\(mine.bits)", "\(current.bits)"),
+            ("metric", mine.metric, current.metric),
+        ]
+        for (what, was, now) in checks where was != now {
+            throw AutoMixError.invalidData(path: path, reason: "the journal was made for \(what) '\(was)', not '\(now)'; "
+                + "remove it or run without --resume")
+        }
+    }
+}
+
+/// A cheap fingerprint of a file's bytes or of a list of names (FNV-1a, not a security hash).
+public func fingerprint(_ data: Data) -> String {
+    String(data.withUnsafeBytes { fnv1a($0) }, radix: 16)
+}

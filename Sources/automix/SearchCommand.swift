@@ -1,0 +1,165 @@
+import ArgumentParser
+import AutoMix
+import Foundation
+
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Find the cheapest int8/int16/float plan whose accuracy stays within the budget (with no arguments: the bundled default).")
+
+    @Option(help: "Float ONNX classifier.") var model = "Datasets/models/fmnist_mbv2s.onnx"
+    @Option(help: "Calibration ImageFolder.") var calib = "Datasets/fashion_mnist/calib"
+    @OptionGroup var data: DataOptions
+    @Option(help: "The chip: esp32p4 or esp32s3.") var target: Target = .esp32p4
+    @Option(help: "Allowed top-1 loss against the float model, in points (a fraction of the float metric with --relative).")
+    var maxDrop = 0.1
+    @Flag(help: "Read --max-drop as a fraction of the float model's metric.") var relative = false
+    @Option(help: "top1 (labelled data) or agreement (with the float model's own predictions, for unlabelled data).")
+    var metric: SearchMetric = .top1
+    @Flag(help: "Replay the journal and skip every finished trial.") var resume = false
+    @Option(help: "Calibration batch size (analysis uses the first 9 batches).") var calibBatch = 32
+    @Option(help: "Use only the first N calibration images.") var calibLimit: Int?
+    @Option(help: "Images per inference batch.") var batch = 32
+    @Option(help: "Directory of the results (ranking, final config).") var results = "Results"
+    @Option(help: "Directory of the journal and log.") var logDir = "amct_log"
+    @Option(help: "Directory of AMCT's config.json and scale_offset_record.txt.") var tmpDir = "tmp"
+    @Flag(help: "End with one JSON object of the results.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let start = Date()
+            var data = self.data
+            if data.data == nil { data.data = "Datasets/fashion_mnist/val" }
+            let journalURL = URL(fileURLWithPath: logDir).appendingPathComponent("accuracy_based_auto_calibration_record.json")
+            let rankingURL = URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_ranking_info.json")
+            let finalURL = URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_final_config.json")
+            let log = SearchLog(path: logDir + "/automix.log", append: resume)
+
+            let graph = try Graph.prepared(onnx: model)
+            let floatExecutor = try FloatExecutor(graph: graph)
+            let evalSet = try data.load(for: graph, quiet: false)
+            var calibOptions = data
+            calibOptions.limit = calibLimit
+            let calibSet = try calibOptions.load(calib, for: graph, quiet: false, label: "decode calib")
+            guard let modelBytes = FileManager.default.contents(atPath: model) else { throw AutoMixError.fileNotFound(path: model) }
+            func listing(_ d: Dataset) -> Data { Data(zip(d.paths, d.labels).map { "\($0) \($1)" }.joined(separator: "\n").utf8) }
+            let identity = SearchJournal.Identity(
+                model: model, modelFingerprint: fingerprint(modelBytes), data: data.data!, dataFingerprint: fingerprint(listing(evalSet)),
+                calib: calib, calibFingerprint: fingerprint(listing(calibSet)), target: target, bits: 8, metric: metric.rawValue)
+            var resumed: [SearchJournal.Trial] = []
+            if resume, FileManager.default.fileExists(atPath: journalURL.path) {
+                let old = try SearchJournal.read(journalURL)
+                try old.checkResumable(identity, path: journalURL.path)
+                resumed = old.trials
+                log("resuming: \(resumed.count) trials in \(journalURL.path)")
+            }
+
+            // float baseline
+            let reference = try Evaluation.run(floatExecutor, on: evalSet, batchSize: batch, progress: Progress("float", total: evalSet.count))
+            let floatMetric = metric == .top1 ? reference.top1 : 100
+            log(String(format: "float %@ %.2f %% on %d images (%@)", metric.rawValue, floatMetric, evalSet.count, model))
+
+            // one calibration and one ranking serve every trial
+            var t = Date()
+            let config = QuantizationConfig(target: target)
+            let calibBatches = stride(from: 0, to: calibSet.count, by: calibBatch).map { calibSet.batch($0..<min($0 + calibBatch, calibSet.count)) }
+            let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config)),
+                                                  batches: calibBatches, progress: Progress("calibrate", total: 2 * calibSet.count))
+            let calibrationSeconds = Date().timeIntervalSince(t)
+            t = Date()
+            let int8Model = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+            let analysed = Array(calibBatches.prefix(Sensitivity.batchCount))
+            let layers = Quantizer.layers(of: graph).filter { int8Model.precisions[$0.name] != .float }
+            let layerwise = try Sensitivity.layerwise(float: graph, quantized: int8Model, batches: analysed,
+                                                      progress: Progress("rank", total: analysed.count))
+            let graphwise = try Sensitivity.graphwise(float: graph, quantized: int8Model, batches: analysed)
+            let cosine = try Sensitivity.cosine(float: graph, quantized: int8Model, config: config, batches: analysed)
+            let ranking = SensitivityRanking(
+                model: model, target: target, bits: 8, calibrationImages: calibration.images,
+                analysisImages: analysed.reduce(0) { $0 + $1.shape[0] }, layers: layers.map { n in
+                    .init(name: n.name, op: n.op.rawValue, layerwiseNoiseSignal: layerwise[n.name] ?? 0,
+                          graphwiseNoiseSignal: graphwise[n.name] ?? 0, cosineSimilarity: cosine[n.name] ?? 1,
+                          macs: LayerCost.macs(n, in: graph), weights: LayerCost.weights(n, in: graph))
+                })
+            try ranking.write(to: rankingURL)
+            let rankingSeconds = Date().timeIntervalSince(t)
+            log("ranked \(layers.count) layers (\(String(format: "%.1f", rankingSeconds)) s); most sensitive: "
+                + ranking.layers.prefix(3).map(\.name).joined(separator: ", "))
+
+            // the ladder
+            var evaluationSeconds = 0.0
+            let journal = SearchJournal(identity: identity, maxDrop: maxDrop, relative: relative, floatMetric: floatMetric, trials: [])
+            let search = PrecisionSearch(
+                ranking: ranking.layers.map(\.name), journal: journal, resumed: resumed, journalURL: journalURL,
+                evaluate: { plan in
+                    let e0 = Date()
+                    defer { evaluationSeconds += Date().timeIntervalSince(e0) }
+                    var c = config
+                    c.layers = plan
+                    let executor = try QuantExecutor(model: try Quantizer(graph: graph, config: c, calibration: calibration).build())
+                    let r = try Evaluation.run(executor, on: evalSet, batchSize: batch)
+                    return self.metric == .top1 ? r.top1
+                        : 100 * Double(zip(reference.predictions, r.predictions).filter { $0.first == $1.first }.count) / Double(max(evalSet.count, 1))
+                },
+                cost: { PlanCost(plan: $0, layers: layers, graph: graph) }, log: { log($0) })
+            let outcome = try search.run()
+            let seconds = Date().timeIntervalSince(start)
+
+            var out: [String: Any] = [
+                "float_metric": floatMetric, "int8_metric": outcome.int8.metric, "budget_met": outcome.budgetMet,
+                "trials": search.trialsRun, "trials_resumed": search.trialsResumed, "seconds": seconds, "metric": metric.rawValue,
+                "calibration_seconds": calibrationSeconds, "ranking_seconds": rankingSeconds, "evaluation_seconds": evaluationSeconds,
+                "journal": journalURL.path, "ranking": rankingURL.path,
+            ]
+            guard let final = outcome.final else {
+                log(String(format: "budget not met: even with every layer in float the %@ drop exceeds %.3f; no model or final config written "
+                    + "(ranking and journal kept)", metric.rawValue, search.budget))
+                out["final_metric"] = NSNull()
+                out["int16_layers"] = [String]()
+                out["float_layers"] = [String]()
+                if json { printJSON(out) }
+                throw ExitCode(2)
+            }
+
+            // the final plan's files
+            var finalConfig = config
+            finalConfig.layers = Dictionary(uniqueKeysWithValues: layers.map { ($0.name, final.plan[$0.name] ?? .int8) })
+            let finalModel = try Quantizer(graph: graph, config: finalConfig, calibration: calibration).build()
+            try FileManager.default.createDirectory(atPath: tmpDir, withIntermediateDirectories: true)
+            let int16Layers = layers.map(\.name).filter { final.plan[$0] == .int16 }
+            let floatLayers = layers.map(\.name).filter { final.plan[$0] == .float }
+            try writeAtomically(try SearchOutputs.finalConfig(finalConfig, extra: [
+                "model": model, "metric": metric.rawValue, "float_metric": floatMetric, "final_metric": final.metric,
+                "drop": final.drop, "budget": search.budget, "max_drop": maxDrop, "relative": relative,
+                "weight_bytes": final.cost.weightBytes, "mac_cost": final.cost.macCost,
+                "calibration": ["path": calib, "images": calibration.images, "batch": calibBatch, "limit": calibLimit as Any],
+                "int16_layers": int16Layers, "float_layers": floatLayers,
+            ]), to: finalURL)
+            let tmpConfig = URL(fileURLWithPath: tmpDir).appendingPathComponent("config.json")
+            let record = URL(fileURLWithPath: tmpDir).appendingPathComponent("scale_offset_record.txt")
+            try writeAtomically(try SearchOutputs.amctConfig(finalModel, config: finalConfig, layers: layers, batches: calibBatches.count), to: tmpConfig)
+            try writeAtomically(Data(SearchOutputs.scaleOffsetRecord(finalModel, layers: layers).utf8), to: record)
+
+            let floatCost = PlanCost(plan: Dictionary(uniqueKeysWithValues: layers.map { ($0.name, Precision.float) }), layers: layers, graph: graph)
+            print("""
+
+                plan        \(metric.rawValue)    drop   weight bytes   MAC cost (int8 = 1)
+                float       \(String(format: "%6.2f", floatMetric))  \(String(format: "%5.2f", 0.0))   \(String(format: "%12d", floatCost.weightBytes))   \(String(format: "%.3g", floatCost.macCost))
+                all int8    \(String(format: "%6.2f", outcome.int8.metric))  \(String(format: "%5.2f", outcome.int8.drop))   \(String(format: "%12d", outcome.int8.cost.weightBytes))   \(String(format: "%.3g", outcome.int8.cost.macCost))
+                final       \(String(format: "%6.2f", final.metric))  \(String(format: "%5.2f", final.drop))   \(String(format: "%12d", final.cost.weightBytes))   \(String(format: "%.3g", final.cost.macCost))
+                budget: drop ≤ \(String(format: "%.3f", search.budget)) points; int16: \(int16Layers.isEmpty ? "none" : int16Layers.joined(separator: ", "))
+                float: \(floatLayers.isEmpty ? "none" : floatLayers.joined(separator: ", "))
+                \(search.trialsRun) trials run, \(search.trialsResumed) from the journal; \(String(format: "%.1f", seconds)) s \
+                (calibration \(String(format: "%.1f", calibrationSeconds)) s, ranking \(String(format: "%.1f", rankingSeconds)) s, evaluation \(String(format: "%.1f", evaluationSeconds)) s)
+                wrote \(finalURL.path), \(rankingURL.path), \(journalURL.path), \(tmpConfig.path), \(record.path)
+                """)
+            log("final plan: \(int16Layers.count) int16, \(floatLayers.count) float layers; \(metric.rawValue) \(String(format: "%.2f", final.metric))")
+            out.merge(["final_metric": final.metric, "int16_layers": int16Layers, "float_layers": floatLayers,
+                       "final_config": finalURL.path, "config": tmpConfig.path, "record": record.path,
+                       "weight_bytes": final.cost.weightBytes, "mac_cost": final.cost.macCost]) { $1 }
+            if json { printJSON(out) }
+        }
+    }
+}
+
+public enum SearchMetric: String, ExpressibleByArgument, Sendable { case top1, agreement }
