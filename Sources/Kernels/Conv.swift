@@ -158,3 +158,38 @@ public func depthwisePaddedSize(_ w: Window2D) -> (width: Int, height: Int) {
     let needH = (w.outH - 1) * w.strideH + (w.kH - 1) * w.dilationH + 1
     return (max(w.inW + w.padLeft, needW), max(w.inH + w.padTop, needH))
 }
+
+/// Depthwise convolution with double accumulators (exact for 16-bit codes, whose products reach 2^30):
+/// `src` codes held as floats, `scratch` as in `depthwiseConv2d` but of doubles, no bias or clamp.
+public func depthwiseConv2dDouble(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
+                                  weights: UnsafePointer<Double>, scratch: UnsafeMutablePointer<Double>,
+                                  _ dst: UnsafeMutablePointer<Double>) {
+    let (pw, ph) = depthwisePaddedSize(w)
+    let outHW = w.outH * w.outW
+    let sx = w.strideW
+    scratch.update(repeating: 0, count: pw * ph)
+    for ic in 0..<inChannels {
+        let plane = src + ic * w.inH * w.inW
+        for y in 0..<w.inH {
+            let row = scratch + (y + w.padTop) * pw + w.padLeft, from = plane + y * w.inW
+            for x in 0..<w.inW { row[x] = Double(from[x]) }
+        }
+        for m in 0..<multiplier {
+            let oc = ic * multiplier + m
+            let out = dst + oc * outHW
+            let k = weights + oc * w.kH * w.kW
+            for oy in 0..<w.outH {
+                let o = out + oy * w.outW
+                o.update(repeating: 0, count: w.outW)
+                for ky in 0..<w.kH {
+                    let r = scratch + (oy * w.strideH + ky * w.dilationH) * pw
+                    for kx in 0..<w.kW {
+                        let wt = k[ky * w.kW + kx]
+                        let rr = r + kx * w.dilationW
+                        for ox in 0..<w.outW { o[ox] += wt * rr[ox * sx] }
+                    }
+                }
+            }
+        }
+    }
+}

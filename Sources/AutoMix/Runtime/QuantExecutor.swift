@@ -19,6 +19,8 @@ public final class QuantExecutor: BatchExecutor {
         case linear(IntegerLinear)
         /// Codes through a 256-entry table (int8 activations).
         case lookup([Float])
+        /// Codes clamped to [lo, hi] (Relu/Clip that keep their input's format).
+        case clampCodes(lo: Float, hi: Float)
         /// Int16 codes through a table of every `step`-th code, nearest entry (ESP-PPQ's power-of-two-step LUT).
         case lookup16([Float], step: Int)
         /// Any element-wise function evaluated on the real value, quantized to the output format.
@@ -89,10 +91,16 @@ public final class QuantExecutor: BatchExecutor {
         // a clamp-shaped int8 lookup right after a Conv/Gemm of the same format is folded into its saturation
         let producerStep = Dictionary(built.enumerated().flatMap { i, s in s.0.outputs.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
         for j in built.indices {
-            guard case let .lookup(table) = built[j].1, let p = producerStep[built[j].0.inputs[0]],
-                  case let .linear(l) = built[p].1, consumers[built[j].0.inputs[0]]?.count == 1,
-                  !graph.outputs.contains(where: { $0.name == built[p].0.outputs[0] }),
-                  model.formats[built[j].0.outputs[0]] == l.output, let folded = l.folding(table) else { continue }
+            guard let p = producerStep[built[j].0.inputs[0]], case let .linear(l) = built[p].1,
+                  consumers[built[j].0.inputs[0]]?.count == 1, !graph.outputs.contains(where: { $0.name == built[p].0.outputs[0] }),
+                  model.formats[built[j].0.outputs[0]] == l.output else { continue }
+            let folded: IntegerLinear?
+            switch built[j].1 {
+            case let .lookup(table): folded = l.folding(table)
+            case let .clampCodes(lo, hi): folded = l.folding(lo: Int64(lo), hi: Int64(hi))
+            default: folded = nil
+            }
+            guard let folded else { continue }
             built[p].1 = .linear(folded)
             built[j].1 = .forward
         }
@@ -160,6 +168,13 @@ public final class QuantExecutor: BatchExecutor {
                 return .lookup((-128...127).map { q in
                     Float(output.quantize(Double(UnaryFunction.evaluate(fn, Float(Double(q) * input.scale))), mode))
                 })
+            }
+            if input == output && (n.op == .relu || n.op == .clip) {
+                // a clamp of the real value is a clamp of the codes when the format does not change
+                let lo = n.op == .relu ? 0 : n.float("min", default: -.greatestFiniteMagnitude)
+                let hi = n.op == .relu ? Float.greatestFiniteMagnitude : n.float("max", default: .greatestFiniteMagnitude)
+                return .clampCodes(lo: Float(max(Double(output.qmin), min(Double(output.qmax), mode.round(Double(lo) / output.scale)))),
+                                   hi: Float(max(Double(output.qmin), min(Double(output.qmax), mode.round(Double(hi) / output.scale)))))
             }
             if input.bits == 16 && output.bits == 16 && n.op != .relu && n.op != .clip {
                 // ESP-PPQ 1.3.12's EspdlLUTFusionPass: int16 activations through a table sampled every 32 codes
@@ -263,6 +278,12 @@ public final class QuantExecutor: BatchExecutor {
                 x.data.withUnsafeBufferPointer { xp in table.withUnsafeBufferPointer { tp in y.data.withUnsafeMutableBufferPointer { yp in
                     lookup256(xp.baseAddress!, count: x.count, table: tp.baseAddress!, yp.baseAddress!)
                 }}}
+                out = y
+            case let .clampCodes(lo, hi):
+                var y = Tensor(uninitialized: x.shape)
+                x.data.withUnsafeBufferPointer { xp in y.data.withUnsafeMutableBufferPointer { yp in
+                    applyUnary(.clip(min: lo, max: hi), xp.baseAddress!, yp.baseAddress!, count: x.count)
+                }}
                 out = y
             case let .lookup16(table, step):
                 let last = Double(table.count - 1), inv = 1 / Double(step)

@@ -73,6 +73,11 @@ struct IntegerLinear: Sendable {
         guard table.count == 256, output.bits == 8 else { return nil }
         let a = Int64(table[0]), b = Int64(table[255])
         for q in -128...127 where Int64(table[q + 128]) != min(max(Int64(q), a), b) { return nil }
+        return folding(lo: a, hi: b)
+    }
+
+    /// This layer with a following clamp of its codes to [lo, hi] folded into its saturation.
+    func folding(lo a: Int64, hi b: Int64) -> IntegerLinear {
         var folded = self
         folded.lo = max(lo, a)
         folded.hi = min(hi, b)
@@ -158,6 +163,19 @@ struct IntegerLinear: Sendable {
         let outHW = outShape[2] * outShape[3]
         let coutPerGroup = cout / group
         let k = cinPerGroup * kH * kW
+        if cinPerGroup == 1 && group == cin {
+            let padded = depthwisePaddedSize(win)
+            var scratch = [Double](repeating: 0, count: padded.width * padded.height)
+            var acc = [Double](repeating: 0, count: batch * cout * outHW)
+            x.data.withUnsafeBufferPointer { xp in weightsD.withUnsafeBufferPointer { wp in
+            scratch.withUnsafeMutableBufferPointer { sp in acc.withUnsafeMutableBufferPointer { ap in
+                for img in 0..<batch {
+                    depthwiseConv2dDouble(xp.baseAddress! + img * cin * inH * inW, inChannels: cin, multiplier: coutPerGroup, win,
+                                          weights: wp.baseAddress!, scratch: sp.baseAddress!, ap.baseAddress! + img * cout * outHW)
+                }
+            }}}}
+            return acc
+        }
         var cols = [Float](repeating: 0, count: k * outHW)
         var colsD = [Double](repeating: 0, count: k * outHW)
         var acc = [Double](repeating: 0, count: batch * cout * outHW)
