@@ -1,10 +1,12 @@
 import Foundation
 
 /// The accuracy-driven ladder (shared/DESIGN.md "The search"; AMCT's binary search, spec §1.5): all-int8 first;
-/// then the fewest most-sensitive layers in int16 that meet the budget (binary search on how many), those layers
-/// re-ranked by their measured effect, and a greedy pass returning to int8 every one the budget does not need.
-/// A layer goes to float only when every layer in int16 is not enough. No plan is evaluated twice: results come
-/// from the journal when resuming.
+/// then the fewest most-sensitive layers in int16 that meet the budget (binary search on how many). When the
+/// primary ranking needs more than half of the layers it is judged misleading and the ladder is climbed again with
+/// the other rankings (graphwise, cosine), keeping the shortest. A greedy pass then returns to int8 every promoted
+/// layer the budget does not need, least sensitive first, trying groups before single layers. A layer goes to
+/// float only when every layer in int16 is not enough. No plan is evaluated twice: results come from the journal
+/// when resuming.
 public final class PrecisionSearch {
     public struct Outcome: Sendable {
         public var int8: SearchJournal.Trial
@@ -12,8 +14,9 @@ public final class PrecisionSearch {
         public var budgetMet: Bool { final != nil }
     }
 
-    /// Layers most sensitive first.
+    /// Layers most sensitive first, by the primary measure; `alternatives` are other orders to try when it misleads.
     public let ranking: [String]
+    public let alternatives: [(name: String, order: [String])]
     public let budget: Double
     public private(set) var journal: SearchJournal
     public private(set) var trialsRun = 0
@@ -26,10 +29,11 @@ public final class PrecisionSearch {
     var replay: [String: SearchJournal.Trial]
 
     /// `resumed` trials are reused for identical plans instead of being evaluated again.
-    public init(ranking: [String], journal: SearchJournal, resumed: [SearchJournal.Trial], journalURL: URL,
+    public init(ranking: [String], alternatives: [(name: String, order: [String])] = [], journal: SearchJournal, resumed: [SearchJournal.Trial], journalURL: URL,
                 evaluate: @escaping ([String: Precision]) throws -> Double, cost: @escaping ([String: Precision]) -> PlanCost,
                 log: @escaping (String) -> Void) {
         self.ranking = ranking
+        self.alternatives = alternatives
         self.journal = journal
         self.journalURL = journalURL
         self.evaluate = evaluate
@@ -75,8 +79,32 @@ public final class PrecisionSearch {
         return [Precision.int16, .float].compactMap { p in counts[p].map { "\($0) \(p.rawValue)" } }.joined(separator: ", ")
     }
 
-    func top(_ k: Int, _ p: Precision, rest: Precision = .int8) -> [String: Precision] {
-        Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0 < k ? p : rest) })
+    func top(_ k: Int, _ p: Precision, rest: Precision = .int8, of order: [String]? = nil) -> [String: Precision] {
+        Dictionary(uniqueKeysWithValues: (order ?? ranking).enumerated().map { ($1, $0 < k ? p : rest) })
+    }
+
+    /// Returns to `to` the layers of `candidates` (in order) that the budget does not need, trying runs of
+    /// several layers at once and halving a run that fails.
+    func relax(_ plan: [String: Precision], _ candidates: [String], to p: Precision) throws -> [String: Precision] {
+        var plan = plan
+        var i = 0
+        var size = max(1, candidates.count / 4)
+        while i < candidates.count {
+            let run = Array(candidates[i..<min(i + size, candidates.count)])
+            var candidate = plan
+            for layer in run { candidate[layer] = p }
+            if try trial(candidate, "greedy").passed {
+                plan = candidate
+                i += run.count
+            } else if size > 1 {
+                size /= 2
+                continue
+            } else {
+                i += 1
+            }
+            size = max(1, min(size * 2, candidates.count / 4))
+        }
+        return plan
     }
 
     /// The smallest k in 1...n for which `plan(k)` passes, given that `plan(n)` passes.
@@ -96,33 +124,23 @@ public final class PrecisionSearch {
 
         var plan: [String: Precision]
         if try trial(top(n, .int16), "int16 ladder").passed {
-            let k = try smallestPassing(n, "int16 ladder") { self.top($0, .int16) }
-            plan = top(k, .int16)
-            var promoted = Array(ranking.prefix(k))
-            if promoted.count > 2 {
-                // re-rank by measured impact: the gain each promoted layer brings alone
-                let gains = try promoted.map { try trial([$0: .int16], "re-rank").metric }
-                promoted = zip(promoted, gains).sorted { $0.1 > $1.1 }.map(\.0)
+            var k = try smallestPassing(n, "int16 ladder") { self.top($0, .int16) }
+            var order = ranking
+            if k > n / 2 {
+                for alternative in alternatives {
+                    log("the ranking needs \(k) of \(n) layers in int16; climbing again by the \(alternative.name) ranking")
+                    let other = try smallestPassing(n, "int16 ladder, \(alternative.name)") { self.top($0, .int16, of: alternative.order) }
+                    if other < k { (k, order) = (other, alternative.order) }
+                }
             }
-            for layer in promoted.reversed() {
-                var candidate = plan
-                candidate[layer] = .int8
-                if try trial(candidate, "greedy").passed { plan = candidate }
-            }
+            plan = top(k, .int16, of: order)
+            plan = try relax(plan, Array(order.prefix(k).reversed()), to: .int8)
         } else {
             guard try trial(top(n, .float), "float ladder").passed else { return Outcome(int8: int8, final: nil) }
             let f = try smallestPassing(n, "float ladder") { self.top($0, .float, rest: .int16) }
             plan = top(f, .float, rest: .int16)
-            for layer in ranking.prefix(f).reversed() {
-                var candidate = plan
-                candidate[layer] = .int16
-                if try trial(candidate, "greedy").passed { plan = candidate }
-            }
-            for layer in ranking.dropFirst(f).reversed() {
-                var candidate = plan
-                candidate[layer] = .int8
-                if try trial(candidate, "greedy").passed { plan = candidate }
-            }
+            plan = try relax(plan, Array(ranking.prefix(f).reversed()), to: .int16)
+            plan = try relax(plan, ranking.filter { plan[$0] == .int16 }.reversed(), to: .int8)
         }
         return Outcome(int8: int8, final: try trial(plan, "final"))
     }
