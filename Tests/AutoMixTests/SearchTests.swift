@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import AutoMix
+
+/// `automix search` end to end on a small real setting: fmnist_cnn, 500 test images, agreement with float as the
+/// metric and no loss allowed, so the ladder must promote layers.
+@Suite(.serialized) struct SearchTests {
+    static func arguments(_ dir: URL, _ extra: [String] = []) -> [String] {
+        ["search", "--model", Fixtures.model("fmnist_cnn"), "--calib", Fixtures.fashion + "/calib", "--data", Fixtures.fashion + "/val",
+         "--limit", "500", "--calib-limit", "256", "--metric", "agreement", "--max-drop", "0",
+         "--results", dir.appendingPathComponent("Results").path, "--log-dir", dir.appendingPathComponent("amct_log").path,
+         "--tmp-dir", dir.appendingPathComponent("tmp").path, "--json"] + extra
+    }
+
+    static func lastJSON(_ out: String) throws -> [String: Any] {
+        let line = out.split(separator: "\n").last.map(String.init) ?? ""
+        return try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+    }
+
+    static func journal(_ dir: URL) -> URL { dir.appendingPathComponent("amct_log/accuracy_based_auto_calibration_record.json") }
+
+    @Test("a search killed with SIGKILL and resumed re-evaluates no finished trial and reaches the uninterrupted plan")
+    func killAndResume() throws {
+        let whole = Fixtures.temporaryDirectory()
+        let reference = try runCLI(Self.arguments(whole))
+        #expect(reference.status == 0, "\(reference.err)")
+        let expected = try Self.lastJSON(reference.out)
+        let total = try SearchJournal.read(Self.journal(whole)).trials.count
+        #expect((expected["int16_layers"] as? [String])?.isEmpty == false)
+
+        let dir = Fixtures.temporaryDirectory()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Fixtures.cli)
+        p.arguments = Self.arguments(dir)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var finished = 0
+        while p.isRunning {
+            finished = (try? SearchJournal.read(Self.journal(dir)).trials.count) ?? 0
+            if finished >= 3 { kill(p.processIdentifier, SIGKILL); break }
+            usleep(20_000)
+        }
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal, "the search ended before it could be killed")
+        let before = try SearchJournal.read(Self.journal(dir)).trials
+
+        let resumed = try runCLI(Self.arguments(dir, ["--resume"]))
+        #expect(resumed.status == 0, "\(resumed.err)")
+        let json = try Self.lastJSON(resumed.out)
+        #expect(json["trials_resumed"] as? Int == before.count)
+        #expect((json["trials"] as? Int ?? 0) + before.count == total)
+        let after = try SearchJournal.read(Self.journal(dir)).trials
+        #expect(Set(after.map { SearchJournal.key($0.plan) }).count == after.count, "a plan was evaluated twice")
+        #expect(Array(after.prefix(before.count)).map(\.metric) == before.map(\.metric))
+        #expect(json["int16_layers"] as? [String] == expected["int16_layers"] as? [String])
+        #expect(json["final_metric"] as? Double == expected["final_metric"] as? Double)
+
+        // the final config reproduces the figure through quantize --config
+        let check = try runCLI(["quantize", "--model", Fixtures.model("fmnist_cnn"), "--calib", Fixtures.fashion + "/calib",
+                                "--calib-limit", "256", "--data", Fixtures.fashion + "/val", "--limit", "500",
+                                "--config", dir.appendingPathComponent("Results/accuracy_based_auto_calibration_final_config.json").path, "--json"])
+        #expect(check.status == 0, "\(check.err)")
+        #expect(try Self.lastJSON(check.out)["agreement"] as? Double == json["final_metric"] as? Double)
+
+        // a journal from another model is refused
+        var other = Self.arguments(dir, ["--resume"])
+        other[2] = Fixtures.model("fmnist_mbv2s")
+        let refused = try runCLI(other)
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("the journal was made for model"))
+    }
+
+    @Test("an impossible budget ends with a clear message, a non-zero exit, no final config, and the ranking and journal kept")
+    func impossibleBudget() throws {
+        let dir = Fixtures.temporaryDirectory()
+        var args = Self.arguments(dir)
+        let i = args.firstIndex(of: "--max-drop")!
+        args.replaceSubrange(i...(i + 1), with: ["--max-drop=-1"])
+        let r = try runCLI(args)
+        #expect(r.status != 0)
+        #expect(r.err.contains("budget not met"))
+        #expect(try Self.lastJSON(r.out)["budget_met"] as? Bool == false)
+        let fm = FileManager.default
+        #expect(!fm.fileExists(atPath: dir.appendingPathComponent("Results/accuracy_based_auto_calibration_final_config.json").path))
+        #expect(!fm.fileExists(atPath: dir.appendingPathComponent("tmp/config.json").path))
+        #expect(fm.fileExists(atPath: dir.appendingPathComponent("Results/accuracy_based_auto_calibration_ranking_info.json").path))
+        #expect(try SearchJournal.read(Self.journal(dir)).trials.count >= 3)
+    }
+}
