@@ -147,7 +147,7 @@ struct IntegerLinear: Sendable {
     private func gemmDouble(_ x: Tensor, outShape: [Int]) -> [Double] {
         let (m, n, k) = (x.shape[0], weights.shape[0], weights.shape[1])
         let xd = x.data.map { Double($0) }
-        var acc = [Double](repeating: 0, count: m * n)
+        var acc = [Double](unsafeUninitializedCapacity: m * n) { _, c in c = m * n }   // dgemm writes every element
         xd.withUnsafeBufferPointer { xp in weightsD.withUnsafeBufferPointer { wp in acc.withUnsafeMutableBufferPointer { cp in
             dgemm(m: m, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k, transB: true, c: cp.baseAddress!, ldc: n)
         }}}
@@ -166,7 +166,7 @@ struct IntegerLinear: Sendable {
         if cinPerGroup == 1 && group == cin {
             let padded = depthwisePaddedSize(win)
             var scratch = [Double](repeating: 0, count: padded.width * padded.height)
-            var acc = [Double](repeating: 0, count: batch * cout * outHW)
+            var acc = [Double](unsafeUninitializedCapacity: batch * cout * outHW) { _, c in c = batch * cout * outHW }
             x.data.withUnsafeBufferPointer { xp in weightsD.withUnsafeBufferPointer { wp in
             scratch.withUnsafeMutableBufferPointer { sp in acc.withUnsafeMutableBufferPointer { ap in
                 for img in 0..<batch {
@@ -176,15 +176,22 @@ struct IntegerLinear: Sendable {
             }}}}
             return acc
         }
-        var cols = [Float](repeating: 0, count: k * outHW)
-        var colsD = [Double](repeating: 0, count: k * outHW)
-        var acc = [Double](repeating: 0, count: batch * cout * outHW)
+        let direct = kH == 1 && kW == 1 && win.strideH == 1 && win.strideW == 1 && win.padTop == 0 && win.padLeft == 0
+            && outHW == inH * inW
+        var cols = [Float](repeating: 0, count: direct ? 0 : k * outHW)
+        var colsD = [Double](unsafeUninitializedCapacity: k * outHW) { _, c in c = k * outHW }
+        var acc = [Double](unsafeUninitializedCapacity: batch * cout * outHW) { _, c in c = batch * cout * outHW }
         x.data.withUnsafeBufferPointer { xp in weightsD.withUnsafeBufferPointer { wp in acc.withUnsafeMutableBufferPointer { ap in
             for img in 0..<batch {
                 for g in 0..<group {
                     let src = xp.baseAddress! + (img * cin + g * cinPerGroup) * inH * inW
-                    cols.withUnsafeMutableBufferPointer { im2col(src, channels: cinPerGroup, win, $0.baseAddress!) }
-                    for i in 0..<cols.count { colsD[i] = Double(cols[i]) }
+                    if direct {
+                        // a 1×1 unpadded convolution reads the planes as they are
+                        for i in 0..<colsD.count { colsD[i] = Double(src[i]) }
+                    } else {
+                        cols.withUnsafeMutableBufferPointer { im2col(src, channels: cinPerGroup, win, $0.baseAddress!) }
+                        for i in 0..<cols.count { colsD[i] = Double(cols[i]) }
+                    }
                     colsD.withUnsafeBufferPointer { cp in
                         dgemm(m: coutPerGroup, n: outHW, k: k, a: wp.baseAddress! + g * coutPerGroup * k, lda: k,
                               b: cp.baseAddress!, ldb: outHW, c: ap.baseAddress! + (img * cout + g * coutPerGroup) * outHW, ldc: outHW)
