@@ -27,7 +27,8 @@ let package = Package(
             dependencies: [
                 "ONNXProto", "Kernels", "COpenBLAS", "CTurboJPEG", "CPNG",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]),
+            ],
+            exclude: ["README.md"]),
         .executableTarget(
             name: "automix",
             dependencies: ["AutoMix", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
