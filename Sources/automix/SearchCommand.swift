@@ -91,8 +91,7 @@ struct SearchCommand: ParsableCommand {
             let journal = SearchJournal(identity: identity, maxDrop: maxDrop, relative: relative, floatMetric: floatMetric, trials: [])
             let search = PrecisionSearch(
                 ranking: ranking.layers.map(\.name),
-                alternatives: [("graphwise", ranking.layers.sorted { $0.rankGraphwise < $1.rankGraphwise }.map(\.name)),
-                               ("cosine", ranking.layers.sorted { $0.rankCosine < $1.rankCosine }.map(\.name))],
+                alternatives: [("graphwise", ranking.layers.sorted { $0.rankGraphwise < $1.rankGraphwise }.map(\.name))],
                 journal: journal, resumed: resumed, journalURL: journalURL,
                 evaluate: { plan in
                     let e0 = Date()

@@ -3,7 +3,7 @@ import Foundation
 /// The accuracy-driven ladder (shared/DESIGN.md "The search"; AMCT's binary search, spec §1.5): all-int8 first;
 /// then the fewest most-sensitive layers in int16 that meet the budget (binary search on how many). When the
 /// primary ranking needs more than half of the layers it is judged misleading and the ladder is climbed again with
-/// the other rankings (graphwise, cosine), keeping the shortest. A greedy pass then returns to int8 every promoted
+/// the alternative rankings and with one re-ranked by measured impact (`measuredOrder`), keeping the shortest. A greedy pass then returns to int8 every promoted
 /// layer the budget does not need, least sensitive first, trying groups before single layers. A layer goes to
 /// float only when every layer in int16 is not enough. No plan is evaluated twice: results come from the journal
 /// when resuming.
@@ -117,6 +117,21 @@ public final class PrecisionSearch {
         return hi
     }
 
+    /// The ranking re-ordered by measured impact: the layers in eight groups (by the primary ranking); each group
+    /// left in int8 while every other layer is int16; groups whose absence costs the most come first.
+    func measuredOrder() throws -> [String] {
+        let groups = stride(from: 0, to: ranking.count, by: max(1, (ranking.count + 7) / 8)).map {
+            Array(ranking[$0..<min($0 + max(1, (ranking.count + 7) / 8), ranking.count)])
+        }
+        let all16 = top(ranking.count, .int16)
+        let harm = try groups.map { g -> Double in
+            var plan = all16
+            for layer in g { plan[layer] = .int8 }
+            return try trial(plan, "re-rank").metric
+        }
+        return zip(groups, harm).enumerated().sorted { ($0.element.1, $0.offset) < ($1.element.1, $1.offset) }.flatMap(\.element.0)
+    }
+
     public func run() throws -> Outcome {
         let n = ranking.count
         let int8 = try trial([:], "int8")
@@ -127,10 +142,10 @@ public final class PrecisionSearch {
             var k = try smallestPassing(n, "int16 ladder") { self.top($0, .int16) }
             var order = ranking
             if k > n / 2 {
-                for alternative in alternatives {
-                    log("the ranking needs \(k) of \(n) layers in int16; climbing again by the \(alternative.name) ranking")
-                    let other = try smallestPassing(n, "int16 ladder, \(alternative.name)") { self.top($0, .int16, of: alternative.order) }
-                    if other < k { (k, order) = (other, alternative.order) }
+                for alternative in alternatives + [("measured", try measuredOrder())] {
+                    log("the ranking needs \(k) of \(n) layers in int16; climbing again by the \(alternative.0) ranking")
+                    let other = try smallestPassing(n, "int16 ladder, \(alternative.0)") { self.top($0, .int16, of: alternative.1) }
+                    if other < k { (k, order) = (other, alternative.1) }
                 }
             }
             plan = top(k, .int16, of: order)
