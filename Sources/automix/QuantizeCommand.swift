@@ -59,7 +59,10 @@ struct QuantizeOptions: ParsableArguments {
 
     func calibrate(_ graph: Graph, config: QuantizationConfig, set: Dataset) throws -> Calibration {
         let executor = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
-        return try Calibration.run(executor, on: set, batchSize: calibBatch, progress: Progress("calibrate", total: 2 * set.count))
+        // per-batch percentiles cost a selection per tensor and batch: collected only when an observer asks for them
+        let observers = [config.activationObserver8, config.activationObserver16] + Array(config.observerOverrides.values)
+        return try Calibration.run(executor, on: set, batchSize: calibBatch, percentiles: observers.contains(.percentile),
+                                   progress: Progress("calibrate", total: 2 * set.count))
     }
 }
 
