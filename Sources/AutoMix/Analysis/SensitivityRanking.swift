@@ -50,21 +50,10 @@ public struct SensitivityRanking: Sendable, Codable {
         self.layers = ls
     }
 
-    public func write(to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try writeAtomically(try encoder.encode(self), to: url)
-    }
+    public func write(to url: URL) throws { try JSONFile.write(self, to: url) }
 
     public static func read(_ url: URL) throws -> SensitivityRanking {
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw AutoMixError.fileNotFound(path: url.path) }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        do { return try decoder.decode(SensitivityRanking.self, from: data) } catch {
-            throw AutoMixError.invalidData(path: url.path, reason: "not a ranking file: \(error)")
-        }
+        try JSONFile.read(SensitivityRanking.self, from: url.path, what: "a ranking file")
     }
 }
 

@@ -27,8 +27,6 @@ public final class FloatExecutor: BatchExecutor {
         let outputNames: [String]
     }
 
-    enum Slot: Sendable { case value(Int), constant(Int), absent }
-
     struct Program: Sendable {
         let steps: [Step]
         let constants: [Tensor]
@@ -51,10 +49,7 @@ public final class FloatExecutor: BatchExecutor {
         fixedBatch = b > 0 ? b : nil
         batchSplittable = Self.keepsBatchLeading(graph)
 
-        var slots: [String: Int] = [graph.inputs[0].name: 0]
-        var constantIndex: [String: Int] = [:]
-        var constants: [Tensor] = []
-        var lastUse: [Int: Int] = [:]
+        var table = SlotTable(input: graph.inputs[0].name)
         var steps: [(Node, [Slot], [Int], Clamp, [String])] = []
         let consumers = graph.consumers()
         let graphOutputs = Set(graph.outputs.map(\.name))
@@ -75,35 +70,16 @@ public final class FloatExecutor: BatchExecutor {
                     : Clamp(lo: f.float("min", default: -.infinity), hi: f.float("max", default: .infinity))
             } ?? .none
             let outputNames = activationIndex.map { graph.nodes[$0].outputs } ?? n.outputs
-            let ins: [Slot] = n.inputs.map { name in
-                if name.isEmpty { return .absent }
-                if let s = slots[name] { lastUse[s] = steps.count; return .value(s) }
-                if let c = constantIndex[name] { return .constant(c) }
-                if let c = graph.constants[name] {
-                    constantIndex[name] = constants.count
-                    constants.append(c.floatTensor)
-                    return .constant(constants.count - 1)
-                }
-                return .absent
-            }
-            let outs = outputNames.map { name -> Int in
-                let s = slots.count
-                slots[name] = s
-                return s
-            }
-            steps.append((n, ins, outs, clamp, outputNames))
+            let ins = table.inputs(of: n, step: steps.count, graph: graph)
+            steps.append((n, ins, table.outputs(outputNames), clamp, outputNames))
         }
-        let outputSlots = try graph.outputs.map { o -> Int in
-            guard let s = slots[o.name] else { throw AutoMixError.invalidArgument("graph output '\(o.name)' is not computed") }
-            return s
-        }
+        let outputSlots = try table.outputSlots(of: graph)
         let keep = Set(outputSlots)
         program = Program(
             steps: steps.enumerated().map { i, s in
-                Step(node: s.0, inputs: s.1, outputs: s.2, clamp: s.3,
-                     releases: lastUse.filter { $0.value == i && !keep.contains($0.key) }.map(\.key), outputNames: s.4)
+                Step(node: s.0, inputs: s.1, outputs: s.2, clamp: s.3, releases: table.releases(after: i, keeping: keep), outputNames: s.4)
             },
-            constants: constants, valueCount: slots.count, inputSlot: 0, outputSlots: outputSlots)
+            constants: table.constants, valueCount: table.slots.count, inputSlot: 0, outputSlots: outputSlots)
     }
 
     /// glibc serves large blocks with fresh mmap pages, so every activation tensor would pay page faults

@@ -49,7 +49,6 @@ public final class QuantExecutor: BatchExecutor {
         let outputs: [Int]
         let releases: [Int]
     }
-    enum Slot: Sendable { case value(Int), constant(Int), absent }
 
     public init(model: QuantizedModel, arithmetic: Arithmetic = .exact) throws {
         self.model = model
@@ -58,36 +57,15 @@ public final class QuantExecutor: BatchExecutor {
         guard graph.inputs.count == 1 else {
             throw AutoMixError.invalidArgument("model '\(graph.name)' has \(graph.inputs.count) inputs; AutoMix runs single-input classifiers")
         }
-        var slots: [String: Int] = [graph.inputs[0].name: 0]
-        var constantIndex: [String: Int] = [:]
-        var constants: [Tensor] = []
-        var lastUse: [Int: Int] = [:]
+        var table = SlotTable(input: graph.inputs[0].name)
         var built: [(Node, Kernel, [Slot], [Int])] = []
         let consumers = graph.consumers()
         for n in graph.nodes {
             let kernel = try Self.kernel(for: n, model)
-            let ins: [Slot] = n.inputs.map { name in
-                if name.isEmpty { return .absent }
-                if let s = slots[name] { lastUse[s] = built.count; return .value(s) }
-                if let c = constantIndex[name] { return .constant(c) }
-                if let c = graph.constants[name] {
-                    constantIndex[name] = constants.count
-                    constants.append(c.floatTensor)
-                    return .constant(constants.count - 1)
-                }
-                return .absent
-            }
-            let outs = n.outputs.map { name -> Int in
-                let s = slots.count
-                slots[name] = s
-                return s
-            }
-            built.append((n, kernel, ins, outs))
+            let ins = table.inputs(of: n, step: built.count, graph: graph)
+            built.append((n, kernel, ins, table.outputs(n.outputs)))
         }
-        let keep = Set(try graph.outputs.map { o -> Int in
-            guard let s = slots[o.name] else { throw AutoMixError.invalidArgument("graph output '\(o.name)' is not computed") }
-            return s
-        })
+        let keep = Set(try table.outputSlots(of: graph))
         // a clamp-shaped int8 lookup right after a Conv/Gemm of the same format is folded into its saturation
         let producerStep = Dictionary(built.enumerated().flatMap { i, s in s.0.outputs.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
         for j in built.indices {
@@ -106,10 +84,10 @@ public final class QuantExecutor: BatchExecutor {
         }
         steps = built.enumerated().map { i, s in
             Step(node: s.0, kernel: s.1, observesPreActivation: Self.sharesOutput(s.0, model, consumers), inputs: s.2, outputs: s.3,
-                 releases: lastUse.filter { $0.value == i && !keep.contains($0.key) }.map(\.key))
+                 releases: table.releases(after: i, keeping: keep))
         }
-        self.slots = slots
-        self.constants = constants
+        slots = table.slots
+        constants = table.constants
         inputFormat = model.formats[graph.inputs[0].name]
         outputFormats = graph.outputs.map { model.formats[$0.name] }
         batchSplittable = FloatExecutor.keepsBatchLeading(graph)

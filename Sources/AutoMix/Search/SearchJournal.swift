@@ -49,21 +49,10 @@ public struct SearchJournal: Sendable, Codable {
         plan.filter { $0.value != .int8 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: ",")
     }
 
-    public func write(to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try writeAtomically(try encoder.encode(self), to: url)
-    }
+    public func write(to url: URL) throws { try JSONFile.write(self, to: url) }
 
     public static func read(_ url: URL) throws -> SearchJournal {
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw AutoMixError.fileNotFound(path: url.path) }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        do { return try decoder.decode(SearchJournal.self, from: data) } catch {
-            throw AutoMixError.invalidData(path: url.path, reason: "not a search journal: \(error)")
-        }
+        try JSONFile.read(SearchJournal.self, from: url.path, what: "a search journal")
     }
 
     /// Refuses to resume a journal made for another model, data set, target or metric, naming the difference.

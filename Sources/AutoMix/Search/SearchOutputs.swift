@@ -14,12 +14,7 @@ public enum SearchOutputs {
     }
 
     public static func readConfig(_ path: String) throws -> QuantizationConfig {
-        guard let data = FileManager.default.contents(atPath: path) else { throw AutoMixError.fileNotFound(path: path) }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        do { return try decoder.decode(QuantizationConfig.self, from: data) } catch {
-            throw AutoMixError.invalidData(path: path, reason: "not a quantization config: \(error)")
-        }
+        try JSONFile.read(QuantizationConfig.self, from: path, what: "a quantization config")
     }
 
     /// `tmp/config.json`, AMCT's quantization config: globals, then one object per Conv/Gemm layer.
