@@ -9,6 +9,8 @@ public enum UnaryFunction: Sendable, Equatable {
     case hardSigmoid(alpha: Float, beta: Float)
     case hardSwish
     case tanh
+    case round   // ONNX Round: half to even
+    case floor
     case identity
 }
 
@@ -28,6 +30,10 @@ public func applyUnary(_ f: UnaryFunction, _ x: UnsafePointer<Float>, _ y: Unsaf
         for i in 0..<count { y[i] = x[i] * Swift.max(0, Swift.min(1, x[i] / 6 + 0.5)) }
     case .tanh:
         for i in 0..<count { y[i] = Foundation.tanh(x[i]) }
+    case .round:
+        for i in 0..<count { y[i] = x[i].rounded(.toNearestOrEven) }
+    case .floor:
+        for i in 0..<count { y[i] = x[i].rounded(.down) }
     case .identity:
         if UnsafePointer(y) != x { y.update(from: x, count: count) }
     }

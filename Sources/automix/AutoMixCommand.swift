@@ -6,5 +6,6 @@ struct AutoMixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "automix",
         abstract: "Mixed-precision quantization search for ESP-DL (ESP32-P4, ESP32-S3).",
-        subcommands: [SearchCommand.self, EvalCommand.self, BenchCommand.self, RunCommand.self, QuantizeCommand.self, AnalyseCommand.self])
+        subcommands: [SearchCommand.self, EvalCommand.self, BenchCommand.self, RunCommand.self, QuantizeCommand.self, AnalyseCommand.self,
+                      ExportCommand.self])
 }

@@ -26,6 +26,8 @@ public struct ESPDLFile: Sendable {
         /// Integer types: the values; float types: `floats` instead.
         public var ints: [Int64]
         public var floats: [Float]
+        /// ESP-PPQ writes the layout here ("layout ==> (N/16)HWC16"); informational only.
+        public var doc: String = ""
         public var count: Int { dims.reduce(1, *) }
     }
 
@@ -50,6 +52,8 @@ public struct ESPDLFile: Sendable {
     public var metadata: [String: String]
     public var nodes: [Node]
     public var initializers: [String: TensorData]
+    /// Initializer names in file order (a writer keeps it; LUTs first, as ESP-PPQ writes them).
+    public var initializerOrder: [String]
     public var inputs: [ValueInfo]
     public var outputs: [ValueInfo]
     public var valueInfo: [String: ValueInfo]
@@ -87,12 +91,13 @@ public struct ESPDLFile: Sendable {
         for e in try model.tables(20) { metadata[try e.string(4) ?? ""] = try e.string(6) ?? "" }
         let nodes = try graph.tables(4).map(node)
         var initializers: [String: TensorData] = [:]
-        for t in try graph.tables(8) { let d = try tensor(t); initializers[d.name] = d }
+        var order: [String] = []
+        for t in try graph.tables(8) { let d = try tensor(t); initializers[d.name] = d; order.append(d.name) }
         var valueInfo: [String: ValueInfo] = [:]
         for v in try graph.tables(16) { let d = try value(v); valueInfo[d.name] = d }
         return ESPDLFile(
             path: path, irVersion: Int(try model.int32(4)), graphName: try graph.string(6) ?? "", metadata: metadata,
-            nodes: nodes, initializers: initializers,
+            nodes: nodes, initializers: initializers, initializerOrder: order,
             inputs: try graph.tables(12).map(value), outputs: try graph.tables(14).map(value), valueInfo: valueInfo,
             testInputs: try graph.tables(20).map(tensor), testOutputs: try graph.tables(22).map(tensor))
     }
@@ -138,7 +143,7 @@ public struct ESPDLFile: Sendable {
             ints = try t.int64s(14)
         }
         return TensorData(name: name, dataType: type, dims: dims, exponents: try t.int64s(30).map { Int($0) },
-                          ints: ints, floats: floats)
+                          ints: ints, floats: floats, doc: try t.string(18) ?? "")
     }
 
     static func value(_ v: FlatBufferTable) throws -> ValueInfo {

@@ -16,8 +16,12 @@ public struct ESPDLModel: Sendable {
     /// Reads an EDL2 file. The target decides the rounding; when not given it is read from the weights
     /// (per-channel exponents: esp32p4; per-tensor everywhere: esp32s3).
     public static func load(_ path: String, target: Target? = nil) throws -> ESPDLModel {
-        let file = try ESPDLFile.read(path)
-        return try ESPDLImporter(file: file).model(target: target)
+        try load(file: try ESPDLFile.read(path), target: target)
+    }
+
+    /// A device graph already read (an `.espdl` or a deploy ONNX) in ONNX semantics.
+    public static func load(file: ESPDLFile, target: Target? = nil) throws -> ESPDLModel {
+        try ESPDLImporter(file: file).model(target: target)
     }
 }
 
@@ -83,16 +87,23 @@ struct ESPDLImporter {
                 if op == .gemm && layoutIn { throw fail(fn, "reads a device-layout (NHWC) tensor; this layout change is not supported") }
                 guard inputs.count >= 2, let w = file.initializers[inputs[1]] else { throw fail(fn, "the weight is not an initializer") }
                 let bits = w.dataType.bits
-                guard w.dims.count == 4, w.ints.count == w.count else { throw fail(fn, "weight '\(w.name)' has dims \(w.dims)") }
+                guard w.dims.count == 4, w.ints.count == w.count || w.floats.count == w.count else {
+                    throw fail(fn, "weight '\(w.name)' has dims \(w.dims)")
+                }
                 let group = fn.attributes["group"].flatMap { if case let .int(g) = $0 { return g } else { return nil } } ?? 1
                 let (kH, kW) = (w.dims[0], w.dims[1])
                 let depthwise = op == .conv && group > 1
                 let (n, c) = depthwise ? (w.dims[2], w.dims[3]) : (w.dims[3], w.dims[2])
                 guard !depthwise || c == 1 else { throw fail(fn, "grouped convolution with \(c) channels per group is not supported") }
-                let codes = WeightLayout.unpack(w.ints, n: n, c: c, kH: kH, kW: kW, depthwise: depthwise, bits: bits)
                 let shape = op == .conv ? [n, c, kH, kW] : [n, c]
-                parameters[w.name] = QuantizedParameter(shape: shape, codes: codes, exponents: w.exponents, bits: bits)
                 if op == .gemm { attributes["transB"] = .int(1) }
+                if w.dataType == .float {
+                    let index = WeightLayout.packedIndex(n: n, c: c, kH: kH, kW: kW, depthwise: depthwise, bits: 32)
+                    constants[w.name] = .float(Tensor(shape: shape, data: index.map { w.floats[$0] }))
+                    break
+                }
+                let codes = WeightLayout.unpack(w.ints, n: n, c: c, kH: kH, kW: kW, depthwise: depthwise, bits: bits)
+                parameters[w.name] = QuantizedParameter(shape: shape, codes: codes, exponents: w.exponents, bits: bits)
                 if inputs.count > 2, !inputs[2].isEmpty, let b = file.initializers[inputs[2]] {
                     parameters[b.name] = QuantizedParameter(shape: [b.count], codes: b.ints, exponents: b.exponents,
                                                             bits: b.dataType.bits)

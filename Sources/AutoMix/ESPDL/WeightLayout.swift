@@ -2,7 +2,8 @@
 /// output channels in blocks of `A` (16 for 8-bit weights, 8 for 16-bit) as `(N/A)HWC(A)`, the remainder
 /// appended as plain NHWC (group 1) or `C,H,W,n` (depthwise). Maps ONNX `[N][C][KH][KW]` ↔ file order.
 enum WeightLayout {
-    static func blockSize(bits: Int) -> Int { bits == 8 ? 16 : 8 }
+    /// Float weights (32) have no blocks: plain NHWC.
+    static func blockSize(bits: Int) -> Int { bits == 8 ? 16 : bits == 16 ? 8 : 1 }
 
     /// The file position of every ONNX-ordered element (`[n][c][h][w]` row-major).
     static func packedIndex(n: Int, c: Int, kH: Int, kW: Int, depthwise: Bool, bits: Int) -> [Int] {

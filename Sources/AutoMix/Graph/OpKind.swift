@@ -6,6 +6,7 @@ public enum OpKind: String, CaseIterable, Sendable, Codable {
     case add = "Add", sub = "Sub", mul = "Mul", div = "Div"
     case relu = "Relu", clip = "Clip", leakyRelu = "LeakyRelu", pRelu = "PRelu", sigmoid = "Sigmoid"
     case hardSigmoid = "HardSigmoid", hardSwish = "HardSwish", tanh = "Tanh", softmax = "Softmax"
+    case round = "Round", floor = "Floor"
     case batchNormalization = "BatchNormalization"
     // pooling
     case maxPool = "MaxPool", averagePool = "AveragePool", globalAveragePool = "GlobalAveragePool"

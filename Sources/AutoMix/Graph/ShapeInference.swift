@@ -89,7 +89,7 @@ enum ShapeInference {
         case .add, .sub, .mul, .div, .pRelu:
             return [try broadcast(x, try input(1), node: n)]
         case .quantizeLinear, .dequantizeLinear, .requantizeLinear: return [x]
-        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softmax, .batchNormalization,
+        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .round, .floor, .softmax, .batchNormalization,
              .identity, .dropout, .cast:
             return n.outputs.count > 1 && n.op == .dropout ? [x, x] : [x]
         case .flatten:

@@ -40,6 +40,8 @@ enum ElementwiseOps {
         case .hardSigmoid: return .hardSigmoid(alpha: n.float("alpha", default: 0.2), beta: n.float("beta", default: 0.5))
         case .hardSwish: return .hardSwish
         case .tanh: return .tanh
+        case .round: return .round
+        case .floor: return .floor
         default: return .identity
         }
     }

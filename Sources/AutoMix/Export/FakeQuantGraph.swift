@@ -1,0 +1,138 @@
+import Foundation
+import ONNXProto
+
+/// The plan as a float ONNX graph of standard operators that reproduces the integer executor (AMCT's
+/// `<model>_fake_quant_model.onnx`): every integer value is followed by a fake-quant of its format, weights and
+/// biases are their dequantized codes, float layers stay float. The fake-quant is QuantizeLinear→DequantizeLinear
+/// where ONNX's rounding (half to even) and int8 are the chip's (esp32p4, 8 bit), else AMCT's pattern
+/// Mul(1/s)→Round (or Add 0.5→Floor for esp32s3's half-up)→Clip→Mul(s), which is exact for power-of-two scales.
+public struct FakeQuantGraph {
+    public let model: QuantizedModel
+    public init(model: QuantizedModel) { self.model = model }
+
+    /// Ops whose output codes are copies of input codes: no rounding happens, so no fake-quant follows them.
+    static let passive: Set<OpKind> = [.maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .pad,
+                                       .dropout, .concat, .resize]
+    static let opset = 13
+
+    public func graph() throws -> Graph {
+        let source = model.graph
+        var g = source
+        g.nodes = []
+        g.opset = max(source.opset, Self.opset)
+        var counter = 0
+        func constant(_ base: String, _ value: ConstantValue) -> String {
+            counter += 1
+            let name = "\(base)::k\(counter)"
+            g.constants[name] = value
+            return name
+        }
+        func scalar(_ v: Float) -> ConstantValue { .float(Tensor(shape: [], data: [v])) }
+
+        /// Appends the fake-quant of `input` at `q`, producing `output`.
+        func fakeQuant(_ input: String, _ output: String, _ q: QuantFormat, name: String) {
+            let s = Float(q.scale)
+            if model.target.rounding == .halfEven && q.bits == 8 {
+                let scale = constant(name + "::scale", scalar(s))
+                let zero = constant(name + "::zero_point_int8", .int(shape: [], values: [0]))
+                g.nodes.append(Node(name: name + "::quantize", op: .quantizeLinear, inputs: [input, scale, zero], outputs: [output + "::q"]))
+                g.nodes.append(Node(name: name + "::dequantize", op: .dequantizeLinear, inputs: [output + "::q", scale, zero], outputs: [output]))
+                return
+            }
+            let inv = constant(name + "::inv_scale", scalar(1 / s))
+            g.nodes.append(Node(name: name + "::div", op: .mul, inputs: [input, inv], outputs: [output + "::x"]))
+            var rounded = output + "::r"
+            if model.target.rounding == .halfEven {
+                g.nodes.append(Node(name: name + "::round", op: .round, inputs: [output + "::x"], outputs: [rounded]))
+            } else {
+                let half = constant(name + "::half", scalar(0.5))
+                g.nodes.append(Node(name: name + "::add_half", op: .add, inputs: [output + "::x", half], outputs: [output + "::h"]))
+                g.nodes.append(Node(name: name + "::floor", op: .floor, inputs: [output + "::h"], outputs: [rounded]))
+            }
+            let lo = constant(name + "::qmin", scalar(Float(q.qmin))), hi = constant(name + "::qmax", scalar(Float(q.qmax)))
+            g.nodes.append(Node(name: name + "::clip", op: .clip, inputs: [rounded, lo, hi], outputs: [output + "::c"]))
+            rounded = output + "::c"
+            let scale = constant(name + "::scale", scalar(s))
+            g.nodes.append(Node(name: name + "::mul", op: .mul, inputs: [rounded, scale], outputs: [output]))
+        }
+
+        var renamed: [String: String] = [:]
+        func use(_ v: String) -> String { renamed[v] ?? v }
+        if let input = source.inputs.first, let q = model.formats[input.name] {
+            let out = input.name + "::fq"
+            fakeQuant(input.name, out, q, name: "FakeQuant::" + input.name)
+            renamed[input.name] = out
+        }
+        for n0 in source.nodes {
+            var n = n0
+            n.inputs = n.inputs.map(use)
+            switch n.op {
+            case .quantizeLinear, .requantizeLinear:
+                fakeQuant(n.inputs[0], n.outputs[0], model.formats[n.outputs[0]]!, name: n.name)
+                continue
+            case .dequantizeLinear:
+                renamed[n.outputs[0]] = n.inputs[0]
+                continue
+            default: break
+            }
+            let activation = n.string("activation", default: "Linear")
+            n.attributes["activation"] = nil
+            Self.toOpsetForm(&n, constant: constant)
+            let integer = model.precision(of: n0) != .float
+            let out = n.outputs[0]
+            let quantizesOutput = integer && !Self.passive.contains(n.op) && model.formats[out] != nil
+            let reluAfter = activation == "Relu"
+            var produced = out
+            if reluAfter || quantizesOutput { produced = out + "::float"; n.outputs[0] = produced }
+            g.nodes.append(n)
+            if reluAfter {
+                let r = quantizesOutput ? out + "::relu" : out
+                g.nodes.append(Node(name: n.name + "::relu", op: .relu, inputs: [produced], outputs: [r]))
+                produced = r
+            }
+            if quantizesOutput { fakeQuant(produced, out, model.formats[out]!, name: "FakeQuant::" + n.name) }
+        }
+        // graph outputs read through a removed Dequantize keep their names
+        for (i, o) in g.outputs.enumerated() where renamed[o.name] != nil {
+            g.nodes.append(Node(name: "Identity::" + o.name, op: .identity, inputs: [renamed[o.name]!], outputs: [o.name]))
+            g.outputs[i] = o
+        }
+        g.pruneConstants()
+        return g
+    }
+
+    /// The normalised graph keeps Clip bounds, Squeeze/Unsqueeze axes and Pad pads as attributes; opset 13 wants inputs.
+    static func toOpsetForm(_ n: inout Node, constant: (String, ConstantValue) -> String) {
+        switch n.op {
+        case .clip:
+            let lo = n.float("min", default: -.greatestFiniteMagnitude), hi = n.float("max", default: .greatestFiniteMagnitude)
+            n.attributes = [:]
+            n.inputs = [n.inputs[0], constant(n.name + "::min", .float(Tensor(shape: [], data: [lo]))),
+                        constant(n.name + "::max", .float(Tensor(shape: [], data: [hi])))]
+        case .squeeze, .unsqueeze:
+            if let axes = n.ints("axes") {
+                n.attributes["axes"] = nil
+                n.inputs = [n.inputs[0], constant(n.name + "::axes", .int(shape: [axes.count], values: axes.map { Int64($0) }))]
+            }
+        case .pad:
+            if let pads = n.ints("pads") {
+                let value = n.float("value", default: 0)
+                n.attributes["pads"] = nil
+                n.attributes["value"] = nil
+                n.inputs = [n.inputs[0], constant(n.name + "::pads", .int(shape: [pads.count], values: pads.map { Int64($0) })),
+                            constant(n.name + "::value", .float(Tensor(shape: [], data: [value])))]
+            }
+        default: break
+        }
+    }
+
+    /// The ONNX model, with the QuantizeLinear zero points typed int8 (AutoMix's constants are float or int64).
+    public func onnxModel() throws -> Onnx_ModelProto {
+        var m = try graph().onnxModel()
+        for i in m.graph.initializer.indices where m.graph.initializer[i].name.hasSuffix("::zero_point_int8") {
+            m.graph.initializer[i].dataType = Int32(Onnx_TensorProto.DataType.int8.rawValue)
+            m.graph.initializer[i].rawData = Data([0])
+        }
+        return m
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// The files AutoMix writes for a plan, all from the one `QuantizedModel` the executor ran.
+public enum ExportFormat: String, CaseIterable, Sendable {
+    case espdl, fakeQuantONNX = "fake-quant-onnx", deployONNX = "deploy-onnx", all
+}
+
+public enum ModelWriters {
+    /// Writes the requested files into `directory` as `<name>.espdl` (+ `.info`, `.json`),
+    /// `<name>_fake_quant_model.onnx` and `<name>_deploy_model.onnx`; returns the paths written. Everything is
+    /// built and checked before the first file is written, and each file is written atomically.
+    public static func write(_ model: QuantizedModel, formats: Set<ExportFormat>, directory: String, name: String,
+                             testInput: Tensor? = nil) throws -> [String] {
+        let all = formats.contains(.all)
+        var files: [(path: String, data: Data)] = []
+        let base = URL(fileURLWithPath: directory)
+        func path(_ file: String) -> String { base.appendingPathComponent(file).path }
+        if all || formats.contains(.espdl) || formats.contains(.deployONNX) {
+            let device = try ESPDLExporter(model: model, name: model.graph.name).export(testInput: testInput)
+            if all || formats.contains(.espdl) {
+                files.append((path("\(name).espdl"), Data(device.serialized())))
+                files.append((path("\(name).info"), Data(device.printable().utf8)))
+                files.append((path("\(name).json"), try device.quantizationConfigJSON(model)))
+            }
+            if all || formats.contains(.deployONNX) {
+                files.append((path("\(name)_deploy_model.onnx"), try device.deployONNX().serializedBytes()))
+            }
+        }
+        if all || formats.contains(.fakeQuantONNX) {
+            files.append((path("\(name)_fake_quant_model.onnx"), try FakeQuantGraph(model: model).onnxModel().serializedBytes()))
+        }
+        do { try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true) } catch {
+            throw AutoMixError.writeFailed(path: directory, reason: (error as NSError).localizedDescription)
+        }
+        for f in files { try writeAtomically(f.data, to: URL(fileURLWithPath: f.path)) }
+        return files.map(\.path)
+    }
+}

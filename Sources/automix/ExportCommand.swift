@@ -1,0 +1,53 @@
+import ArgumentParser
+import AutoMix
+import Foundation
+
+extension ExportFormat: ExpressibleByArgument {}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Calibrate a plan (a search's final config, or uniform --bits) and write it for the chip and for other tools.",
+        discussion: """
+            --format espdl writes <name>.espdl with <name>.info and <name>.json (ESP-PPQ's side files); fake-quant-onnx \
+            writes <name>_fake_quant_model.onnx (standard ops, runs in onnxruntime); deploy-onnx writes \
+            <name>_deploy_model.onnx (the .espdl graph as ONNX); all writes every one.
+            """)
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var quant: QuantizeOptions
+    @OptionGroup var data: DataOptions
+    @Option(help: "espdl, fake-quant-onnx, deploy-onnx or all (repeatable).") var format: [ExportFormat] = [.espdl]
+    @Option(help: "Folder to write into.") var results = "Results"
+    @Option(help: "File name stem (default: the model file's).") var name: String?
+    @Option(help: "Test input embedded in the .espdl: raw little-endian float32 of one model input (NCHW); default a fixed random normal input.")
+    var testInput: String?
+    @Option(help: "Take every exponent from this .espdl (e.g. ESP-PPQ's export of the same model) instead of calibrating.")
+    var exponentsFrom: String?
+    @Flag(help: "End with one JSON object of the results.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let config = try quant.quantizationConfig()
+            let graph = try Graph.prepared(onnx: model.model)
+            var input: Tensor?
+            if let testInput {
+                guard let d = FileManager.default.contents(atPath: testInput) else { throw AutoMixError.fileNotFound(path: testInput) }
+                var shape = graph.inputs[0].shape
+                shape[0] = 1
+                let count = shape.reduce(1, *)
+                guard d.count == count * 4 else {
+                    throw AutoMixError.invalidData(path: testInput, reason: "holds \(d.count) bytes; the model input \(shape) needs \(count * 4) (float32)")
+                }
+                input = Tensor(shape: shape, data: d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+            }
+            let imposed = try exponentsFrom.map { try ESPDLModel.load($0, target: config.target).model }
+            let calibration = try quant.calibrate(graph, config: config, data: data)
+            let quantized = try Quantizer(graph: graph, config: config, calibration: calibration, imposed: imposed).build()
+            let stem = name ?? URL(fileURLWithPath: model.model).deletingPathExtension().lastPathComponent
+            let paths = try ModelWriters.write(quantized, formats: Set(format), directory: results, name: stem, testInput: input)
+            for p in paths { print("wrote \(p)") }
+            if json { printJSON(["model": model.model, "target": config.target.rawValue, "files": paths]) }
+        }
+    }
+}
