@@ -24,6 +24,8 @@ struct ExportCommand: ParsableCommand {
     var testInput: String?
     @Option(help: "Take every exponent from this .espdl (e.g. ESP-PPQ's export of the same model) instead of calibrating.")
     var exponentsFrom: String?
+    @Option(help: "Write the --data images (up to --limit) and the plan's simulated outputs here as raw float32 (inputs.f32, outputs.f32, io.json), for checking the fake-quant ONNX in another runtime.")
+    var dumpIO: String?
     @Flag(help: "End with one JSON object of the results.") var json = false
 
     func run() throws {
@@ -47,6 +49,21 @@ struct ExportCommand: ParsableCommand {
             let stem = name ?? URL(fileURLWithPath: model.model).deletingPathExtension().lastPathComponent
             let paths = try ModelWriters.write(quantized, formats: Set(format), directory: results, name: stem, testInput: input)
             for p in paths { print("wrote \(p)") }
+            if let dumpIO {
+                guard data.data != nil else { throw AutoMixError.invalidArgument("--dump-io needs --data") }
+                let set = try data.load(for: graph, quiet: false)
+                let x = set.batch(0..<set.count)
+                let y = try QuantExecutor(model: quantized).run(x)[0]
+                let dir = URL(fileURLWithPath: dumpIO)
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                try writeAtomically(x.data.withUnsafeBufferPointer { Data(buffer: $0) }, to: dir.appendingPathComponent("inputs.f32"))
+                try writeAtomically(y.data.withUnsafeBufferPointer { Data(buffer: $0) }, to: dir.appendingPathComponent("outputs.f32"))
+                let q = quantized.formats[graph.outputs[0].name]
+                let meta: [String: Any] = ["input_shape": x.shape, "output_shape": y.shape, "output_exponent": q?.exponent as Any,
+                                           "files": set.paths, "labels": set.labels]
+                try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys]), to: dir.appendingPathComponent("io.json"))
+                print("wrote \(set.count) inputs and simulated outputs to \(dumpIO)")
+            }
             if json { printJSON(["model": model.model, "target": config.target.rawValue, "files": paths]) }
         }
     }

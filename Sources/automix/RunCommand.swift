@@ -26,7 +26,7 @@ struct RunCommand: ParsableCommand {
                 let check = try espdl.checkTestValues(arithmetic: .espPPQ)
                 let exact = try espdl.checkTestValues(arithmetic: .exact)
                 for (o, e) in zip(check.perOutput, exact.perOutput) {
-                    print("test output \(o.name): \(o.count) int\(o.bits) values, max |diff| \(o.maxAbsDiff) "
+                    print("test output \(o.name): \(o.count) \(o.bits == 32 ? "float" : "int\(o.bits)") values, max |diff| \(o.maxAbsDiff) "
                         + "(exact integer arithmetic: \(e.maxAbsDiff))")
                 }
                 print("embedded test values: \(check.passes ? "match" : "DIFFER") (max |diff| \(check.maxAbsDiff) steps; "

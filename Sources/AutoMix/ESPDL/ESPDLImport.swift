@@ -5,7 +5,8 @@ public struct ESPDLModel: Sendable {
     public struct TestValue: Sendable {
         public var name: String
         public var codes: Tensor
-        public var format: QuantFormat
+        /// nil for a float (FP32) test value: `codes` then holds real values.
+        public var format: QuantFormat?
     }
 
     public var file: ESPDLFile
@@ -170,12 +171,13 @@ struct ESPDLImporter {
         let model = QuantizedModel(graph: graph, target: target, precisions: precisions, formats: formats,
                                    parameters: parameters, tables: tables)
         func test(_ t: ESPDLFile.TensorData) throws -> ESPDLModel.TestValue {
-            guard t.dataType == .int8 || t.dataType == .int16 else {
-                throw AutoMixError.invalidData(path: path, reason: "test value '\(t.name)' is \(t.dataType.name), not INT8/INT16")
+            guard t.dataType == .int8 || t.dataType == .int16 || t.dataType == .float else {
+                throw AutoMixError.invalidData(path: path, reason: "test value '\(t.name)' is \(t.dataType.name), not INT8/INT16/FLOAT")
             }
-            var codes = Tensor(shape: t.dims, data: t.ints.map { Float($0) })
+            var codes = Tensor(shape: t.dims, data: t.dataType == .float ? t.floats : t.ints.map { Float($0) })
             if nhwc.contains(t.name) && t.dims.count == 4 { codes = LayoutOps.transpose(codes, perm: Self.toNCHW) }
-            return .init(name: t.name, codes: codes, format: QuantFormat(bits: t.dataType.bits, exponent: t.exponents.first ?? 0))
+            return .init(name: t.name, codes: codes,
+                         format: t.dataType == .float ? nil : QuantFormat(bits: t.dataType.bits, exponent: t.exponents.first ?? 0))
         }
         return ESPDLModel(file: file, model: model, testInputs: try file.testInputs.map(test),
                           testOutputs: try file.testOutputs.map(test))
@@ -184,7 +186,8 @@ struct ESPDLImporter {
 
 extension ESPDLModel {
     public struct TestCheck: Sendable {
-        /// Largest |AutoMix − embedded| in integer steps, per test output and over all of them.
+        /// Largest |AutoMix − embedded| in integer steps, per test output and over all of them; a float output
+        /// counts 1 when any value differs by more than the device's float epsilon (1e-5 relative), else 0.
         public var perOutput: [(name: String, maxAbsDiff: Int64, count: Int, bits: Int)]
         public var maxAbsDiff: Int64 { perOutput.map(\.maxAbsDiff).max() ?? 0 }
         /// The device's own tolerance (`Model::test()`): exact for int8, ±1 for int16.
@@ -206,11 +209,15 @@ extension ESPDLModel {
             guard expected.codes.count == got.count else {
                 throw AutoMixError.invalidData(path: file.path, reason: "test output '\(expected.name)' holds \(expected.codes.count) values, AutoMix computes \(got.count)")
             }
-            if let q = m.formats[expected.name], q != expected.format {
-                throw AutoMixError.invalidData(path: file.path, reason: "test output '\(expected.name)' is \(expected.format) but the graph says \(q)")
+            if m.formats[expected.name] != expected.format {
+                throw AutoMixError.invalidData(path: file.path, reason: "test output '\(expected.name)' is \(expected.format.map(\.description) ?? "float") but the graph says \(m.formats[expected.name].map(\.description) ?? "float")")
+            }
+            guard let q = expected.format else {
+                let close = zip(expected.codes.data, got.data).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) }
+                return (expected.name, close ? 0 : 1, got.count, 32)
             }
             let diff = zip(expected.codes.data, got.data).map { abs(Int64($0) - Int64($1)) }.max() ?? 0
-            return (expected.name, diff, got.count, expected.format.bits)
+            return (expected.name, diff, got.count, q.bits)
         })
     }
 }

@@ -64,18 +64,23 @@ extension ESPDLFile {
         let dtype: String
         if t.dataType == .float || t.dataType == .double {
             let values = t.floats + [Float](repeating: 0, count: max(padded - t.floats.count, 0))
-            let integral = values.allSatisfy { $0 == $0.rounded() && abs($0) < 1e16 }
-            let raw = values.map { integral ? "\(Int64($0))." : "\($0)" }
-            let width = raw.map(\.count).max() ?? 0
-            // numpy pads float columns on the left to the widest, two spaces after each separator for integral floats
-            words = raw.map { String(repeating: " ", count: width - $0.count) + $0 }
-            dtype = t.dataType == .float ? "float32" : "float64"
+            // numpy: integer parts right-aligned, fractions (shortest repr, "" for whole numbers) left-aligned
+            let parts = values.map { v -> (String, String) in
+                if v == v.rounded() && abs(v) < 1e16 { return ("\(Int64(v))", "") }
+                let text = "\(v)", dot = text.firstIndex(of: ".")!
+                return (String(text[..<dot]), String(text[text.index(after: dot)...]))
+            }
+            let intWidth = parts.map(\.0.count).max() ?? 0, fracWidth = parts.map(\.1.count).max() ?? 0
+            words = parts.map { i, f in
+                String(repeating: " ", count: intWidth - i.count) + i + "." + f + String(repeating: " ", count: fracWidth - f.count)
+            }
+            dtype = t.dataType == .float ? "float32" : ""
         } else {
             let values = t.ints + [Int64](repeating: 0, count: max(padded - t.ints.count, 0))
             let raw = values.map(String.init)
             let width = raw.map(\.count).max() ?? 0
             words = raw.map { String(repeating: " ", count: width - $0.count) + $0 }
-            dtype = t.dataType.name.lowercased()
+            dtype = t.dataType == .int64 ? "" : t.dataType.name.lowercased()   // numpy omits its default dtypes
         }
         let lineWidth = 74, hanging = "       "
         var s = "", line = hanging
@@ -89,6 +94,7 @@ extension ESPDLFile {
             if i < words.count - 1 { line += ", " }
         }
         s += line
+        if dtype.isEmpty { return "array([" + s.dropFirst(hanging.count) + "])" }
         var text = "array([" + s.dropFirst(hanging.count) + "],"
         let dtypeText = "dtype=\(dtype))"
         let lastLine = text.count - ((text.lastIndex(of: "\n").map { text.distance(from: text.startIndex, to: $0) + 1 }) ?? 0)

@@ -8,7 +8,11 @@ import ONNXProto
 /// Mul(1/s)→Round (or Add 0.5→Floor for esp32s3's half-up)→Clip→Mul(s), which is exact for power-of-two scales.
 public struct FakeQuantGraph {
     public let model: QuantizedModel
-    public init(model: QuantizedModel) { self.model = model }
+    /// QuantizeLinear/DequantizeLinear pairs where they are exact; onnxruntime's default graph optimizations
+    /// then fuse them with their neighbours (QLinearAdd, …) and drift from the chip by up to tens of steps, so
+    /// the default is the arithmetic pattern everywhere, which no runtime rewrites.
+    public var useQDQ: Bool
+    public init(model: QuantizedModel, useQDQ: Bool = false) { self.model = model; self.useQDQ = useQDQ }
 
     /// Ops whose output codes are copies of input codes: no rounding happens, so no fake-quant follows them.
     static let passive: Set<OpKind> = [.maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .pad,
@@ -32,7 +36,7 @@ public struct FakeQuantGraph {
         /// Appends the fake-quant of `input` at `q`, producing `output`.
         func fakeQuant(_ input: String, _ output: String, _ q: QuantFormat, name: String) {
             let s = Float(q.scale)
-            if model.target.rounding == .halfEven && q.bits == 8 {
+            if useQDQ && model.target.rounding == .halfEven && q.bits == 8 {
                 let scale = constant(name + "::scale", scalar(s))
                 let zero = constant(name + "::zero_point_int8", .int(shape: [], values: [0]))
                 g.nodes.append(Node(name: name + "::quantize", op: .quantizeLinear, inputs: [input, scale, zero], outputs: [output + "::q"]))
@@ -129,7 +133,7 @@ public struct FakeQuantGraph {
     /// The ONNX model, with the QuantizeLinear zero points typed int8 (AutoMix's constants are float or int64).
     public func onnxModel() throws -> Onnx_ModelProto {
         var m = try graph().onnxModel()
-        for i in m.graph.initializer.indices where m.graph.initializer[i].name.hasSuffix("::zero_point_int8") {
+        for i in m.graph.initializer.indices where m.graph.initializer[i].name.contains("::zero_point_int8::") {
             m.graph.initializer[i].dataType = Int32(Onnx_TensorProto.DataType.int8.rawValue)
             m.graph.initializer[i].rawData = Data([0])
         }
