@@ -23,7 +23,8 @@ struct RunCommand: ParsableCommand {
             print("\(file): \(espdl.model.graph.nodes.count) nodes, target \(espdl.model.target.rawValue)")
             if !espdl.testOutputs.isEmpty {
                 // ESP-PPQ made the embedded values with its float32 simulation; exact chip arithmetic is shown beside it
-                let check = try espdl.checkTestValues(arithmetic: .espPPQ)
+                let fromAutoMix = espdl.file.metadata[ESPDLExporter.producerKey] == "automix"
+                let check = try espdl.checkTestValues(arithmetic: fromAutoMix ? .exact : .espPPQ)
                 let exact = try espdl.checkTestValues(arithmetic: .exact)
                 for (o, e) in zip(check.perOutput, exact.perOutput) {
                     print("test output \(o.name): \(o.count) \(o.bits == 32 ? "float" : "int\(o.bits)") values, max |diff| \(o.maxAbsDiff) "

@@ -29,6 +29,9 @@ public struct ESPDLExporter {
     ]
     static let lookupOps: Set<OpKind> = [.clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh]
     static let toNCHW = [0, 3, 1, 2]
+    /// Metadata naming the writer: AutoMix's test values are the chip's exact integer results, ESP-PPQ's come
+    /// from its float32 simulation, so a checker picks the arithmetic by it.
+    public static let producerKey = "producer"
 
     /// Refuses, before anything is written, every node ESP-DL cannot run or AutoMix cannot yet export.
     public func check() throws {
@@ -244,7 +247,7 @@ public struct ESPDLExporter {
         }
 
         return ESPDLFile(
-            path: "", irVersion: 8, graphName: name, metadata: [:], nodes: nodes, initializers: initializers,
+            path: "", irVersion: 8, graphName: name, metadata: [Self.producerKey: "automix"], nodes: nodes, initializers: initializers,
             initializerOrder: lutOrder + paramOrder + otherOrder,
             inputs: g.inputs.map { info($0.name) }, outputs: g.outputs.map { info($0.name) }, valueInfo: valueInfo,
             testInputs: [testValue(input.name, inputCodes)],
