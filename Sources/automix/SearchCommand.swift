@@ -141,6 +141,15 @@ struct SearchCommand: ParsableCommand {
             let record = URL(fileURLWithPath: tmpDir).appendingPathComponent("scale_offset_record.txt")
             try writeAtomically(try SearchOutputs.amctConfig(finalModel, config: finalConfig, layers: layers, batches: calibBatches.count), to: tmpConfig)
             try writeAtomically(Data(SearchOutputs.scaleOffsetRecord(finalModel, layers: layers).utf8), to: record)
+            // the files for the chip and for other tools; the first calibration image is the .espdl's test input
+            let stem = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
+            var modelFiles: [String] = []
+            do {
+                let first = calibBatches.first.map { b in Tensor(shape: [1] + b.shape.dropFirst(), data: Array(b.data.prefix(b.count / b.shape[0]))) }
+                modelFiles = try ModelWriters.write(finalModel, formats: [.all], directory: results, name: stem, testInput: first)
+            } catch {
+                print("automix: warning: the final plan's model files were not written: \(error)")
+            }
 
             let floatCost = PlanCost(plan: Dictionary(uniqueKeysWithValues: layers.map { ($0.name, Precision.float) }), layers: layers, graph: graph)
             print("""
@@ -153,11 +162,11 @@ struct SearchCommand: ParsableCommand {
                 float: \(floatLayers.isEmpty ? "none" : floatLayers.joined(separator: ", "))
                 \(search.trialsRun) trials run, \(search.trialsResumed) from the journal; \(String(format: "%.1f", seconds)) s \
                 (calibration \(String(format: "%.1f", calibrationSeconds)) s, ranking \(String(format: "%.1f", rankingSeconds)) s, evaluation \(String(format: "%.1f", evaluationSeconds)) s)
-                wrote \(finalURL.path), \(rankingURL.path), \(journalURL.path), \(tmpConfig.path), \(record.path)
+                wrote \(([finalURL.path, rankingURL.path, journalURL.path, tmpConfig.path, record.path] + modelFiles).joined(separator: ", "))
                 """)
             log("final plan: \(int16Layers.count) int16, \(floatLayers.count) float layers; \(metric.rawValue) \(String(format: "%.2f", final.metric))")
             out.merge(["final_metric": final.metric, "int16_layers": int16Layers, "float_layers": floatLayers,
-                       "final_config": finalURL.path, "config": tmpConfig.path, "record": record.path,
+                       "final_config": finalURL.path, "config": tmpConfig.path, "record": record.path, "model_files": modelFiles,
                        "weight_bytes": final.cost.weightBytes, "mac_cost": final.cost.macCost]) { $1 }
             if json { printJSON(out) }
         }
