@@ -7,5 +7,5 @@ struct AutoMixCommand: ParsableCommand {
         commandName: "automix",
         abstract: "Mixed-precision quantization search for ESP-DL (ESP32-P4, ESP32-S3).",
         subcommands: [SearchCommand.self, EvalCommand.self, BenchCommand.self, RunCommand.self, QuantizeCommand.self, AnalyseCommand.self,
-                      ExportCommand.self])
+                      ExportCommand.self, InspectCommand.self])
 }

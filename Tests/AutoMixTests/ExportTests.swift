@@ -62,6 +62,15 @@ import Testing
         #expect(a.data == b.data)
     }
 
+    @Test("automix inspect prints an .espdl like ESP-PPQ's .info (graph part)")
+    func inspect() throws {
+        let r = try runCLI(["inspect", ESPDLTests.path("fmnist_cnn_esp32p4_int8.espdl")])
+        #expect(r.status == 0)
+        #expect(r.out.contains("graph main_graph (") && r.out.contains("= Gemm[activation = 'Relu'"))
+        let bad = try runCLI(["inspect", ESPDLTests.path("fmnist_cnn_esp32p4_int8.log")])
+        #expect(bad.status != 0 && bad.err.contains("fmnist_cnn_esp32p4_int8.log"))
+    }
+
     @Test("the deploy ONNX holds the plan's integer weights and biases, and reads back into the same integers")
     func deployONNX() throws {
         let plan = try Self.plan("fmnist_mbv2s", target: .esp32p4, layers: ["/features/features.0/Conv": .int16])
