@@ -145,8 +145,7 @@ struct SearchCommand: ParsableCommand {
             let stem = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
             var modelFiles: [String] = []
             do {
-                let first = calibBatches.first.map { b in Tensor(shape: [1] + b.shape.dropFirst(), data: Array(b.data.prefix(b.count / b.shape[0]))) }
-                modelFiles = try ModelWriters.write(finalModel, formats: [.all], directory: results, name: stem, testInput: first)
+                modelFiles = try ModelWriters.write(finalModel, formats: [.all], directory: results, name: stem, testInput: calibBatches.first)
             } catch {
                 print("automix: warning: the final plan's model files were not written: \(error)")
             }

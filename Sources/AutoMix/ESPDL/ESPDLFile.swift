@@ -121,22 +121,7 @@ public struct ESPDLFile: Sendable {
             guard raw.count >= count * type.byteSize else {
                 throw FlatBufferTable.Corrupt(reason: "tensor '\(name)' holds \(raw.count) bytes for \(count) \(type.name) values")
             }
-            let base = raw.startIndex
-            func le(_ i: Int, _ n: Int) -> UInt64 {
-                var v: UInt64 = 0
-                for b in 0..<n { v |= UInt64(raw[base + i * n + b]) << (8 * b) }
-                return v
-            }
-            switch type {
-            case .float: floats = (0..<count).map { Float(bitPattern: UInt32(le($0, 4))) }
-            case .double: floats = (0..<count).map { Float(Double(bitPattern: le($0, 8))) }
-            case .int8: ints = (0..<count).map { Int64(Int8(bitPattern: UInt8(le($0, 1)))) }
-            case .uint8, .bool: ints = (0..<count).map { Int64(le($0, 1)) }
-            case .int16: ints = (0..<count).map { Int64(Int16(bitPattern: UInt16(le($0, 2)))) }
-            case .uint16: ints = (0..<count).map { Int64(le($0, 2)) }
-            case .int32: ints = (0..<count).map { Int64(Int32(bitPattern: UInt32(le($0, 4)))) }
-            case .int64: ints = (0..<count).map { Int64(bitPattern: le($0, 8)) }
-            }
+            (ints, floats) = decode(raw, type, count: count)
         } else if type == .float {
             floats = try t.float32s(8)
         } else if type == .int64 {
@@ -144,6 +129,27 @@ public struct ESPDLFile: Sendable {
         }
         return TensorData(name: name, dataType: type, dims: dims, exponents: try t.int64s(30).map { Int($0) },
                           ints: ints, floats: floats, doc: try t.string(18) ?? "")
+    }
+
+    /// `count` little-endian values of `type` from `raw` (which may hold padding after them): integer types
+    /// into `ints`, float types into `floats`.
+    static func decode(_ raw: ArraySlice<UInt8>, _ type: DataType, count: Int) -> (ints: [Int64], floats: [Float]) {
+        let base = raw.startIndex
+        func le(_ i: Int, _ n: Int) -> UInt64 {
+            var v: UInt64 = 0
+            for b in 0..<n { v |= UInt64(raw[base + i * n + b]) << (8 * b) }
+            return v
+        }
+        switch type {
+        case .float: return ([], (0..<count).map { Float(bitPattern: UInt32(le($0, 4))) })
+        case .double: return ([], (0..<count).map { Float(Double(bitPattern: le($0, 8))) })
+        case .int8: return ((0..<count).map { Int64(Int8(bitPattern: UInt8(le($0, 1)))) }, [])
+        case .uint8, .bool: return ((0..<count).map { Int64(le($0, 1)) }, [])
+        case .int16: return ((0..<count).map { Int64(Int16(bitPattern: UInt16(le($0, 2)))) }, [])
+        case .uint16: return ((0..<count).map { Int64(le($0, 2)) }, [])
+        case .int32: return ((0..<count).map { Int64(Int32(bitPattern: UInt32(le($0, 4)))) }, [])
+        case .int64: return ((0..<count).map { Int64(bitPattern: le($0, 8)) }, [])
+        }
     }
 
     static func value(_ v: FlatBufferTable) throws -> ValueInfo {

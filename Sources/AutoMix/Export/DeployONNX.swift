@@ -23,19 +23,7 @@ extension ESPDLFile {
         g.node = nodes.map { n in
             var p = Onnx_NodeProto()
             p.name = n.name; p.opType = n.opType; p.domain = Self.deployDomain; p.input = n.inputs; p.output = n.outputs
-            p.attribute = n.attributes.keys.sorted().map { key in
-                var a = Onnx_AttributeProto()
-                a.name = key
-                switch n.attributes[key]! {
-                case let .int(v): a.type = .int; a.i = Int64(v)
-                case let .float(v): a.type = .float; a.f = v
-                case let .ints(v): a.type = .ints; a.ints = v.map { Int64($0) }
-                case let .floats(v): a.type = .floats; a.floats = v
-                case let .string(v): a.type = .string; a.s = Data(v.utf8)
-                case let .tensor(v): a.type = .tensor; a.t = ONNXTensor.make(name: "", v)
-                }
-                return a
-            }
+            p.attribute = ONNXAttributes.protos(n.attributes)
             return p
         }
         g.initializer = initializerOrder.compactMap { initializers[$0] }.map { t in
@@ -49,16 +37,8 @@ extension ESPDLFile {
             return p
         }
         func info(_ v: ValueInfo) -> Onnx_ValueInfoProto {
-            var p = Onnx_ValueInfoProto()
-            p.name = v.name
-            var tt = Onnx_TypeProto.Tensor()
-            tt.elemType = Int32(Self.onnxTypes[v.dataType ?? .float]!.rawValue)
-            var shape = Onnx_TensorShapeProto()
-            shape.dim = v.shape.map { d in var dim = Onnx_TensorShapeProto.Dimension(); dim.dimValue = Int64(d); return dim }
-            tt.shape = shape
-            p.type.tensorType = tt
             exponents[v.name] = [v.exponent]
-            return p
+            return ONNXAttributes.valueInfo(v.name, type: Self.onnxTypes[v.dataType ?? .float]!, shape: v.shape)
         }
         g.input = inputs.map(info)
         g.output = outputs.map(info)
@@ -100,21 +80,10 @@ extension ESPDLFile {
             let t = try type(p.dataType, p.name)
             let raw = [UInt8](p.rawData)
             let count = p.dims.reduce(1) { $0 * Int($1) }
-            func le(_ i: Int, _ n: Int) -> UInt64 { (0..<n).reduce(UInt64(0)) { $0 | UInt64(raw[i * n + $1]) << (8 * UInt64($1)) } }
             guard raw.count == count * t.byteSize else {
                 throw AutoMixError.invalidModel(path: path, reason: "initializer '\(p.name)' holds \(raw.count) bytes for \(count) values")
             }
-            var ints: [Int64] = [], floats: [Float] = []
-            switch t {
-            case .float: floats = (0..<count).map { Float(bitPattern: UInt32(le($0, 4))) }
-            case .double: floats = (0..<count).map { Float(Double(bitPattern: le($0, 8))) }
-            case .int8: ints = (0..<count).map { Int64(Int8(bitPattern: UInt8(le($0, 1)))) }
-            case .int16: ints = (0..<count).map { Int64(Int16(bitPattern: UInt16(le($0, 2)))) }
-            case .int32: ints = (0..<count).map { Int64(Int32(bitPattern: UInt32(le($0, 4)))) }
-            case .int64: ints = (0..<count).map { Int64(bitPattern: le($0, 8)) }
-            case .uint8, .bool: ints = (0..<count).map { Int64(le($0, 1)) }
-            case .uint16: ints = (0..<count).map { Int64(le($0, 2)) }
-            }
+            let (ints, floats) = decode(raw[...], t, count: count)
             initializers[p.name] = TensorData(name: p.name, dataType: t, dims: p.dims.map { Int($0) }, exponents: exps[p.name] ?? [0],
                                               ints: ints, floats: floats, doc: p.docString)
         }
@@ -122,17 +91,13 @@ extension ESPDLFile {
             ValueInfo(name: v.name, dataType: try type(v.type.tensorType.elemType, v.name),
                       shape: v.type.tensorType.shape.dim.map { Int($0.dimValue) }, exponent: exps[v.name]?.first ?? 0)
         }
-        let nodes = m.graph.node.map { p in
+        let nodes = try m.graph.node.map { p in
             var attributes: [String: Attribute] = [:]
             for a in p.attribute {
-                switch a.type {
-                case .int: attributes[a.name] = .int(Int(a.i))
-                case .float: attributes[a.name] = .float(a.f)
-                case .ints: attributes[a.name] = .ints(a.ints.map { Int($0) })
-                case .floats: attributes[a.name] = .floats(a.floats)
-                case .string: attributes[a.name] = .string(String(decoding: a.s, as: UTF8.self))
-                default: break
+                guard let v = try ONNXAttributes.value(a, tensor: { try ONNXTensor.read($0, baseDirectory: nil, modelPath: path) }) else {
+                    throw AutoMixError.invalidNode(node: p.name, op: p.opType, reason: "attribute '\(a.name)' of type \(a.type) is not supported")
                 }
+                attributes[a.name] = v
             }
             return Node(name: p.name, opType: p.opType, inputs: p.input, outputs: p.output, attributes: attributes)
         }

@@ -50,8 +50,8 @@ public struct ESPDLExporter {
         }
     }
 
-    /// The device graph with test values computed by the integer executor on `testInput` (NCHW, batch 1, real
-    /// values); without one, a fixed pseudo-random normal input as ESP-PPQ uses.
+    /// The device graph with test values computed by the integer executor on `testInput` (NCHW real values; of a batch,
+    /// the first image); without one, a fixed pseudo-random normal input as ESP-PPQ uses.
     public func export(testInput: Tensor? = nil) throws -> ESPDLFile {
         try check()
         let g = model.graph
@@ -103,7 +103,7 @@ public struct ESPDLExporter {
             var attributes = n.attributes
             attributes["quant_type"] = .string(quantType(precision))
             var inputs = n.inputs
-            let dataInputs = inputs.indices.filter { !inputs[$0].isEmpty && g.constant(inputs[$0]) == nil && !model.parameters.keys.contains(inputs[$0]) }
+            let dataInputs = inputs.indices.filter { !inputs[$0].isEmpty && g.constant(inputs[$0]) == nil }
             let anyNHWC = dataInputs.contains { nhwc.contains(inputs[$0]) }
             var outputNHWC = false
 

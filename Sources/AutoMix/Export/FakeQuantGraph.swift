@@ -14,9 +14,9 @@ public struct FakeQuantGraph {
     public var useQDQ: Bool
     public init(model: QuantizedModel, useQDQ: Bool = false) { self.model = model; self.useQDQ = useQDQ }
 
-    /// Ops whose output codes are copies of input codes: no rounding happens, so no fake-quant follows them.
-    static let passive: Set<OpKind> = [.maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .pad,
-                                       .dropout, .concat, .resize]
+    /// Ops whose output codes are copies of input codes: no rounding happens, so no fake-quant follows them. Concat
+    /// and Resize are aligned to their output's format by the quantizer, so they copy codes too.
+    static let passive = Quantizer.passive.union([.concat, .resize])
     static let opset = 13
 
     public func graph() throws -> Graph {

@@ -49,16 +49,10 @@ extension Graph {
             usedNames.insert(name)
             var attributes: [String: Attribute] = [:]
             for a in n.attribute {
-                switch a.type {
-                case .int: attributes[a.name] = .int(Int(a.i))
-                case .float: attributes[a.name] = .float(a.f)
-                case .ints: attributes[a.name] = .ints(a.ints.map { Int($0) })
-                case .floats: attributes[a.name] = .floats(a.floats)
-                case .string: attributes[a.name] = .string(String(decoding: a.s, as: UTF8.self))
-                case .tensor: attributes[a.name] = .tensor(try ONNXTensor.read(a.t, baseDirectory: baseDirectory, modelPath: path))
-                default:
+                guard let v = try ONNXAttributes.value(a, tensor: { try ONNXTensor.read($0, baseDirectory: baseDirectory, modelPath: path) }) else {
                     throw AutoMixError.invalidNode(node: name, op: n.opType, reason: "attribute '\(a.name)' of type \(a.type) is not supported")
                 }
+                attributes[a.name] = v
             }
             nodes.append(Node(name: name, op: OpKind(rawValue: n.opType)!, inputs: n.input, outputs: n.output, attributes: attributes))
         }
