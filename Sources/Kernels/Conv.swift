@@ -91,12 +91,23 @@ public func biasClamp(_ y: UnsafeMutablePointer<Float>, channels: Int, planeSize
 }
 
 /// Depthwise convolution of one image: output channel `oc` reads input channel `oc / multiplier`;
-/// writes `clamp(bias + Σ w·x)`. Each input plane is first copied into a zero-padded scratch plane
-/// (`scratch` holds `(inH+padT+padB)·(inW+padL+padR)` floats, see `depthwiseScratchCount`) so the
-/// inner loops are branch-free; 3×3 kernels keep all nine taps of an output in registers.
+/// writes `clamp(bias + Σ w·x)`. `scratch` holds `depthwiseScratchCount(w)` floats.
+///
+/// Each input plane is first copied into a zero-padded scratch plane so the inner loops are branch-free.
+/// 3×3 kernels of stride 1 or 2 (all of MobileNet's) then run as one long vector loop per channel: outputs are
+/// computed "wide", on the padded plane's row pitch, so every tap is a fixed offset and a 7×7 plane is one
+/// 61-element loop rather than seven 7-element ones; the few columns past the edge are dropped when the rows
+/// are copied out. For stride 2 the padded plane is stored as four quarters (even/odd rows × even/odd columns),
+/// which makes the taps of neighbouring outputs neighbouring floats again.
 public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
                             weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp,
                             scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+    let s = w.strideH
+    if w.kH == 3 && w.kW == 3 && w.dilationH == 1 && w.dilationW == 1 && w.strideW == s && (s == 1 || s == 2) {
+        depthwise3x3(src, inChannels: inChannels, multiplier: multiplier, w, weights: weights, bias: bias, clamp,
+                     scratch: scratch, dst)
+        return
+    }
     let (pw, ph) = depthwisePaddedSize(w)
     let outHW = w.outH * w.outW
     let sx = w.strideW
@@ -112,30 +123,6 @@ public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multip
         let out = dst + oc * outHW
         let k = weights + oc * w.kH * w.kW
         let b = bias[oc]
-        if w.kH == 3 && w.kW == 3 && w.dilationH == 1 && w.dilationW == 1 {
-            let (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
-            for oy in 0..<w.outH {
-                let r0 = scratch + oy * w.strideH * pw, r1 = r0 + pw, r2 = r1 + pw
-                let o = out + oy * w.outW
-                if sx == 1 {
-                    for ox in 0..<w.outW {
-                        var a = b + k0 * r0[ox] + k1 * r0[ox + 1] + k2 * r0[ox + 2]
-                        a += k3 * r1[ox] + k4 * r1[ox + 1] + k5 * r1[ox + 2]
-                        a += k6 * r2[ox] + k7 * r2[ox + 1] + k8 * r2[ox + 2]
-                        o[ox] = Swift.min(Swift.max(a, clamp.lo), clamp.hi)
-                    }
-                } else {
-                    for ox in 0..<w.outW {
-                        let x = ox * sx
-                        var a = b + k0 * r0[x] + k1 * r0[x + 1] + k2 * r0[x + 2]
-                        a += k3 * r1[x] + k4 * r1[x + 1] + k5 * r1[x + 2]
-                        a += k6 * r2[x] + k7 * r2[x + 1] + k8 * r2[x + 2]
-                        o[ox] = Swift.min(Swift.max(a, clamp.lo), clamp.hi)
-                    }
-                }
-            }
-            continue
-        }
         for oy in 0..<w.outH {
             let o = out + oy * w.outW
             o.update(repeating: b, count: w.outW)
@@ -150,6 +137,114 @@ public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multip
             for ox in 0..<w.outW { o[ox] = Swift.min(Swift.max(o[ox], clamp.lo), clamp.hi) }
         }
     }
+}
+
+/// Floats of scratch `depthwiseConv2d` needs: the padded plane (or its four stride-2 quarters) and one wide output.
+public func depthwiseScratchCount(_ w: Window2D) -> Int {
+    let (pw, ph) = depthwisePaddedSize(w)
+    return (pw + 1) * (ph + 1) + w.outH * (pw + 1)
+}
+
+private func depthwise3x3(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
+                          weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp,
+                          scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+    let (pw, ph) = depthwisePaddedSize(w)
+    let s = w.strideH
+    let (qw, qh) = s == 1 ? (pw, ph) : ((pw + 1) / 2, (ph + 1) / 2)
+    let quarter = qw * qh
+    let wide = scratch + s * s * quarter
+    scratch.update(repeating: 0, count: s * s * quarter)
+    // tap (ky, kx) reads quarter (ky % s, kx % s) at row oy + ky / s, column ox + kx / s
+    let offsets = (0..<9).map { t in (t / 3 % s * s + t % 3 % s) * quarter + t / 3 / s * qw + t % 3 / s }
+    // wide rows pay off on small planes only; large rows write straight to the output
+    let rowwise = w.outW >= 16
+    let outHW = w.outH * w.outW
+    var lastChannel = -1
+    for oc in 0..<(inChannels * multiplier) {
+        let ic = oc / multiplier
+        if ic != lastChannel {
+            let plane = src + ic * w.inH * w.inW
+            for y in 0..<w.inH {
+                let py = y + w.padTop, from = plane + y * w.inW
+                if s == 1 {
+                    (scratch + py * pw + w.padLeft).update(from: from, count: w.inW)
+                    continue
+                }
+                let row = scratch + (py & 1) * 2 * quarter + (py >> 1) * qw
+                for parity in 0..<2 {
+                    // input columns x with (x + padLeft) % 2 == parity go to that quarter, consecutively
+                    let x0 = (parity - w.padLeft) & 1
+                    let to = row + parity * quarter + (x0 + w.padLeft) >> 1
+                    for j in 0..<((w.inW - x0 + 1) / 2) { to[j] = from[x0 + 2 * j] }
+                }
+            }
+            lastChannel = ic
+        }
+        let taps = Taps3x3(base: scratch, offsets: offsets, kernel: weights + oc * 9, bias: bias[oc], clamp)
+        let out = dst + oc * outHW
+        if rowwise {
+            for oy in 0..<w.outH { taps.run(from: oy * qw, count: w.outW, into: out + oy * w.outW) }
+        } else {
+            taps.run(from: 0, count: (w.outH - 1) * qw + w.outW, into: wide)
+            for oy in 0..<w.outH { (out + oy * w.outW).update(from: wide + oy * qw, count: w.outW) }
+        }
+    }
+}
+
+/// The nine taps of one 3×3 depthwise channel: `out[i] = clamp(bias + Σ k_t · p_t[i])`.
+private struct Taps3x3 {
+    let p0, p1, p2, p3, p4, p5, p6, p7, p8: UnsafePointer<Float>
+    let k0, k1, k2, k3, k4, k5, k6, k7, k8: Float
+    let bias: Float
+    let clamp: Clamp
+
+    init(base: UnsafeMutablePointer<Float>, offsets o: [Int], kernel k: UnsafePointer<Float>, bias: Float, _ clamp: Clamp) {
+        let b = UnsafePointer(base)
+        (p0, p1, p2, p3, p4, p5, p6, p7, p8) = (b + o[0], b + o[1], b + o[2], b + o[3], b + o[4], b + o[5], b + o[6], b + o[7], b + o[8])
+        (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
+        self.bias = bias
+        self.clamp = clamp
+    }
+
+    @inline(__always)
+    func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let lo = SIMD8<Float>(repeating: clamp.lo), hi = SIMD8<Float>(repeating: clamp.hi), vb = SIMD8<Float>(repeating: bias)
+        let (v0, v1, v2) = (SIMD8<Float>(repeating: k0), SIMD8<Float>(repeating: k1), SIMD8<Float>(repeating: k2))
+        let (v3, v4, v5) = (SIMD8<Float>(repeating: k3), SIMD8<Float>(repeating: k4), SIMD8<Float>(repeating: k5))
+        let (v6, v7, v8) = (SIMD8<Float>(repeating: k6), SIMD8<Float>(repeating: k7), SIMD8<Float>(repeating: k8))
+        var i = 0
+        while i + 8 <= count {
+            let j = start + i
+            // summed row by row in the scalar loop's order, so float32 results do not depend on the vector width
+            var a = vb + v0 * load8(p0 + j)
+            a += v1 * load8(p1 + j)
+            a += v2 * load8(p2 + j)
+            var r = v3 * load8(p3 + j)
+            r += v4 * load8(p4 + j)
+            r += v5 * load8(p5 + j)
+            a += r
+            r = v6 * load8(p6 + j)
+            r += v7 * load8(p7 + j)
+            r += v8 * load8(p8 + j)
+            a += r
+            a.replace(with: lo, where: a .< lo)   // a blend; pointwiseMin/Max are slow out-of-line calls
+            a.replace(with: hi, where: a .> hi)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: a, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            let j = start + i
+            var a = bias + k0 * p0[j] + k1 * p1[j] + k2 * p2[j]
+            a += k3 * p3[j] + k4 * p4[j] + k5 * p5[j]
+            a += k6 * p6[j] + k7 * p7[j] + k8 * p8[j]
+            out[i] = Swift.min(Swift.max(a, clamp.lo), clamp.hi)
+            i += 1
+        }
+    }
+}
+
+@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
 /// Width and height of the zero-padded plane `depthwiseConv2d` works on (large enough for every window).

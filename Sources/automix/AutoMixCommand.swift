@@ -1,5 +1,6 @@
 import ArgumentParser
 import AutoMix
+import Foundation
 
 @main
 struct AutoMixCommand: ParsableCommand {
@@ -8,4 +9,14 @@ struct AutoMixCommand: ParsableCommand {
         abstract: "Mixed-precision quantization search for ESP-DL (ESP32-P4, ESP32-S3).",
         subcommands: [SearchCommand.self, EvalCommand.self, BenchCommand.self, RunCommand.self, QuantizeCommand.self, AnalyseCommand.self,
                       ExportCommand.self, InspectCommand.self])
+
+    static func main() {
+        BLASKernels.preferAVX512()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -18,6 +18,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also time `analyse` (graphwise + layerwise over all layers) on --calib.") var analyse = false
     @OptionGroup var data: DataOptions
     @Flag(help: "End with one JSON object of the results.") var json = false
+    @Flag(help: "Also print the float time per op type and the slowest layers (one core, median of the runs).") var profile = false
 
     func median(_ body: () throws -> Void) rethrows -> Double {
         try body()
@@ -44,6 +45,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "float          batch %d  median %.1f ms  %.1f images/s  (%d runs)", batch, floatTime * 1000, floatRate, runs))
             var out: [String: Any] = ["model": model.model, "batch": batch, "images_per_s": floatRate,
                                       "median_ms": floatTime * 1000, "runs": runs]
+            if profile { try printProfile(executor, x) }
             if let target {
                 let config = QuantizationConfig(target: target, bits: bits)
                 let fakeWeights = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
@@ -81,6 +83,34 @@ struct BenchCommand: ParsableCommand {
                 }
             }
             if json { printJSON(out) }
+        }
+    }
+
+    /// Per-step medians over the runs on one core, summed per op type and listed for the slowest layers.
+    func printProfile(_ executor: FloatExecutor, _ x: Tensor) throws {
+        _ = try executor.profile(x)
+        var samples: [[Double]] = []
+        var nodes: [Node] = []
+        for _ in 0..<runs {
+            let p = try executor.profile(x)
+            nodes = p.map(\.node)
+            samples.append(p.map(\.seconds))
+        }
+        let medians = nodes.indices.map { i in samples.map { $0[i] }.sorted()[runs / 2] }
+        let total = medians.reduce(0, +)
+        print(String(format: "profile, one core, batch %d: %.1f ms (%.1f images/s)", x.shape[0], total * 1000, Double(x.shape[0]) / total))
+        var byOp: [String: (Double, Int)] = [:]
+        for (n, t) in zip(nodes, medians) {
+            let key = n.op == .conv && n.int("group", default: 1) > 1 ? "Conv (grouped)" : n.op.rawValue
+            byOp[key, default: (0, 0)].0 += t
+            byOp[key, default: (0, 0)].1 += 1
+        }
+        for (op, (t, c)) in byOp.sorted(by: { $0.value.0 > $1.value.0 }) {
+            print(String(format: "  %-16@ %3d nodes  %7.1f ms  %5.1f %%", op, c, t * 1000, 100 * t / total))
+        }
+        print("  slowest layers:")
+        for i in medians.indices.sorted(by: { medians[$0] > medians[$1] }).prefix(12) {
+            print(String(format: "  %-40@ %-8@ %7.2f ms", nodes[i].name, nodes[i].op.rawValue, medians[i] * 1000))
         }
     }
 }

@@ -13,6 +13,8 @@ public final class FloatExecutor: BatchExecutor {
     /// Whether images are independent all the way through (no op mixes the batch into other
     /// dimensions), so the batch may be split over the cores.
     public let batchSplittable: Bool
+    /// Images per sub-batch (see `BatchSplit`).
+    let chunkLimit: Int
     let program: Program
 
     struct Step: Sendable {
@@ -48,6 +50,7 @@ public final class FloatExecutor: BatchExecutor {
         let b = graph.inputs[0].shape.first ?? -1
         fixedBatch = b > 0 ? b : nil
         batchSplittable = Self.keepsBatchLeading(graph)
+        chunkLimit = BatchSplit.chunkLimit(graph)
 
         var table = SlotTable(input: graph.inputs[0].name)
         var steps: [(Node, [Slot], [Int], Clamp, [String])] = []
@@ -93,7 +96,7 @@ public final class FloatExecutor: BatchExecutor {
 
     /// Runs one batch (NCHW, batch first); returns the graph outputs in order.
     public func run(_ input: Tensor) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name) {
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) {
             try self.runChunk($0)
         }
     }
@@ -117,7 +120,8 @@ public final class FloatExecutor: BatchExecutor {
     /// several workers at once; the values a fused Conv absorbs are not seen.
     /// With `split: false` the whole batch runs as one piece, so `observe` sees each value once, in order.
     public func run(_ input: Tensor, split: Bool = true, observe: @escaping @Sendable (String, Tensor) -> Void) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: split && batchSplittable, modelName: graph.name) {
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: split && batchSplittable, modelName: graph.name,
+                           chunkLimit: chunkLimit) {
             observe(self.graph.inputs[0].name, $0)
             return try self.runChunk($0, observe: observe)
         }
@@ -160,13 +164,29 @@ public final class FloatExecutor: BatchExecutor {
         }
     }
 
-    func runSteps(_ values: inout [Tensor?], from first: Int, release: Bool, observe: ((String, Tensor) -> Void)? = nil) throws {
-        for step in program.steps[first...] {
+    func runSteps(_ values: inout [Tensor?], from first: Int, to end: Int? = nil, release: Bool,
+                  observe: ((String, Tensor) -> Void)? = nil) throws {
+        for step in program.steps[first..<(end ?? program.steps.count)] {
             let outs = try FloatOps.evaluate(step.node, inputs(of: step, values), opset: graph.opset, clamp: step.clamp)
             if release { for s in step.releases { values[s] = nil } }
             for (s, t) in zip(step.outputs, outs) { values[s] = t }
             if let observe { for (name, t) in zip(step.outputNames, outs) { observe(name, t) } }
         }
+    }
+
+    /// Time spent in each step when one batch runs on the calling thread (with single-threaded BLAS,
+    /// as each worker runs): what `automix bench --profile` prints.
+    public func profile(_ input: Tensor) throws -> [(node: Node, seconds: Double)] {
+        openblas_set_num_threads(1)
+        var values = [Tensor?](repeating: nil, count: program.valueCount)
+        values[program.inputSlot] = input
+        var times: [(Node, Double)] = []
+        for i in program.steps.indices {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try runSteps(&values, from: i, to: i + 1, release: true)
+            times.append((program.steps[i].node, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        }
+        return times
     }
 
     /// Runs one sub-batch on the calling thread.

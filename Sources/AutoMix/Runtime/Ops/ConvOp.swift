@@ -25,8 +25,7 @@ enum ConvOp {
             && geometry.pads == (0, 0, 0, 0)
         let k = cinPerGroup * kH * kW
         var out = Tensor(uninitialized: outShape)
-        let padded = depthwisePaddedSize(win)
-        var scratch = [Float](repeating: 0, count: depthwise ? padded.width * padded.height : (direct ? 0 : k * outHW))
+        var scratch = [Float](repeating: 0, count: depthwise ? depthwiseScratchCount(win) : (direct ? 0 : k * outHW))
         let b = bias?.data ?? [Float](repeating: 0, count: cout)
         x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
