@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for p in libopenblas-dev libturbojpeg0-dev libpng-dev pkgconf; do
+for p in libopenblas-dev libturbojpeg0-dev libpng-dev pkgconf g++; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -11,13 +11,15 @@ struct ExportCommand: ParsableCommand {
         discussion: """
             --format espdl writes <name>.espdl with <name>.info and <name>.json (ESP-PPQ's side files); fake-quant-onnx \
             writes <name>_fake_quant_model.onnx (standard ops, runs in onnxruntime); deploy-onnx writes \
-            <name>_deploy_model.onnx (the .espdl graph as ONNX); all writes every one.
+            <name>_deploy_model.onnx (the .espdl graph as ONNX); all writes every one of these. cpp writes \
+            <name>_coefficient.cpp/.hpp for ESP-DL's legacy dl::layer API and prints each layer's output exponent, e.g. \
+            --format cpp --bits 16 --granularity per-tensor --calibration minmax.
             """)
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var quant: QuantizeOptions
     @OptionGroup var data: DataOptions
-    @Option(help: "espdl, fake-quant-onnx, deploy-onnx or all (repeatable).") var format: [ExportFormat] = [.espdl]
+    @Option(help: "espdl, fake-quant-onnx, deploy-onnx, all, or cpp (repeatable).") var format: [ExportFormat] = [.espdl]
     @Option(help: "Folder to write into.") var results = "Results"
     @Option(help: "File name stem (default: the model file's).") var name: String?
     @Option(help: "Test input embedded in the .espdl: raw little-endian float32 of one model input (NCHW); default a fixed random normal input.")
@@ -44,10 +46,16 @@ struct ExportCommand: ParsableCommand {
                 input = Tensor(shape: shape, data: d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
             }
             let imposed = try exponentsFrom.map { try ESPDLModel.load($0, target: config.target).model }
-            let calibration = try quant.calibrate(graph, config: config, data: data)
-            let quantized = try Quantizer(graph: graph, config: config, calibration: calibration, imposed: imposed).build()
+            let calibSet = try quant.calibrationSet(graph, data: data)
+            let prepared = try quant.prepared(graph, config: config, set: calibSet)
+            let calibration = try quant.calibrate(prepared, config: config, set: calibSet)
+            let quantized = try Quantizer(graph: prepared, config: config, calibration: calibration, imposed: imposed).build()
             let stem = name ?? URL(fileURLWithPath: model.model).deletingPathExtension().lastPathComponent
             let paths = try ModelWriters.write(quantized, formats: Set(format), directory: results, name: stem, testInput: input)
+            if format.contains(.cpp) {
+                print("Quantized model info:")
+                for line in LegacyCppExport(model: quantized, name: stem).log() { print(line) }
+            }
             for p in paths { print("wrote \(p)") }
             if let dumpIO {
                 guard data.data != nil else { throw AutoMixError.invalidArgument("--dump-io needs --data") }

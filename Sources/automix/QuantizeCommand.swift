@@ -17,8 +17,12 @@ struct QuantizeOptions: ParsableArguments {
     @Option(help: "Activation observer at 8 bit: kl (ESP-PPQ's default), minmax, percentile, mse or ifmr.")
     var observer8: Observer = .kl
     @Option(help: "Activation observer at 16 bit (default minmax).") var observer16: Observer = .minmax
+    @Option(help: "Activation observer at every width (overrides --observer8 and --observer16).") var calibration: Observer?
+    @Option(help: "Weight exponents: per-channel or per-tensor (default: the target's; esp32p4 per channel, esp32s3 per tensor).")
+    var granularity: WeightGranularity?
     @Option(name: .customLong("layer-observer"), help: "Observer for one layer's output, NAME=kl|minmax|percentile|mse|ifmr (repeatable).")
     var layerObservers: [String] = []
+    @OptionGroup var prepare: PreparationOptions
 
     func quantizationConfig() throws -> QuantizationConfig {
         if let config { return try SearchOutputs.readConfig(config) }
@@ -37,8 +41,19 @@ struct QuantizeOptions: ParsableArguments {
             }
             observers[String(o[..<eq])] = obs
         }
-        return QuantizationConfig(target: target, bits: bits, layers: layers, activationObserver8: observer8,
-                                  activationObserver16: observer16, observerOverrides: observers)
+        var config = QuantizationConfig(target: target, bits: bits, layers: layers, activationObserver8: calibration ?? observer8,
+                                        activationObserver16: calibration ?? observer16, observerOverrides: observers,
+                                        preparation: prepare.preparation)
+        config.weightGranularity = granularity
+        return config
+    }
+
+    /// The float graph the plan is calibrated on: the config's preparation passes applied (their notes printed).
+    func prepared(_ graph: Graph, config: QuantizationConfig, set: Dataset) throws -> Graph {
+        guard let p = config.preparation else { return graph }
+        let outcome = try p.apply(to: graph, config: config, batches: batches(set))
+        for note in outcome.notes { print(note) }
+        return try outcome.graph(for: config)
     }
 
     func calibrationSet(_ graph: Graph, data: DataOptions) throws -> Dataset {
@@ -67,6 +82,7 @@ struct QuantizeOptions: ParsableArguments {
 }
 
 extension Observer: ExpressibleByArgument {}
+extension WeightGranularity: ExpressibleByArgument {}
 
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -87,9 +103,11 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let config = try quant.quantizationConfig()
-            let graph = try Graph.prepared(onnx: model.model)
-            let floatExecutor = try FloatExecutor(graph: graph)
-            let calibration = try quant.calibrate(graph, config: config, data: data)
+            let original = try Graph.prepared(onnx: model.model)
+            let floatExecutor = try FloatExecutor(graph: original)
+            let calibSet = try quant.calibrationSet(original, data: data)
+            let graph = try quant.prepared(original, config: config, set: calibSet)
+            let calibration = try quant.calibrate(graph, config: config, set: calibSet)
             let quantized = try Quantizer(graph: graph, config: config, calibration: calibration).build()
             let counts = Dictionary(grouping: Quantizer.layers(of: graph).map { quantized.precisions[$0.name] ?? .float }, by: { $0 })
                 .mapValues(\.count)
@@ -108,6 +126,14 @@ struct QuantizeCommand: ParsableCommand {
             if data.data != nil {
                 let dataset = try data.load(for: graph, quiet: false)
                 let reference = try Evaluation.run(floatExecutor, on: dataset, batchSize: batch, progress: Progress("float", total: dataset.count))
+                if config.preparation?.relu6AsRelu == true {
+                    // the only pass that changes the float function: report what it costs before quantization
+                    let swapped = try Evaluation.run(try FloatExecutor(graph: graph), on: dataset, batchSize: batch)
+                    let agree = 100 * Double(zip(reference.predictions, swapped.predictions).filter { $0.first == $1.first }.count) / Double(max(dataset.count, 1))
+                    print(String(format: "float with ReLU6 as Relu: top-1 %.2f %% (original %.2f %%), agreement %.2f %%", swapped.top1, reference.top1, agree))
+                    out["prepared_float_top1"] = swapped.top1
+                    out["prepared_float_agreement"] = agree
+                }
                 let executor = try QuantExecutor(model: quantized, arithmetic: arithmetic)
                 let result = try Evaluation.run(executor, on: dataset, batchSize: batch, progress: Progress("quantized", total: dataset.count))
                 let agreement = 100 * Double(zip(reference.predictions, result.predictions).filter { $0.first == $1.first }.count)

@@ -23,6 +23,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Directory of the results (ranking, final config).") var results = "Results"
     @Option(help: "Directory of the journal and log.") var logDir = "amct_log"
     @Option(help: "Directory of AMCT's config.json and scale_offset_record.txt.") var tmpDir = "tmp"
+    @OptionGroup var prepare: PreparationOptions
+    @Flag(help: "Also search with layerwise equalization (the --equalization-* settings) and keep the cheaper final plan.")
+    var tryEqualization = false
     @Flag(help: "End with one JSON object of the results.") var json = false
 
     func run() throws {
@@ -30,88 +33,162 @@ struct SearchCommand: ParsableCommand {
             let start = Date()
             var data = self.data
             if data.data == nil { data.data = "Datasets/fashion_mnist/val" }
-            let journalURL = URL(fileURLWithPath: logDir).appendingPathComponent("accuracy_based_auto_calibration_record.json")
-            let rankingURL = URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_ranking_info.json")
+            // the files of an equalized variant (--try-equalization) carry a suffix
+            func journalPath(_ suffix: String) -> URL {
+                URL(fileURLWithPath: logDir).appendingPathComponent("accuracy_based_auto_calibration_record\(suffix).json")
+            }
+            func rankingPath(_ suffix: String) -> URL {
+                URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_ranking_info\(suffix).json")
+            }
             let finalURL = URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_final_config.json")
             let log = SearchLog(path: logDir + "/automix.log", append: resume)
 
-            let graph = try Graph.prepared(onnx: model)
-            let floatExecutor = try FloatExecutor(graph: graph)
-            let evalSet = try data.load(for: graph, quiet: false)
+            let original = try Graph.prepared(onnx: model)
+            let floatExecutor = try FloatExecutor(graph: original)
+            let evalSet = try data.load(for: original, quiet: false)
             var calibOptions = data
             calibOptions.limit = calibLimit
-            let calibSet = try calibOptions.load(calib, for: graph, quiet: false, label: "decode calib")
+            let calibSet = try calibOptions.load(calib, for: original, quiet: false, label: "decode calib")
             guard let modelBytes = FileManager.default.contents(atPath: model) else { throw AutoMixError.fileNotFound(path: model) }
             func listing(_ d: Dataset) -> Data { Data(zip(d.paths, d.labels).map { "\($0) \($1)" }.joined(separator: "\n").utf8) }
             let identity = SearchJournal.Identity(
                 model: model, modelFingerprint: fingerprint(modelBytes), data: data.data!, dataFingerprint: fingerprint(listing(evalSet)),
                 calib: calib, calibFingerprint: fingerprint(listing(calibSet)), target: target, bits: 8, metric: metric.rawValue)
-            var resumed: [SearchJournal.Trial] = []
-            if resume, FileManager.default.fileExists(atPath: journalURL.path) {
-                let old = try SearchJournal.read(journalURL)
-                try old.checkResumable(identity, path: journalURL.path)
-                resumed = old.trials
-                log("resuming: \(resumed.count) trials in \(journalURL.path)")
-            }
-
             // float baseline
             let reference = try Evaluation.run(floatExecutor, on: evalSet, batchSize: batch, progress: Progress("float", total: evalSet.count))
             let floatMetric = metric == .top1 ? reference.top1 : 100
             log(String(format: "float %@ %.2f %% on %d images (%@)", metric.rawValue, floatMetric, evalSet.count, model))
 
-            // one calibration and one ranking serve every trial
-            var t = Date()
-            let config = QuantizationConfig(target: target)
+            // one preparation, calibration and ranking serve every trial of a variant
             let calibBatches = stride(from: 0, to: calibSet.count, by: calibBatch).map { calibSet.batch($0..<min($0 + calibBatch, calibSet.count)) }
-            let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config)),
-                                                  batches: calibBatches, progress: Progress("calibrate", total: 2 * calibSet.count))
-            let calibrationSeconds = Date().timeIntervalSince(t)
-            t = Date()
-            let int8Model = try Quantizer(graph: graph, config: config, calibration: calibration).build()
-            let analysed = Array(calibBatches.prefix(Sensitivity.batchCount))
-            let layers = Quantizer.layers(of: graph).filter { int8Model.precisions[$0.name] != .float }
-            let layerwise = try Sensitivity.layerwise(float: graph, quantized: int8Model, batches: analysed,
-                                                      progress: Progress("rank", total: analysed.count))
-            let graphwise = try Sensitivity.graphwise(float: graph, quantized: int8Model, batches: analysed)
-            let cosine = try Sensitivity.cosine(float: graph, quantized: int8Model, config: config, batches: analysed)
-            let ranking = SensitivityRanking(
-                model: model, target: target, bits: 8, calibrationImages: calibration.images,
-                analysisImages: analysed.reduce(0) { $0 + $1.shape[0] }, layers: layers.map { n in
-                    .init(name: n.name, op: n.op.rawValue, layerwiseNoiseSignal: layerwise[n.name] ?? 0,
-                          graphwiseNoiseSignal: graphwise[n.name] ?? 0, cosineSimilarity: cosine[n.name] ?? 1,
-                          macs: LayerCost.macs(n, in: graph), weights: LayerCost.weights(n, in: graph))
-                })
-            try ranking.write(to: rankingURL)
-            let rankingSeconds = Date().timeIntervalSince(t)
-            log("ranked \(layers.count) layers (\(String(format: "%.1f", rankingSeconds)) s); most sensitive: "
-                + ranking.layers.prefix(3).map(\.name).joined(separator: ", "))
+            var evaluationSeconds = 0.0, calibrationSeconds = 0.0, rankingSeconds = 0.0
 
-            // the ladder
-            var evaluationSeconds = 0.0
-            let journal = SearchJournal(identity: identity, maxDrop: maxDrop, relative: relative, floatMetric: floatMetric, trials: [])
-            let search = PrecisionSearch(
-                ranking: ranking.layers.map(\.name),
-                alternatives: [("graphwise", ranking.layers.sorted { $0.rankGraphwise < $1.rankGraphwise }.map(\.name))],
-                journal: journal, resumed: resumed, journalURL: journalURL,
-                evaluate: { plan in
-                    let e0 = Date()
-                    defer { evaluationSeconds += Date().timeIntervalSince(e0) }
-                    var c = config
-                    c.layers = plan
-                    let executor = try QuantExecutor(model: try Quantizer(graph: graph, config: c, calibration: calibration).build())
-                    let r = try Evaluation.run(executor, on: evalSet, batchSize: batch)
-                    return self.metric == .top1 ? r.top1
-                        : 100 * Double(zip(reference.predictions, r.predictions).filter { $0.first == $1.first }.count) / Double(max(evalSet.count, 1))
-                },
-                cost: { PlanCost(plan: $0, layers: layers, graph: graph) }, log: { log($0) })
-            let outcome = try search.run()
+            struct Variant {
+                let config: QuantizationConfig
+                let outcome: GraphPreparation.Outcome
+                let calibration: Calibration
+                let layers: [Node]
+                let ranking: SensitivityRanking
+                let search: PrecisionSearch
+                let result: PrecisionSearch.Outcome
+                let journalURL: URL
+                let rankingURL: URL
+                /// Graphwise noise/signal of the last layer with every layer int8 (how much the output suffers).
+                let lastGraphwise: Double
+            }
+            func variant(_ preparation: GraphPreparation?, suffix: String) throws -> Variant {
+                var config = QuantizationConfig(target: target)
+                config.preparation = preparation
+                let journalURL = journalPath(suffix), rankingURL = rankingPath(suffix)
+                var identity = identity
+                identity.preparation = preparation
+                var resumed: [SearchJournal.Trial] = []
+                if resume, FileManager.default.fileExists(atPath: journalURL.path) {
+                    let old = try SearchJournal.read(journalURL)
+                    try old.checkResumable(identity, path: journalURL.path)
+                    resumed = old.trials
+                    log("resuming: \(resumed.count) trials in \(journalURL.path)")
+                }
+                var t = Date()
+                let outcome = try (preparation ?? GraphPreparation()).apply(to: original, config: config, batches: calibBatches)
+                for note in outcome.notes { log(note) }
+                let prepared = try outcome.graph(for: config)
+                let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(prepared, config: config)),
+                                                      batches: calibBatches, progress: Progress("calibrate", total: 2 * calibSet.count))
+                calibrationSeconds += Date().timeIntervalSince(t)
+                t = Date()
+                let int8Model = try Quantizer(graph: prepared, config: config, calibration: calibration).build()
+                let analysed = Array(calibBatches.prefix(Sensitivity.batchCount))
+                let layers = Quantizer.layers(of: prepared).filter { int8Model.precisions[$0.name] != .float }
+                // the analysis compares the prepared float graph with its own quantization (same layer names)
+                let layerwise = try Sensitivity.layerwise(float: prepared, quantized: int8Model, batches: analysed,
+                                                          progress: Progress("rank", total: analysed.count))
+                let graphwise = try Sensitivity.graphwise(float: prepared, quantized: int8Model, batches: analysed)
+                let cosine = try Sensitivity.cosine(float: prepared, quantized: int8Model, config: config, batches: analysed)
+                let ranking = SensitivityRanking(
+                    model: model, target: target, bits: 8, calibrationImages: calibration.images,
+                    analysisImages: analysed.reduce(0) { $0 + $1.shape[0] }, layers: layers.map { n in
+                        .init(name: n.name, op: n.op.rawValue, layerwiseNoiseSignal: layerwise[n.name] ?? 0,
+                              graphwiseNoiseSignal: graphwise[n.name] ?? 0, cosineSimilarity: cosine[n.name] ?? 1,
+                              macs: LayerCost.macs(n, in: prepared), weights: LayerCost.weights(n, in: prepared))
+                    })
+                try ranking.write(to: rankingURL)
+                rankingSeconds += Date().timeIntervalSince(t)
+                log("ranked \(layers.count) layers (\(String(format: "%.1f", Date().timeIntervalSince(t))) s); most sensitive: "
+                    + ranking.layers.prefix(3).map(\.name).joined(separator: ", "))
+                if let last = layers.last {
+                    log(String(format: "graphwise noise/signal of the last layer (%@), all int8: %.4f", last.name, graphwise[last.name] ?? 0))
+                }
+
+                let journal = SearchJournal(identity: identity, maxDrop: maxDrop, relative: relative, floatMetric: floatMetric, trials: [])
+                let search = PrecisionSearch(
+                    ranking: ranking.layers.map(\.name),
+                    alternatives: [("graphwise", ranking.layers.sorted { $0.rankGraphwise < $1.rankGraphwise }.map(\.name))],
+                    journal: journal, resumed: resumed, journalURL: journalURL,
+                    evaluate: { plan in
+                        let e0 = Date()
+                        defer { evaluationSeconds += Date().timeIntervalSince(e0) }
+                        var c = config
+                        c.layers = plan
+                        let executor = try QuantExecutor(model: try Quantizer(graph: try outcome.graph(for: c), config: c, calibration: calibration).build())
+                        let r = try Evaluation.run(executor, on: evalSet, batchSize: batch)
+                        return self.metric == .top1 ? r.top1
+                            : 100 * Double(zip(reference.predictions, r.predictions).filter { $0.first == $1.first }.count) / Double(max(evalSet.count, 1))
+                    },
+                    cost: { PlanCost(plan: $0, layers: layers, graph: prepared) }, log: { log($0) })
+                let result = try search.run()
+                return Variant(config: config, outcome: outcome, calibration: calibration, layers: layers, ranking: ranking,
+                               search: search, result: result, journalURL: journalURL, rankingURL: rankingURL,
+                               lastGraphwise: layers.last.flatMap { graphwise[$0.name] } ?? 0)
+            }
+
+            var chosen = try variant(prepare.preparation, suffix: "")
+            var tried: [[String: Any]] = []
+            func summary(_ v: Variant, _ name: String) -> [String: Any] {
+                ["variant": name, "int8_metric": v.result.int8.metric, "final_metric": v.result.final?.metric as Any,
+                 "mac_cost": v.result.final?.cost.macCost as Any, "weight_bytes": v.result.final?.cost.weightBytes as Any,
+                 "pairs_equalized": v.outcome.equalization?.kept as Any, "last_layer_graphwise": v.lastGraphwise]
+            }
+            tried.append(summary(chosen, prepare.preparation == nil ? "plain" : "as asked"))
+            if tryEqualization && chosen.config.preparation?.equalization == nil && chosen.result.final?.plan.isEmpty != true {
+                var p = prepare.preparation ?? GraphPreparation()
+                p.equalization = Equalization.Settings(level: prepare.equalizationLevel, iterations: prepare.equalizationIterations,
+                                                       valueThreshold: prepare.equalizationThreshold, includingBias: prepare.equalizationBias,
+                                                       layers: prepare.equalizationLayers)
+                let probe = try p.apply(to: original, config: chosen.config, batches: calibBatches)
+                if probe.equalization?.kept == 0 {
+                    log("equalization would change no pair (\(probe.equalization!.summary)); not searched again")
+                } else {
+                    log("trying equalization: \(p.equalization!)")
+                    let other = try variant(p, suffix: "_equalized")
+                    tried.append(summary(other, "equalized"))
+                    func key(_ v: Variant) -> (Int, Double, Int) {
+                        guard let f = v.result.final else { return (1, .infinity, .max) }
+                        return (0, f.cost.macCost, f.cost.weightBytes)
+                    }
+                    let better = key(other) < key(chosen)
+                    log(String(format: "equalization %@: final MAC cost %@ vs %@ without", better ? "kept" : "not kept",
+                               other.result.final.map { String(format: "%.4g", $0.cost.macCost) } ?? "none",
+                               chosen.result.final.map { String(format: "%.4g", $0.cost.macCost) } ?? "none"))
+                    if better { chosen = other }
+                }
+            }
+            let config = chosen.config
+            let calibration = chosen.calibration
+            let layers = chosen.layers
+            let search = chosen.search
+            let outcome = chosen.result
+            let journalURL = chosen.journalURL
+            let rankingURL = chosen.rankingURL
+            let graph = chosen.outcome.graph
             let seconds = Date().timeIntervalSince(start)
 
             var out: [String: Any] = [
                 "float_metric": floatMetric, "int8_metric": outcome.int8.metric, "budget_met": outcome.budgetMet,
                 "trials": search.trialsRun, "trials_resumed": search.trialsResumed, "seconds": seconds, "metric": metric.rawValue,
                 "calibration_seconds": calibrationSeconds, "ranking_seconds": rankingSeconds, "evaluation_seconds": evaluationSeconds,
-                "journal": journalURL.path, "ranking": rankingURL.path,
+                "journal": journalURL.path, "ranking": rankingURL.path, "variants": tried, "last_layer_graphwise": chosen.lastGraphwise,
+                "preparation": config.preparation.map { (try? JSONSerialization.jsonObject(with: JSONEncoder().encode($0))) as Any } as Any,
             ]
             guard let final = outcome.final else {
                 log(String(format: "budget not met: even with every layer in float the %@ drop exceeds %.3f; no model or final config written "
@@ -126,7 +203,7 @@ struct SearchCommand: ParsableCommand {
             // the final plan's files
             var finalConfig = config
             finalConfig.layers = Dictionary(uniqueKeysWithValues: layers.map { ($0.name, final.plan[$0.name] ?? .int8) })
-            let finalModel = try Quantizer(graph: graph, config: finalConfig, calibration: calibration).build()
+            let finalModel = try Quantizer(graph: try chosen.outcome.graph(for: finalConfig), config: finalConfig, calibration: calibration).build()
             try FileManager.default.createDirectory(atPath: tmpDir, withIntermediateDirectories: true)
             let int16Layers = layers.map(\.name).filter { final.plan[$0] == .int16 }
             let floatLayers = layers.map(\.name).filter { final.plan[$0] == .float }

@@ -87,4 +87,22 @@ import Testing
         #expect(fm.fileExists(atPath: dir.appendingPathComponent("Results/accuracy_based_auto_calibration_ranking_info.json").path))
         #expect(try SearchJournal.read(Self.journal(dir)).trials.count >= 3)
     }
+
+    @Test("--try-equalization searches both ways, keeps the cheaper final plan, and records its passes in the final config")
+    func tryEqualization() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let r = try runCLI(Self.arguments(dir, ["--target", "esp32s3", "--try-equalization"]))
+        #expect(r.status == 0, "\(r.err)")
+        let json = try Self.lastJSON(r.out)
+        let variants = try #require(json["variants"] as? [[String: Any]])
+        #expect(variants.count == 2, "equalization changed no pair of fmnist_cnn: \(r.out.suffix(2000))")
+        let costs = variants.compactMap { $0["mac_cost"] as? Double }
+        #expect(costs.count == 2)
+        #expect(json["mac_cost"] as? Double == costs.min())
+        let equalizedChosen = (json["preparation"] as? [String: Any])?["equalization"] != nil
+        #expect(equalizedChosen == (costs[1] < costs[0]))
+        let config = try SearchOutputs.readConfig(dir.appendingPathComponent("Results/accuracy_based_auto_calibration_final_config.json").path)
+        #expect((config.preparation?.equalization != nil) == equalizedChosen)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("amct_log/accuracy_based_auto_calibration_record_equalized.json").path))
+    }
 }

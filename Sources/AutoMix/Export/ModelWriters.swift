@@ -3,6 +3,8 @@ import Foundation
 /// The files AutoMix writes for a plan, all from the one `QuantizedModel` the executor ran.
 public enum ExportFormat: String, CaseIterable, Sendable {
     case espdl, fakeQuantONNX = "fake-quant-onnx", deployONNX = "deploy-onnx", all
+    /// ESP-DL's legacy toolkit: `<name>_coefficient.cpp/.hpp` (not part of `all`).
+    case cpp
 }
 
 public enum ModelWriters {
@@ -28,6 +30,11 @@ public enum ModelWriters {
         }
         if all || formats.contains(.fakeQuantONNX) {
             files.append((path("\(name)_fake_quant_model.onnx"), try FakeQuantGraph(model: model).onnxModel().serializedBytes()))
+        }
+        if formats.contains(.cpp) {
+            let (hpp, cpp) = try LegacyCppExport(model: model, name: name).files()
+            files.append((path("\(name)_coefficient.hpp"), Data(hpp.utf8)))
+            files.append((path("\(name)_coefficient.cpp"), Data(cpp.utf8)))
         }
         do { try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true) } catch {
             throw AutoMixError.writeFailed(path: directory, reason: (error as NSError).localizedDescription)

@@ -13,16 +13,22 @@ public struct QuantizationConfig: Sendable, Codable, Equatable {
     public var weightObserver8: Observer?
     /// Observer for the output of a named layer, overriding the defaults above.
     public var observerOverrides: [String: Observer]
+    /// Weight exponents per output channel or one per tensor; nil = the target's (per channel on esp32p4).
+    public var weightGranularity: WeightGranularity?
+    /// Passes over the float graph before calibration (equalization, layer split, bias correction); nil = none.
+    public var preparation: GraphPreparation?
 
     public init(target: Target, bits: Int = 8, layers: [String: Precision] = [:],
                 activationObserver8: Observer = .kl, activationObserver16: Observer = .minmax,
-                weightObserver8: Observer? = nil, observerOverrides: [String: Observer] = [:]) {
+                weightObserver8: Observer? = nil, observerOverrides: [String: Observer] = [:], preparation: GraphPreparation? = nil) {
         self.target = target; self.bits = bits; self.layers = layers
         self.activationObserver8 = activationObserver8; self.activationObserver16 = activationObserver16
-        self.weightObserver8 = weightObserver8; self.observerOverrides = observerOverrides
+        self.weightObserver8 = weightObserver8; self.observerOverrides = observerOverrides; self.preparation = preparation
     }
 
     public var defaultPrecision: Precision { Precision(bits: bits) ?? .int8 }
+
+    public var perChannelWeights: Bool { weightGranularity.map { $0 == .perChannel } ?? target.perChannelWeights }
 
     /// The observer for a value shared by the outputs of `layers` (e.g. a Conv and the Clip joint with it).
     func activationObserver(bits: Int, layers: [String]) -> Observer {
@@ -32,6 +38,10 @@ public struct QuantizationConfig: Sendable, Codable, Equatable {
 
     func weightObserver(bits: Int) -> Observer {
         if bits == 16 { return .minmax }
-        return weightObserver8 ?? (target.perChannelWeights ? .minmax : .percentile)
+        return weightObserver8 ?? (perChannelWeights ? .minmax : .percentile)
     }
+}
+
+public enum WeightGranularity: String, Codable, Sendable, CaseIterable {
+    case perChannel = "per-channel", perTensor = "per-tensor"
 }

@@ -238,7 +238,7 @@ public struct Quantizer {
         var exponents: [Int]
         if let given {
             exponents = given
-        } else if config.target.perChannelWeights {
+        } else if config.perChannelWeights {
             exponents = (0..<channels).map { c in
                 var s = ValueStatistics()
                 let slice = w.data[(c * perChannel)..<((c + 1) * perChannel)]
@@ -274,19 +274,28 @@ public struct Quantizer {
     public static func weightQuantizedGraph(_ graph: Graph, config: QuantizationConfig) throws -> Graph {
         var base = config
         base.layers = [:]
-        let q = Quantizer(graph: graph, config: base, calibration: Calibration(statistics: [:], images: 0, batchSize: 0, seconds: 0))
+        let q = weightsOnly(graph, config: base)
         let precision = try q.precisions()
         var g = graph
         for n in graph.nodes where n.op == .conv || n.op == .gemm {
-            guard let bits = precision[n.name]?.bits, var w = graph.constant(n.inputs[1])?.floatTensor else { continue }
-            let transposed = n.op == .gemm && n.int("transB", default: 0) == 0
-            if transposed { w = LayoutOps.transpose(w, perm: [1, 0]) }
-            let (codes, exponents) = q.quantizeWeight(w, bits: bits)
-            var fake = QuantizedParameter(shape: w.shape, codes: codes, exponents: exponents, bits: bits).dequantized
-            if transposed { fake = LayoutOps.transpose(fake, perm: [1, 0]) }
-            g.constants[n.inputs[1]] = .float(fake)
+            guard let bits = precision[n.name]?.bits, let w = graph.constant(n.inputs[1])?.floatTensor else { continue }
+            g.constants[n.inputs[1]] = .float(q.fakeQuantizedWeight(n, w, bits: bits))
         }
         return g
+    }
+
+    /// A Conv/Gemm weight (in the graph's layout) quantized at `bits` with the config's weight observer, and back.
+    func fakeQuantizedWeight(_ n: Node, _ w: Tensor, bits: Int) -> Tensor {
+        let transposed = n.op == .gemm && n.int("transB", default: 0) == 0
+        let w = transposed ? LayoutOps.transpose(w, perm: [1, 0]) : w
+        let (codes, exponents) = quantizeWeight(w, bits: bits)
+        let fake = QuantizedParameter(shape: w.shape, codes: codes, exponents: exponents, bits: bits).dequantized
+        return transposed ? LayoutOps.transpose(fake, perm: [1, 0]) : fake
+    }
+
+    /// A quantizer for weights only (no calibration statistics).
+    static func weightsOnly(_ graph: Graph, config: QuantizationConfig) -> Quantizer {
+        Quantizer(graph: graph, config: config, calibration: Calibration(statistics: [:], images: 0, batchSize: 0, seconds: 0))
     }
 
     /// Initializers shared by several layers get one integer copy per layer.

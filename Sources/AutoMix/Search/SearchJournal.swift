@@ -27,11 +27,14 @@ public struct SearchJournal: Sendable, Codable {
         public var target: Target
         public var bits: Int
         public var metric: String
+        /// The float-graph passes the trials ran on (absent in journals written before they existed: none).
+        public var preparation: GraphPreparation?
 
         public init(model: String, modelFingerprint: String, data: String, dataFingerprint: String, calib: String,
-                    calibFingerprint: String, target: Target, bits: Int, metric: String) {
+                    calibFingerprint: String, target: Target, bits: Int, metric: String, preparation: GraphPreparation? = nil) {
             self.model = model; self.modelFingerprint = modelFingerprint; self.data = data; self.dataFingerprint = dataFingerprint
             self.calib = calib; self.calibFingerprint = calibFingerprint; self.target = target; self.bits = bits; self.metric = metric
+            self.preparation = preparation
         }
     }
 
@@ -56,6 +59,13 @@ public struct SearchJournal: Sendable, Codable {
     }
 
     /// Refuses to resume a journal made for another model, data set, target or metric, naming the difference.
+    private func describe(_ p: GraphPreparation?) -> String {
+        guard let p else { return "none" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(p)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+    }
+
     public func checkResumable(_ current: Identity, path: String) throws {
         let mine = identity
         let checks: [(String, String, String)] = [
@@ -64,6 +74,7 @@ public struct SearchJournal: Sendable, Codable {
             ("calibration data", mine.calib + " " + mine.calibFingerprint, current.calib + " " + current.calibFingerprint),
             ("target", mine.target.rawValue, current.target.rawValue), ("bits", "\(mine.bits)", "\(current.bits)"),
             ("metric", mine.metric, current.metric),
+            ("preparation", describe(mine.preparation), describe(current.preparation)),
         ]
         for (what, was, now) in checks where was != now {
             throw AutoMixError.invalidData(path: path, reason: "the journal was made for \(what) '\(was)', not '\(now)'; "

@@ -29,7 +29,7 @@ public enum SearchOutputs {
                 "activation_quant_params": ["num_bits": bits, "act_algo": config.activationObserver(bits: bits, layers: [n.name]).rawValue,
                                             "asymmetric": false, "power_of_two": true],
                 "weight_quant_params": ["num_bits": bits, "wts_algo": config.weightObserver(bits: bits).rawValue,
-                                        "channel_wise": config.target.perChannelWeights],
+                                        "channel_wise": config.perChannelWeights],
             ]
         }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
