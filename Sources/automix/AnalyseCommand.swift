@@ -18,8 +18,9 @@ struct AnalyseCommand: ParsableCommand {
         try reportingErrors {
             let start = Date()
             let config = try quant.quantizationConfig()
-            let graph = try Graph.prepared(onnx: model.model)
-            let set = try quant.calibrationSet(graph, data: data)
+            let original = try Graph.prepared(onnx: model.model)
+            let set = try quant.calibrationSet(original, data: data)
+            let graph = try quant.prepared(original, config: config, set: set)
             let calibration = try quant.calibrate(graph, config: config, set: set)
             let quantized = try Quantizer(graph: graph, config: config, calibration: calibration).build()
             let batches = Array(quant.batches(set).prefix(Sensitivity.batchCount))
