@@ -170,13 +170,17 @@ private func depthwise3x3(_ src: UnsafePointer<Float>, inChannels: Int, multipli
                     (scratch + py * pw + w.padLeft).update(from: from, count: w.inW)
                     continue
                 }
+                // column x goes to quarter (x + padLeft) % 2 at (x + padLeft) / 2: even and odd x in one loop,
+                // which the compiler turns into vector loads and shuffles
                 let row = scratch + (py & 1) * 2 * quarter + (py >> 1) * qw
-                for parity in 0..<2 {
-                    // input columns x with (x + padLeft) % 2 == parity go to that quarter, consecutively
-                    let x0 = (parity - w.padLeft) & 1
-                    let to = row + parity * quarter + (x0 + w.padLeft) >> 1
-                    for j in 0..<((w.inW - x0 + 1) / 2) { to[j] = from[x0 + 2 * j] }
+                let l = w.padLeft
+                let a = row + (l & 1) * quarter + (l >> 1), b = row + ((l + 1) & 1) * quarter + ((l + 1) >> 1)
+                let pairs = w.inW / 2
+                for j in 0..<pairs {
+                    a[j] = from[2 * j]
+                    b[j] = from[2 * j + 1]
                 }
+                if w.inW & 1 == 1 { a[pairs] = from[w.inW - 1] }
             }
             lastChannel = ic
         }
