@@ -7,7 +7,7 @@ import Foundation
 /// function is unchanged. Unlike ESP-PPQ, a pair is kept only if it lowers its layers' weight quantization
 /// error, measured in the original parametrisation, so equalization cannot make weights worse.
 public enum Equalization {
-    public struct Settings: Codable, Equatable, Sendable {
+    public struct Settings: Codable, Equatable, Sendable, CustomStringConvertible {
         /// 1: pairs joined by Relu/pooling; 2: also across Add/Sub (several upstream layers at once).
         public var level: Int
         public var iterations: Int
@@ -22,6 +22,11 @@ public enum Equalization {
         public init(level: Int = 1, iterations: Int = 10, valueThreshold: Float = 0.5, includingBias: Bool = false, layers: [String] = []) {
             self.level = level; self.iterations = iterations; self.valueThreshold = valueThreshold
             self.includingBias = includingBias; self.layers = layers
+        }
+
+        public var description: String {
+            "level \(level), \(iterations) iterations, threshold \(valueThreshold)" + (includingBias ? ", bias included" : "")
+                + (layers.isEmpty ? "" : ", from \(layers.count) layers")
         }
     }
 
