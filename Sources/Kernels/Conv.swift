@@ -110,7 +110,6 @@ public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multip
     }
     let (pw, ph) = depthwisePaddedSize(w)
     let outHW = w.outH * w.outW
-    let sx = w.strideW
     scratch.update(repeating: 0, count: pw * ph)
     var lastChannel = -1
     for oc in 0..<(inChannels * multiplier) {
@@ -126,14 +125,7 @@ public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multip
         for oy in 0..<w.outH {
             let o = out + oy * w.outW
             o.update(repeating: b, count: w.outW)
-            for ky in 0..<w.kH {
-                let r = scratch + (oy * w.strideH + ky * w.dilationH) * pw
-                for kx in 0..<w.kW {
-                    let wt = k[ky * w.kW + kx]
-                    let rr = r + kx * w.dilationW
-                    for ox in 0..<w.outW { o[ox] += wt * rr[ox * sx] }
-                }
-            }
+            addTaps(into: o, row: oy, UnsafePointer(scratch), pitch: pw, kernel: k, w)
             for ox in 0..<w.outW { o[ox] = Swift.min(Swift.max(o[ox], clamp.lo), clamp.hi) }
         }
     }
@@ -265,7 +257,6 @@ public func depthwiseConv2dDouble(_ src: UnsafePointer<Float>, inChannels: Int, 
                                   _ dst: UnsafeMutablePointer<Double>) {
     let (pw, ph) = depthwisePaddedSize(w)
     let outHW = w.outH * w.outW
-    let sx = w.strideW
     scratch.update(repeating: 0, count: pw * ph)
     for ic in 0..<inChannels {
         let plane = src + ic * w.inH * w.inW
@@ -280,15 +271,23 @@ public func depthwiseConv2dDouble(_ src: UnsafePointer<Float>, inChannels: Int, 
             for oy in 0..<w.outH {
                 let o = out + oy * w.outW
                 o.update(repeating: 0, count: w.outW)
-                for ky in 0..<w.kH {
-                    let r = scratch + (oy * w.strideH + ky * w.dilationH) * pw
-                    for kx in 0..<w.kW {
-                        let wt = k[ky * w.kW + kx]
-                        let rr = r + kx * w.dilationW
-                        for ox in 0..<w.outW { o[ox] += wt * rr[ox * sx] }
-                    }
-                }
+                addTaps(into: o, row: oy, UnsafePointer(scratch), pitch: pw, kernel: k, w)
             }
+        }
+    }
+}
+
+/// One output row of a depthwise channel of any kernel size: `o[ox] += Σ k[ky, kx] · plane[oy·s + ky·d, ox·s + kx·d]`
+/// on the zero-padded plane (float for the float executor, double for exact 16-bit sums).
+@inline(__always)
+private func addTaps<T: BinaryFloatingPoint>(into o: UnsafeMutablePointer<T>, row oy: Int, _ plane: UnsafePointer<T>, pitch: Int,
+                                             kernel k: UnsafePointer<T>, _ w: Window2D) {
+    for ky in 0..<w.kH {
+        let r = plane + (oy * w.strideH + ky * w.dilationH) * pitch
+        for kx in 0..<w.kW {
+            let wt = k[ky * w.kW + kx]
+            let rr = r + kx * w.dilationW
+            for ox in 0..<w.outW { o[ox] += wt * rr[ox * w.strideW] }
         }
     }
 }
