@@ -19,10 +19,8 @@ struct AnalyseCommand: ParsableCommand {
             let start = Date()
             let config = try quant.quantizationConfig()
             let original = try Graph.prepared(onnx: model.model)
-            let set = try quant.calibrationSet(original, data: data)
-            let graph = try quant.prepared(original, config: config, set: set)
-            let calibration = try quant.calibrate(graph, config: config, set: set)
-            let quantized = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+            let plan = try quant.plan(original, config: config, data: data)
+            let (set, graph, calibration, quantized) = (plan.set, plan.graph, plan.calibration, plan.model)
             let batches = Array(quant.batches(set).prefix(Sensitivity.batchCount))
             let images = batches.reduce(0) { $0 + $1.shape[0] }
 

@@ -46,10 +46,7 @@ struct ExportCommand: ParsableCommand {
                 input = Tensor(shape: shape, data: d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
             }
             let imposed = try exponentsFrom.map { try ESPDLModel.load($0, target: config.target).model }
-            let calibSet = try quant.calibrationSet(graph, data: data)
-            let prepared = try quant.prepared(graph, config: config, set: calibSet)
-            let calibration = try quant.calibrate(prepared, config: config, set: calibSet)
-            let quantized = try Quantizer(graph: prepared, config: config, calibration: calibration, imposed: imposed).build()
+            let quantized = try quant.plan(graph, config: config, data: data, imposed: imposed).model
             let stem = name ?? URL(fileURLWithPath: model.model).deletingPathExtension().lastPathComponent
             let paths = try ModelWriters.write(quantized, formats: Set(format), directory: results, name: stem, testInput: input)
             if format.contains(.cpp) {

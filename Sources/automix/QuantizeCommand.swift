@@ -67,11 +67,24 @@ struct QuantizeOptions: ParsableArguments {
         stride(from: 0, to: set.count, by: calibBatch).map { set.batch($0..<min($0 + calibBatch, set.count)) }
     }
 
-    /// Calibrates on the graph with quantized weights, as ESP-PPQ does.
-    func calibrate(_ graph: Graph, config: QuantizationConfig, data: DataOptions) throws -> Calibration {
-        try calibrate(graph, config: config, set: try calibrationSet(graph, data: data))
+    /// A plan made as quantize, export and analyse make it: the calibration images, the float graph after the
+    /// config's passes, its calibration and the quantized model.
+    struct Plan {
+        let set: Dataset
+        let graph: Graph
+        let calibration: Calibration
+        let model: QuantizedModel
     }
 
+    func plan(_ original: Graph, config: QuantizationConfig, data: DataOptions, imposed: QuantizedModel? = nil) throws -> Plan {
+        let set = try calibrationSet(original, data: data)
+        let graph = try prepared(original, config: config, set: set)
+        let calibration = try calibrate(graph, config: config, set: set)
+        return Plan(set: set, graph: graph, calibration: calibration,
+                    model: try Quantizer(graph: graph, config: config, calibration: calibration, imposed: imposed).build())
+    }
+
+    /// Calibrates on the graph with quantized weights, as ESP-PPQ does.
     func calibrate(_ graph: Graph, config: QuantizationConfig, set: Dataset) throws -> Calibration {
         let executor = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
         // per-batch percentiles cost a selection per tensor and batch: collected only when an observer asks for them
@@ -105,10 +118,8 @@ struct QuantizeCommand: ParsableCommand {
             let config = try quant.quantizationConfig()
             let original = try Graph.prepared(onnx: model.model)
             let floatExecutor = try FloatExecutor(graph: original)
-            let calibSet = try quant.calibrationSet(original, data: data)
-            let graph = try quant.prepared(original, config: config, set: calibSet)
-            let calibration = try quant.calibrate(graph, config: config, set: calibSet)
-            let quantized = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+            let plan = try quant.plan(original, config: config, data: data)
+            let (graph, calibration, quantized) = (plan.graph, plan.calibration, plan.model)
             let counts = Dictionary(grouping: Quantizer.layers(of: graph).map { quantized.precisions[$0.name] ?? .float }, by: { $0 })
                 .mapValues(\.count)
             print("quantized \(model.model) for \(config.target.rawValue): "
@@ -129,15 +140,14 @@ struct QuantizeCommand: ParsableCommand {
                 if config.preparation?.relu6AsRelu == true {
                     // the only pass that changes the float function: report what it costs before quantization
                     let swapped = try Evaluation.run(try FloatExecutor(graph: graph), on: dataset, batchSize: batch)
-                    let agree = 100 * Double(zip(reference.predictions, swapped.predictions).filter { $0.first == $1.first }.count) / Double(max(dataset.count, 1))
+                    let agree = swapped.agreement(with: reference)
                     print(String(format: "float with ReLU6 as Relu: top-1 %.2f %% (original %.2f %%), agreement %.2f %%", swapped.top1, reference.top1, agree))
                     out["prepared_float_top1"] = swapped.top1
                     out["prepared_float_agreement"] = agree
                 }
                 let executor = try QuantExecutor(model: quantized, arithmetic: arithmetic)
                 let result = try Evaluation.run(executor, on: dataset, batchSize: batch, progress: Progress("quantized", total: dataset.count))
-                let agreement = 100 * Double(zip(reference.predictions, result.predictions).filter { $0.first == $1.first }.count)
-                    / Double(max(dataset.count, 1))
+                let agreement = result.agreement(with: reference)
                 if let predictions {
                     try writeAtomically(Data(result.predictionsCSV(paths: dataset.paths, labels: dataset.labels).utf8),
                                         to: URL(fileURLWithPath: predictions))

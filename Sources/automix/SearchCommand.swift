@@ -132,8 +132,7 @@ struct SearchCommand: ParsableCommand {
                         c.layers = plan
                         let executor = try QuantExecutor(model: try Quantizer(graph: try outcome.graph(for: c), config: c, calibration: calibration).build())
                         let r = try Evaluation.run(executor, on: evalSet, batchSize: batch)
-                        return self.metric == .top1 ? r.top1
-                            : 100 * Double(zip(reference.predictions, r.predictions).filter { $0.first == $1.first }.count) / Double(max(evalSet.count, 1))
+                        return self.metric == .top1 ? r.top1 : r.agreement(with: reference)
                     },
                     cost: { PlanCost(plan: $0, layers: layers, graph: prepared) }, log: { log($0) })
                 let result = try search.run()

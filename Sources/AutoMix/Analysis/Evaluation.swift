@@ -50,6 +50,11 @@ public struct Evaluation: Sendable, Codable {
     }
 
     /// `file,top1,label,top5` rows (top5 space-separated), one per image.
+    /// Percent of images whose top-1 class equals `other`'s (e.g. the float model's).
+    public func agreement(with other: Evaluation) -> Double {
+        100 * Double(zip(predictions, other.predictions).filter { $0.first == $1.first }.count) / Double(max(predictions.count, 1))
+    }
+
     public func predictionsCSV(paths: [String], labels: [Int]) -> String {
         var out = "file,top1,label,top5\n"
         for (i, p) in predictions.enumerated() {
