@@ -76,9 +76,14 @@ struct SearchCommand: ParsableCommand {
                 /// Graphwise noise/signal of the last layer with every layer int8 (how much the output suffers).
                 let lastGraphwise: Double
             }
-            func variant(_ preparation: GraphPreparation?, suffix: String) throws -> Variant {
+            func configuration(_ preparation: GraphPreparation?) -> QuantizationConfig {
                 var config = QuantizationConfig(target: target)
                 config.preparation = preparation
+                return config
+            }
+            /// `outcome`: the passes already run for this preparation (by the equalization probe), else run here.
+            func variant(_ preparation: GraphPreparation?, suffix: String, outcome done: GraphPreparation.Outcome? = nil) throws -> Variant {
+                let config = configuration(preparation)
                 let journalURL = journalPath(suffix), rankingURL = rankingPath(suffix)
                 var identity = identity
                 identity.preparation = preparation
@@ -90,7 +95,7 @@ struct SearchCommand: ParsableCommand {
                     log("resuming: \(resumed.count) trials in \(journalURL.path)")
                 }
                 var t = Date()
-                let outcome = try (preparation ?? GraphPreparation()).apply(to: original, config: config, batches: calibBatches)
+                let outcome = try done ?? (preparation ?? GraphPreparation()).apply(to: original, config: config, batches: calibBatches)
                 for note in outcome.notes { log(note) }
                 let prepared = try outcome.graph(for: config)
                 let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(prepared, config: config)),
@@ -154,12 +159,12 @@ struct SearchCommand: ParsableCommand {
                 p.equalization = Equalization.Settings(level: prepare.equalizationLevel, iterations: prepare.equalizationIterations,
                                                        valueThreshold: prepare.equalizationThreshold, includingBias: prepare.equalizationBias,
                                                        layers: prepare.equalizationLayers)
-                let probe = try p.apply(to: original, config: chosen.config, batches: calibBatches)
+                let probe = try p.apply(to: original, config: configuration(p), batches: calibBatches)
                 if probe.equalization?.kept == 0 {
                     log("equalization would change no pair (\(probe.equalization!.summary)); not searched again")
                 } else {
                     log("trying equalization: \(p.equalization!)")
-                    let other = try variant(p, suffix: "_equalized")
+                    let other = try variant(p, suffix: "_equalized", outcome: probe)
                     tried.append(summary(other, "equalized"))
                     func key(_ v: Variant) -> (Int, Double, Int) {
                         guard let f = v.result.final else { return (1, .infinity, .max) }

@@ -22,10 +22,13 @@ public struct GraphPreparation: Codable, Equatable, Sendable {
         public var equalization: Equalization.Report?
         /// Set when bias correction is on: applies it for a plan (a search calls it once per plan).
         public var biasCorrection: BiasCorrection?
+        /// The bias-corrected graph for the config `apply` was given, which quantize and export ask for again.
+        var corrected: (config: QuantizationConfig, graph: Graph)?
 
         /// The graph a plan is quantized from: `graph`, bias-corrected for `config` when asked.
         public func graph(for config: QuantizationConfig) throws -> Graph {
-            try biasCorrection.map { try $0.apply(config).0 } ?? graph
+            if let corrected, corrected.config == config { return corrected.graph }
+            return try biasCorrection.map { try $0.apply(config).0 } ?? graph
         }
     }
 
@@ -57,7 +60,8 @@ public struct GraphPreparation: Codable, Equatable, Sendable {
         if biasCorrection {
             let correction = try BiasCorrection(graph: out.graph, batches: batches)
             out.biasCorrection = correction
-            let shifts = try correction.apply(config).1
+            let (corrected, shifts) = try correction.apply(config)
+            out.corrected = (config, corrected)
             out.notes.append(String(format: "bias correction: %d layers, largest shift %.3g", shifts.count, shifts.values.max() ?? 0))
         }
         return out
