@@ -124,18 +124,23 @@ public enum Equalization {
         let none = [Bool](repeating: false, count: pairs.count)
         let before = pairs.indices.map { error($0, none) }
         var kept = [Bool](repeating: true, count: pairs.count)
+        var after = before
         var changed = true
-        while changed {
+        while changed {   // the last round changes nothing, so `after` holds every kept pair's final error
             changed = false
-            for k in pairs.indices where kept[k] && error(k, kept) >= before[k] {
-                kept[k] = false
-                changed = true
+            for k in pairs.indices where kept[k] {
+                after[k] = error(k, kept)
+                if after[k] >= before[k] {
+                    kept[k] = false
+                    after[k] = before[k]
+                    changed = true
+                }
             }
         }
         var report = Report(pairs: pairs)
         for k in pairs.indices {
             report.pairs[k].errorBefore = before[k]
-            report.pairs[k].errorAfter = kept[k] ? error(k, kept) : before[k]
+            report.pairs[k].errorAfter = after[k]
             report.pairs[k].kept = kept[k]
         }
 

@@ -12,8 +12,8 @@ public protocol BatchExecutor: Sendable {
 /// keeps both cores busy without synchronisation between layers (shared/specs/swift-stack-recipes.md §2).
 ///
 /// Sub-batches are small (`chunkLimit` images) and handed out one after another: a layer's output for
-/// 16 ImageNet images is 77 MB, which leaves the caches and costs page faults on every allocation, while one
-/// image's stays in L2/L3 (MobileNetV2, batch 32: 151 images/s in two halves, 215 in chunks of two).
+/// 16 ImageNet images is 77 MB, far beyond the caches, while one image's 5 MB stays in L2/L3
+/// (MobileNetV2, batch 32: 151 images/s in two halves, 215 in chunks of two).
 enum BatchSplit {
     static func run(_ input: Tensor, fixedBatch: Int?, splittable: Bool, modelName: String, chunkLimit: Int = .max,
                     chunk: @Sendable (Tensor) throws -> [Tensor]) throws -> [Tensor] {
