@@ -20,13 +20,17 @@ struct PreparationOptions: ParsableArguments {
     @Option(help: "Weights above this magnitude are split.") var splitThreshold: Float = 2.0
     @Option(help: "balance (halves) or random.") var splitMethod: LayerSplit.Method = .balance
 
+    /// The --equalization-* settings (what --equalization turns on, and what search --try-equalization tries).
+    var equalizationSettings: Equalization.Settings {
+        Equalization.Settings(level: equalizationLevel, iterations: equalizationIterations, valueThreshold: equalizationThreshold,
+                              includingBias: equalizationBias, layers: equalizationLayers)
+    }
+
     /// Nil when no pass is asked for.
     var preparation: GraphPreparation? {
         let p = GraphPreparation(
             relu6AsRelu: relu6AsRelu,
-            equalization: equalization
-                ? Equalization.Settings(level: equalizationLevel, iterations: equalizationIterations, valueThreshold: equalizationThreshold,
-                                        includingBias: equalizationBias, layers: equalizationLayers) : nil,
+            equalization: equalization ? equalizationSettings : nil,
             split: splitLayers.isEmpty ? nil : LayerSplit.Settings(layers: splitLayers, threshold: splitThreshold, method: splitMethod),
             biasCorrection: biasCorrection)
         return p.isEmpty ? nil : p

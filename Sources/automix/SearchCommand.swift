@@ -156,9 +156,7 @@ struct SearchCommand: ParsableCommand {
             tried.append(summary(chosen, prepare.preparation == nil ? "plain" : "as asked"))
             if tryEqualization && chosen.config.preparation?.equalization == nil && chosen.result.final?.plan.isEmpty != true {
                 var p = prepare.preparation ?? GraphPreparation()
-                p.equalization = Equalization.Settings(level: prepare.equalizationLevel, iterations: prepare.equalizationIterations,
-                                                       valueThreshold: prepare.equalizationThreshold, includingBias: prepare.equalizationBias,
-                                                       layers: prepare.equalizationLayers)
+                p.equalization = prepare.equalizationSettings
                 let probe = try p.apply(to: original, config: configuration(p), batches: calibBatches)
                 if probe.equalization?.kept == 0 {
                     log("equalization would change no pair (\(probe.equalization!.summary)); not searched again")

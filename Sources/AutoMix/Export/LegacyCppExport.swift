@@ -63,17 +63,22 @@ public struct LegacyCppExport {
                     elements.append(w.codes[((o * c + ci) * kh + h) * kw + x])
                 }}}}
             }
-            let dilations = n.ints("dilations") ?? [1, 1]
-            definitions.append(array(id + "_filter_element", type: type, elements))
-            definitions.append("""
-                    const static Filter<\(type)> \(id)_filter(\(id)_filter_element, \(w.exponents[0]), {\(shape.map(String.init).joined(separator: ", "))}, {\(dilations.map(String.init).joined(separator: ", "))});
-                    const Filter<\(type)> *get_\(id)_filter()
-                    {
-                        return &\(id)_filter;
-                    }
+            // each constant: a static object and its getter, declared in the header
+            func constant(_ kind: String, _ suffix: String, _ arguments: String) {
+                let object = "\(id)_\(suffix)"
+                definitions.append("""
+                        const static \(kind)<\(type)> \(object)(\(arguments));
+                        const \(kind)<\(type)> *get_\(object)()
+                        {
+                            return &\(object);
+                        }
 
-                """)
-            declarations.append("const dl::Filter<\(type)> *get_\(id)_filter();")
+                    """)
+                declarations.append("const dl::\(kind)<\(type)> *get_\(object)();")
+            }
+            func list(_ v: [Int]) -> String { v.map(String.init).joined(separator: ", ") }
+            definitions.append(array(id + "_filter_element", type: type, elements))
+            constant("Filter", "filter", "\(id)_filter_element, \(w.exponents[0]), {\(list(shape))}, {\(list(n.ints("dilations") ?? [1, 1]))}")
 
             // bias, moved to the output exponent (the legacy kernels add it after shifting the sum there)
             if n.inputs.count > 2, let bias = model.parameters[n.inputs[2]] {
@@ -82,27 +87,9 @@ public struct LegacyCppExport {
                     format.quantize(Double(q) * QuantFormat(bits: bias.bits, exponent: bias.exponent(channel: i)).scale, model.target.rounding)
                 }
                 definitions.append(array(id + "_bias_element", type: type, codes))
-                definitions.append("""
-                        const static Bias<\(type)> \(id)_bias(\(id)_bias_element, \(out.exponent), {\(codes.count),});
-                        const Bias<\(type)> *get_\(id)_bias()
-                        {
-                            return &\(id)_bias;
-                        }
-
-                    """)
-                declarations.append("const dl::Bias<\(type)> *get_\(id)_bias();")
+                constant("Bias", "bias", "\(id)_bias_element, \(out.exponent), {\(codes.count),}")
             }
-            if activation == "Relu" {
-                definitions.append("""
-                        const static Activation<\(type)> \(id)_activation(ReLU);
-                        const Activation<\(type)> *get_\(id)_activation()
-                        {
-                            return &\(id)_activation;
-                        }
-
-                    """)
-                declarations.append("const dl::Activation<\(type)> *get_\(id)_activation();")
-            }
+            if activation == "Relu" { constant("Activation", "activation", "ReLU") }
         }
         guard bits != nil else { throw AutoMixError.invalidArgument("cpp export: model '\(g.name)' has no Conv/Gemm layer") }
         let hpp = """
