@@ -4,6 +4,8 @@ import PackageDescription
 // Hot loops are built optimised even in debug (`swift test`), so the tests run at near-release speed.
 // `haswell` (AVX2 + FMA) is the portable baseline of this machine kind; see shared/specs/swift-stack-recipes.md §3.
 let kernelFlags: [String] = ["-Ounchecked", "-target-cpu", "haswell"]
+// The AVX-512 GEMM kernel; only called after a CPU check (Sources/KernelsAVX512/README.md).
+let avx512Flags: [String] = ["-Ounchecked", "-target-cpu", "skylake-avx512"]
 
 let package = Package(
     name: "AutoMix",
@@ -22,10 +24,11 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], exclude: ["README.md"], swiftSettings: [.unsafeFlags(kernelFlags)]),
+        .target(name: "KernelsAVX512", exclude: ["README.md"], swiftSettings: [.unsafeFlags(avx512Flags)]),
         .target(
             name: "AutoMix",
             dependencies: [
-                "ONNXProto", "Kernels", "COpenBLAS", "CTurboJPEG", "CPNG",
+                "ONNXProto", "Kernels", "KernelsAVX512", "COpenBLAS", "CTurboJPEG", "CPNG",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["README.md"]),
@@ -34,7 +37,7 @@ let package = Package(
             dependencies: ["AutoMix", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(
             name: "AutoMixTests",
-            dependencies: ["AutoMix", "Kernels", "ONNXProto"],
+            dependencies: ["AutoMix", "Kernels", "KernelsAVX512", "ONNXProto"],
             resources: [.copy("Fixtures")]),
     ]
 )

@@ -5,18 +5,20 @@
   python3 Scripts/bench_vs_onnxruntime.py [--model Datasets/models/mobilenetv2_imagenet.onnx] [--batch 32] [--runs 7]
 
 Needs onnxruntime and numpy from PyPI (a peer for comparison only; AutoMix never imports Python).
-Prints both medians in images/s and their ratio (AutoMix / onnxruntime).
+Prints both medians in images/s and their ratio (AutoMix / onnxruntime). AutoMix runs with its own AVX-512
+Conv kernel (its default where the CPU has it) and, for reference, with OpenBLAS doing the Conv products.
 """
 import argparse, json, os, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def automix(model, batch, runs):
+def automix(model, batch, runs, gemm=None):
     exe = os.path.join(ROOT, ".build", "release", "automix")
-    out = subprocess.run([exe, "bench", "--model", model, "--batch", str(batch), "--runs", str(runs), "--json"],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["images_per_s"]
+    args = [exe, "bench", "--model", model, "--batch", str(batch), "--runs", str(runs), "--json"]
+    out = subprocess.run(args + (["--gemm", gemm] if gemm else []), check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["images_per_s"], result.get("gemm", "?"), result.get("openblas_core", "?")
 
 
 def onnxruntime(model, batch, runs):
@@ -44,14 +46,20 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=3, help="alternate the two engines this many times; report medians")
     a = ap.parse_args()
-    am, rt = [], []
+    am, blas, rt = [], [], []
     for _ in range(a.rounds):
-        am.append(automix(a.model, a.batch, a.runs))
+        rate, gemm, core = automix(a.model, a.batch, a.runs)
+        am.append(rate)
+        if gemm != "openblas":
+            blas.append(automix(a.model, a.batch, a.runs, gemm="openblas")[0])
         rt.append(onnxruntime(a.model, a.batch, a.runs))
     m_am, m_rt = statistics.median(am), statistics.median(rt)
-    print(f"model {os.path.basename(a.model)}  batch {a.batch}")
-    print(f"AutoMix float       {m_am:8.1f} images/s   (rounds: {', '.join(f'{v:.1f}' for v in am)})")
-    print(f"onnxruntime 2 thr.  {m_rt:8.1f} images/s   (rounds: {', '.join(f'{v:.1f}' for v in rt)})")
+    rounds = lambda vs: ", ".join(f"{v:.1f}" for v in vs)
+    print(f"model {os.path.basename(a.model)}  batch {a.batch}  (OpenBLAS core {core})")
+    print(f"AutoMix float, {gemm} Conv GEMM {m_am:8.1f} images/s   (rounds: {rounds(am)})")
+    if blas:
+        print(f"AutoMix float, OpenBLAS Conv GEMM {statistics.median(blas):6.1f} images/s   (rounds: {rounds(blas)})")
+    print(f"onnxruntime 2 threads          {m_rt:8.1f} images/s   (rounds: {rounds(rt)})")
     print(f"ratio AutoMix/onnxruntime  {m_am / m_rt:.2f}x")
 
 

@@ -134,6 +134,12 @@ def op_models():
         {"sz": np.array([2, 3, 7, 3], np.int64)}, [2, 3, 4, 5], dyn=False)
     add("resize_opset18", [oh.make_node("Resize", ["x", "", "sc"], ["y"], mode="nearest")],
         {"sc": np.array([1, 1, 1.5, 2], np.float32)}, [2, 3, 4, 5], opset=18)
+    # one or two rows (a classifier on a sub-batch of one or two images) take AutoMix's sgemv path
+    add("gemm_one_row_transB", [oh.make_node("Gemm", ["x", "w", "c"], ["y"], transB=1, alpha=0.5, beta=2.0)],
+        {"w": f(9, 13), "c": f(9)}, [1, 13], dyn=False)
+    add("gemm_two_rows_transA", [oh.make_node("Gemm", ["x", "w", "c"], ["y"], transA=1)], {"w": f(6, 5), "c": f(1, 5)},
+        [6, 2], dyn=False)
+    add("gemm_one_row_plain", [oh.make_node("Gemm", ["x", "w"], ["y"])], {"w": f(7, 3)}, [1, 7], dyn=False)
     return cases
 
 
@@ -219,6 +225,9 @@ def main():
         manifest["ops"].append(save_case(ops_dir, case[0], path, case[4], False))
     # the same small net stored with external data
     ext = onnx.load(os.path.join(ops_dir, "conv_bn_fold.onnx"))
+    # onnx appends to an existing data file, so start from none
+    if os.path.exists(os.path.join(ops_dir, "external_data.bin")):
+        os.remove(os.path.join(ops_dir, "external_data.bin"))
     onnx.save(ext, os.path.join(ops_dir, "external_data.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
               location="external_data.bin", size_threshold=0)
     manifest["ops"].append(save_case(ops_dir, "external_data", os.path.join(ops_dir, "external_data.onnx"), [2, 3, 8, 8], False))

@@ -2,6 +2,8 @@ import ArgumentParser
 import AutoMix
 import Foundation
 
+extension GemmBackend: ExpressibleByArgument {}
+
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -19,6 +21,8 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @Flag(help: "End with one JSON object of the results.") var json = false
     @Flag(help: "Also print the float time per op type and the slowest layers (one core, median of the runs).") var profile = false
+    @Option(help: "The float executor's Conv matrix products: avx512 (own kernel; the default where the CPU has it) or openblas.")
+    var gemm: GemmBackend = .preferred
 
     func median(_ body: () throws -> Void) rethrows -> Double {
         try body()
@@ -34,7 +38,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let graph = try Graph.prepared(onnx: model.model)
-            let executor = try FloatExecutor(graph: graph)
+            guard gemm.isAvailable else { throw AutoMixError.invalidArgument("--gemm \(gemm.rawValue): this CPU has no AVX-512") }
+            let executor = try FloatExecutor(graph: graph, gemm: gemm)
             guard let input = graph.imageInput else { throw AutoMixError.invalidArgument("model input is not [N,C,H,W]") }
             // a fixed pseudo-random input in [-1, 1): the speed does not depend on the values
             let count = batch * input.channels * input.height * input.width
@@ -42,9 +47,11 @@ struct BenchCommand: ParsableCommand {
                            data: (0..<count).map { i in Float((i &* 2654435761) & 0xFFFF) / 32768 - 1 })
             let floatTime = try median { _ = try executor.run(x) }
             let floatRate = Double(batch) / floatTime
-            print(String(format: "float          batch %d  median %.1f ms  %.1f images/s  (%d runs)", batch, floatTime * 1000, floatRate, runs))
+            print(String(format: "float          batch %d  median %.1f ms  %.1f images/s  (%d runs; Conv GEMM %@, OpenBLAS %@)",
+                         batch, floatTime * 1000, floatRate, runs, gemm.rawValue, BLASKernels.coreName))
             var out: [String: Any] = ["model": model.model, "batch": batch, "images_per_s": floatRate,
-                                      "median_ms": floatTime * 1000, "runs": runs]
+                                      "median_ms": floatTime * 1000, "runs": runs, "gemm": gemm.rawValue,
+                                      "openblas_core": BLASKernels.coreName]
             if profile { try printProfile(executor, x) }
             if let target {
                 let config = QuantizationConfig(target: target, bits: bits)

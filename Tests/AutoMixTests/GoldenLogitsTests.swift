@@ -20,15 +20,20 @@ import Testing
         }
     }
 
-    @Test("every bundled model's logits equal onnxruntime's within 1e-4", arguments: cases("models"))
-    func models(_ c: Case) throws { try expectGolden(c) }
+    /// Conv's matrix products both ways this machine can run them: the own AVX-512 kernel and OpenBLAS.
+    static let backends = GemmBackend.allCases.filter(\.isAvailable)
 
-    @Test("each op and opset form matches onnxruntime", arguments: cases("ops"))
-    func ops(_ c: Case) throws { try expectGolden(c) }
+    @Test("every bundled model's logits equal onnxruntime's within 1e-4", arguments: cases("models"), backends)
+    func models(_ c: Case, _ gemm: GemmBackend) throws { try expectGolden(c, gemm) }
 
-    func expectGolden(_ c: Case) throws {
+    @Test("each op and opset form matches onnxruntime", arguments: cases("ops"), backends)
+    func ops(_ c: Case, _ gemm: GemmBackend) throws { try expectGolden(c, gemm) }
+
+    func expectGolden(_ c: Case, _ gemm: GemmBackend) throws {
         let graph = try Graph.prepared(onnx: c.model)
-        let out = try FloatExecutor(graph: graph).run(fixedInput(c.inputShape))[0]
+        let executor = try FloatExecutor(graph: graph, gemm: gemm)
+        #expect(executor.gemm == gemm)
+        let out = try executor.run(fixedInput(c.inputShape))[0]
         #expect(out.shape == c.outputShape)
         #expect(maxAbsDiff(out.data, try Fixtures.floats(c.golden)) < 1e-4)
     }

@@ -27,6 +27,8 @@ public final class FloatExecutor: BatchExecutor {
         let releases: [Int]
         /// The graph names of `outputs` (a fused activation's output replaces the Conv's).
         let outputNames: [String]
+        /// A Conv's constant weights in the AVX-512 kernel's layout, when that kernel is used.
+        let packed: PackedConvWeights?
     }
 
     struct Program: Sendable {
@@ -37,8 +39,11 @@ public final class FloatExecutor: BatchExecutor {
         let outputSlots: [Int]
     }
 
+    /// Who does Conv's matrix products (see `GemmBackend`).
+    public let gemm: GemmBackend
+
     /// `fuseActivations: false` keeps every Conv output visible to `observe` (the analysis needs pre-activation values).
-    public init(graph: Graph, fuseActivations: Bool = true) throws {
+    public init(graph: Graph, fuseActivations: Bool = true, gemm: GemmBackend = .preferred) throws {
         guard graph.inputs.count == 1 else {
             throw AutoMixError.invalidArgument("model '\(graph.name)' has \(graph.inputs.count) inputs; AutoMix runs single-input classifiers")
         }
@@ -46,6 +51,7 @@ public final class FloatExecutor: BatchExecutor {
             throw ShapeInference.fail(n, "shape arithmetic on runtime values cannot be executed")
         }
         self.graph = graph
+        self.gemm = gemm.isAvailable ? gemm : .openBLAS
         Self.keepLargeAllocationsInHeap
         let b = graph.inputs[0].shape.first ?? -1
         fixedBatch = b > 0 ? b : nil
@@ -78,9 +84,15 @@ public final class FloatExecutor: BatchExecutor {
         }
         let outputSlots = try table.outputSlots(of: graph)
         let keep = Set(outputSlots)
+        let backend = self.gemm
+        func packed(_ node: Node, _ inputs: [Slot]) -> PackedConvWeights? {
+            guard node.op == .conv, inputs.count > 1, case let .constant(c) = inputs[1] else { return nil }
+            return PackedConvWeights(conv: table.constants[c], group: node.int("group", default: 1), backend: backend)
+        }
         program = Program(
             steps: steps.enumerated().map { i, s in
-                Step(node: s.0, inputs: s.1, outputs: s.2, clamp: s.3, releases: table.releases(after: i, keeping: keep), outputNames: s.4)
+                Step(node: s.0, inputs: s.1, outputs: s.2, clamp: s.3, releases: table.releases(after: i, keeping: keep),
+                     outputNames: s.4, packed: packed(s.0, s.1))
             },
             constants: table.constants, valueCount: table.slots.count, inputSlot: 0, outputSlots: outputSlots)
     }
@@ -167,7 +179,8 @@ public final class FloatExecutor: BatchExecutor {
     func runSteps(_ values: inout [Tensor?], from first: Int, to end: Int? = nil, release: Bool,
                   observe: ((String, Tensor) -> Void)? = nil) throws {
         for step in program.steps[first..<(end ?? program.steps.count)] {
-            let outs = try FloatOps.evaluate(step.node, inputs(of: step, values), opset: graph.opset, clamp: step.clamp)
+            let outs = try FloatOps.evaluate(step.node, inputs(of: step, values), opset: graph.opset, clamp: step.clamp,
+                                             packed: step.packed)
             if release { for s in step.releases { values[s] = nil } }
             for (s, t) in zip(step.outputs, outs) { values[s] = t }
             if let observe { for (name, t) in zip(step.outputNames, outs) { observe(name, t) } }

@@ -12,26 +12,10 @@ public enum BLASKernels {
     public static func preferAVX512() {
         #if os(Linux)
         guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, coreName == "Haswell",
-              let flagLine = cpuFlagLine() else { return }
-        let flags = Set(flagLine.split(separator: " ").map(String.init))
-        guard ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) else { return }
+              CPUFeatures.hasAVX512 else { return }
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)   // returns only if the exec failed: keep running as is
         unsetenv("OPENBLAS_CORETYPE")
         #endif
-    }
-
-    /// The first `flags` line of /proc/cpuinfo (read line by line: the file reports a size of 0).
-    public static func cpuFlagLine() -> String? {
-        guard let f = fopen("/proc/cpuinfo", "r") else { return nil }
-        defer { fclose(f) }
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, f) > 0 {
-            let text = String(cString: line!)
-            if text.hasPrefix("flags") { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
-        }
-        return nil
     }
 }

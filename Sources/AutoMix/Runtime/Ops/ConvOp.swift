@@ -1,14 +1,16 @@
 import Kernels
 
-/// Float 2-D convolution, NCHW: depthwise kernel for one-channel groups, im2col + sgemm otherwise
-/// (no im2col at all for 1×1, stride 1, unpadded).
+/// Float 2-D convolution, NCHW: depthwise kernel for one-channel groups, im2col + matrix product otherwise
+/// (no im2col at all for 1×1, stride 1, unpadded). The product is the packed AVX-512 kernel when `packed`
+/// weights are given (bias and clamp applied as it stores), `cblas_sgemm` and a bias/clamp pass otherwise.
 enum ConvOp {
     /// `clamp` is a fused Relu/Clip, applied with the bias in the same pass. With `accumulateOnly` the raw sums
     /// are returned (no bias, no clamp): the integer executor's accumulators.
     /// `perImage`, when given, replaces the bias/clamp pass: it gets each image's raw sums (`[cout][outH·outW]`)
     /// while they are still in cache (the integer executor's requantization).
     static func run(_ n: Node, x: Tensor, w: Tensor, bias: Tensor?, outShape: [Int], clamp: Clamp = .none,
-                    accumulateOnly: Bool = false, perImage: ((UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> Tensor {
+                    accumulateOnly: Bool = false, packed: PackedConvWeights? = nil,
+                    perImage: ((UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> Tensor {
         let accumulateOnly = accumulateOnly || perImage != nil
         let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, cinPerGroup, kH, kW) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
@@ -25,8 +27,11 @@ enum ConvOp {
             && geometry.pads == (0, 0, 0, 0)
         let k = cinPerGroup * kH * kW
         var out = Tensor(uninitialized: outShape)
-        var scratch = [Float](repeating: 0, count: depthwise ? depthwiseScratchCount(win) : (direct ? 0 : k * outHW))
-        let b = bias?.data ?? [Float](repeating: 0, count: cout)
+        let packed = packed.flatMap { p in !depthwise && p.groups == group && p.rowsPerGroup == coutPerGroup && p.k == k ? p : nil }
+        var scratch = [Float](repeating: 0, count: depthwise ? depthwiseScratchCount(win)
+                                : (direct ? 0 : k * outHW) + (packed?.scratchCount ?? 0))
+        let b = accumulateOnly ? [Float](repeating: 0, count: cout) : bias?.data ?? [Float](repeating: 0, count: cout)
+        let epilogueClamp = accumulateOnly ? Clamp.none : clamp
         x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
         b.withUnsafeBufferPointer { bp in
@@ -37,7 +42,7 @@ enum ConvOp {
                 let dst = op.baseAddress! + img * cout * outHW
                 if depthwise {
                     depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
-                                    bias: bp.baseAddress!, accumulateOnly ? .none : clamp, scratch: sp.baseAddress!, dst)
+                                    bias: bp.baseAddress!, epilogueClamp, scratch: sp.baseAddress!, dst)
                     perImage?(dst)
                     continue
                 }
@@ -50,10 +55,18 @@ enum ConvOp {
                         im2col(gsrc, channels: cinPerGroup, win, sp.baseAddress!)
                         cols = UnsafePointer(sp.baseAddress!)
                     }
-                    sgemm(m: coutPerGroup, n: outHW, k: k, a: wp.baseAddress! + g * coutPerGroup * k, lda: k,
-                          b: cols, ldb: outHW, c: dst + g * coutPerGroup * outHW, ldc: outHW)
+                    if let packed {
+                        packed.multiply(group: g, cols: cols, n: outHW, out: dst + g * coutPerGroup * outHW,
+                                        bias: bp.baseAddress! + g * coutPerGroup, lo: epilogueClamp.lo, hi: epilogueClamp.hi,
+                                        scratch: sp.baseAddress! + (direct ? 0 : k * outHW))
+                    } else {
+                        sgemm(m: coutPerGroup, n: outHW, k: k, a: wp.baseAddress! + g * coutPerGroup * k, lda: k,
+                              b: cols, ldb: outHW, c: dst + g * coutPerGroup * outHW, ldc: outHW)
+                    }
                 }
-                if !accumulateOnly { biasClamp(dst, channels: cout, planeSize: outHW, bias: bp.baseAddress!, clamp) }
+                if !accumulateOnly && packed == nil {
+                    biasClamp(dst, channels: cout, planeSize: outHW, bias: bp.baseAddress!, clamp)
+                }
                 perImage?(dst)
             }
         }}}}}

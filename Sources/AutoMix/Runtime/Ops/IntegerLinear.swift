@@ -16,6 +16,7 @@ struct IntegerLinear: Sendable {
     let node: Node
     let weights: Tensor          // codes as floats, ONNX layout (Gemm: [N,K])
     let weightsD: [Double]       // the same codes for the double path
+    let packed: PackedConvWeights?   // the codes in the AVX-512 kernel's layout (Conv)
     let bias: [Int64]
     let shifts: [Int]
     let relu: Bool
@@ -37,6 +38,7 @@ struct IntegerLinear: Sendable {
         let n = weight.shape[0]
         weights = Tensor(shape: weight.shape, data: weight.codes.map { Float($0) })
         weightsD = weight.codes.map { Double($0) }
+        packed = node.op == .conv ? PackedConvWeights(conv: weights, group: node.int("group", default: 1), backend: .preferred) : nil
         var b = [Int64](repeating: 0, count: n)
         if let bias {
             guard bias.codes.count == n else { throw ShapeInference.fail(node, "bias has \(bias.codes.count) values for \(n) channels") }
@@ -88,7 +90,7 @@ struct IntegerLinear: Sendable {
     /// simulation holds it (for the analyses).
     func preActivation(_ x: Tensor, outShape: [Int]) throws -> Tensor {
         var out = node.op == .conv
-            ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true)
+            ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true, packed: packed)
             : gemmFloat(x, outShape: outShape)
         let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
         let scales = weightExponents.map { Float(QuantFormat(bits: 8, exponent: inputExponent + $0).scale) }
@@ -121,7 +123,7 @@ struct IntegerLinear: Sendable {
                                            self.rounding, relu: self.relu, lo: self.lo, hi: self.hi, acc)
                 }
             }
-            if node.op == .conv { return try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape) { epilogue($0, 1) } }
+            if node.op == .conv { return try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, packed: packed) { epilogue($0, 1) } }
             var out = gemmFloat(x, outShape: outShape)
             out.data.withUnsafeMutableBufferPointer { epilogue($0.baseAddress!, images) }
             return out

@@ -1,0 +1,87 @@
+/// Rows per panel of packed weights: the micro-tile's height.
+public let packedPanelRows = 8
+/// Columns of the micro-tile: three 16-float vectors.
+let tileColumns = 48
+
+/// Floats needed to pack an `m × k` matrix: whole 8-row panels (zero rows past `m`).
+public func packedCount(m: Int, k: Int) -> Int { (m + packedPanelRows - 1) / packedPanelRows * packedPanelRows * k }
+
+/// Floats of scratch `packedGemm` needs for a given `k`.
+public func packedGemmScratchCount(k: Int) -> Int { k * tileColumns + packedPanelRows * tileColumns + packedPanelRows }
+
+/// Packs row-major `A[m×k]` into 8-row panels stored k-major (`panel[kk·8 + r]`), so the micro-tile reads its
+/// eight weights of one `kk` as consecutive floats. Weights are constant, so this is done once per layer.
+public func packPanels(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, into p: UnsafeMutablePointer<Float>) {
+    for panel in 0..<((m + packedPanelRows - 1) / packedPanelRows) {
+        let base = p + panel * packedPanelRows * k
+        for r in 0..<packedPanelRows {
+            let row = panel * packedPanelRows + r
+            if row < m {
+                for kk in 0..<k { base[kk * packedPanelRows + r] = a[row * lda + kk] }
+            } else {
+                for kk in 0..<k { base[kk * packedPanelRows + r] = 0 }
+            }
+        }
+    }
+}
+
+/// `C[m×n] = clamp(bias + A·B, lo, hi)` with `A` packed by `packPanels`, `B[k×n]` and `C` row-major.
+///
+/// Columns are taken in blocks whose `B` part stays in L2 while every panel of `A` passes over it; within a
+/// block each 8×48 tile keeps its 24 accumulators in registers for the whole `k` loop. Leftover columns go to
+/// a zero-padded copy (24 or more) or to the single-column kernel (fewer: MobileNetV2's 7×7 and 14×14 maps
+/// leave 1 and 4), which wastes far less than a mostly empty tile.
+public func packedGemm(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                       c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>, lo: Float, hi: Float,
+                       scratch: UnsafeMutablePointer<Float>) {
+    let bTail = scratch, cTile = scratch + k * tileColumns, biasTail = cTile + packedPanelRows * tileColumns
+    let panels = (m + packedPanelRows - 1) / packedPanelRows
+    let blockColumns = max(tileColumns, 65_536 / max(k, 1) / tileColumns * tileColumns)   // 256 KB of B
+    var n0 = 0
+    while n0 < n {
+        let n1 = min(n, n0 + blockColumns)
+        let full = (n1 - n0) / tileColumns * tileColumns
+        let rest = n1 - n0 - full
+        let padded = rest >= tileColumns / 2
+        if padded {
+            for kk in 0..<k {
+                let d = bTail + kk * tileColumns
+                d.update(from: b + kk * ldb + n0 + full, count: rest)
+                (d + rest).update(repeating: 0, count: tileColumns - rest)
+            }
+        }
+        for panel in 0..<panels {
+            let ap = packedA + panel * packedPanelRows * k
+            let rows = min(packedPanelRows, m - panel * packedPanelRows)
+            let cPanel = c + panel * packedPanelRows * ldc
+            var panelBias = bias + panel * packedPanelRows
+            if rows < packedPanelRows {
+                for r in 0..<packedPanelRows { biasTail[r] = r < rows ? panelBias[r] : 0 }
+                panelBias = UnsafePointer(biasTail)
+            }
+            // A partial panel computes into the tile buffer and copies its real rows out.
+            func emit(_ j: Int, _ width: Int, _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
+                if rows == packedPanelRows { body(cPanel + j, ldc); return }
+                body(cTile, tileColumns)
+                for r in 0..<rows { (cPanel + r * ldc + j).update(from: cTile + r * tileColumns, count: width) }
+            }
+            var j = n0
+            while j < n0 + full {
+                emit(j, tileColumns) { tile8x48(k: k, a: ap, b: b + j, ldb: ldb, c: $0, ldc: $1, bias: panelBias, lo: lo, hi: hi) }
+                j += tileColumns
+            }
+            if rest == 0 { continue }
+            if padded {
+                tile8x48(k: k, a: ap, b: bTail, ldb: tileColumns, c: cTile, ldc: tileColumns, bias: panelBias, lo: lo, hi: hi)
+                for r in 0..<rows { (cPanel + r * ldc + j).update(from: cTile + r * tileColumns, count: rest) }
+                continue
+            }
+            while j < n1 {
+                let cols = min(4, n1 - j)
+                emit(j, cols) { columns8(k: k, a: ap, b: b + j, ldb: ldb, cols: cols, c: $0, ldc: $1, bias: panelBias, lo: lo, hi: hi) }
+                j += cols
+            }
+        }
+        n0 = n1
+    }
+}

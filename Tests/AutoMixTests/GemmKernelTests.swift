@@ -1,0 +1,55 @@
+import Testing
+import Kernels
+import KernelsAVX512
+@testable import AutoMix
+
+/// The packed AVX-512 Conv kernel against a double-precision product, on shapes that reach every path:
+/// partial 8-row panels, whole 48-column tiles, padded tails (24–47 columns) and single-column tails.
+@Suite(.enabled(if: CPUFeatures.hasAVX512, "the AVX-512 kernel needs an AVX-512 CPU"))
+struct GemmKernelTests {
+    @Test("packedGemm equals the exact product plus bias, clamped", arguments: [1, 7, 8, 13, 24], [1, 4, 5, 23, 24, 47, 48, 49, 100, 196])
+    func product(m: Int, n: Int) {
+        for k in [1, 9, 27] {
+            var seed: UInt64 = UInt64(m * 1000 + n * 10 + k)
+            func next() -> Float {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int(seed >> 40) % 2001 - 1000) / 1000
+            }
+            let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * n)).map { _ in next() }
+            let bias = (0..<m).map { _ in next() }
+            // a wider output row than n checks that nothing is written past the matrix's columns
+            let ldc = n + 3
+            var packed = [Float](repeating: .nan, count: packedCount(m: m, k: k))
+            packPanels(m: m, k: k, a: a, lda: k, into: &packed)
+            var c = [Float](repeating: 99, count: m * ldc)
+            var scratch = [Float](repeating: .nan, count: packedGemmScratchCount(k: k))
+            packedGemm(m: m, n: n, k: k, packedA: packed, b: b, ldb: n, c: &c, ldc: ldc, bias: bias, lo: -0.5, hi: 2,
+                       scratch: &scratch)
+            var worst: Double = 0
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s = Double(bias[i])
+                    for kk in 0..<k { s += Double(a[i * k + kk]) * Double(b[kk * n + j]) }
+                    worst = max(worst, abs(min(max(s, -0.5), 2) - Double(c[i * ldc + j])))
+                }
+                #expect(c[(i * ldc + n)..<(i * ldc + ldc)].allSatisfy { $0 == 99 }, "m \(m) n \(n) k \(k): wrote past column \(n)")
+            }
+            #expect(worst < 1e-5, "m \(m) n \(n) k \(k): largest error \(worst)")
+        }
+    }
+
+    @Test("a grouped Conv runs the same through the packed kernel as through OpenBLAS")
+    func groupedConv() throws {
+        let conv = Node(name: "g", op: .conv, inputs: ["x", "w", "b"], outputs: ["y"],
+                        attributes: ["group": .int(2), "pads": .ints([1, 1, 1, 1]), "strides": .ints([2, 2])])
+        let x = fixedInput([2, 6, 11, 9])
+        let w = Tensor(shape: [10, 3, 3, 3], data: fixedInput([10, 3, 3, 3]).data.map { $0 * 3 })
+        let b = fixedInput([10])
+        let outShape = [2, 10, 6, 5]
+        let packed = try #require(PackedConvWeights(conv: w, group: 2, backend: .avx512))
+        let own = try ConvOp.run(conv, x: x, w: w, bias: b, outShape: outShape, clamp: Clamp(lo: 0, hi: 6), packed: packed)
+        let blas = try ConvOp.run(conv, x: x, w: w, bias: b, outShape: outShape, clamp: Clamp(lo: 0, hi: 6))
+        #expect(maxAbsDiff(own.data, blas.data) < 1e-5)
+        #expect(own.data.contains { $0 == 6 } && own.data.contains { $0 == 0 })
+    }
+}
