@@ -55,6 +55,9 @@ public func im2col(_ src: UnsafePointer<Float>, channels: Int, _ w: Window2D, _ 
                     for ox in 0..<oxLo { o[ox] = 0 }
                     if w.strideW == 1 {
                         for ox in oxLo..<oxHi { o[ox] = inRow[ox] }
+                    } else if w.strideW == 2 {
+                        // a constant stride lets the compiler load two vectors and keep every other float
+                        for ox in oxLo..<oxHi { o[ox] = inRow[2 * ox] }
                     } else {
                         for ox in oxLo..<oxHi { o[ox] = inRow[ox * w.strideW] }
                     }

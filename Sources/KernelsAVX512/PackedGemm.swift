@@ -7,7 +7,7 @@ let tileColumns = 48
 public func packedCount(m: Int, k: Int) -> Int { (m + packedPanelRows - 1) / packedPanelRows * packedPanelRows * k }
 
 /// Floats of scratch `packedGemm` needs for a given `k`.
-public func packedGemmScratchCount(k: Int) -> Int { k * tileColumns + packedPanelRows * tileColumns + packedPanelRows }
+public func packedGemmScratchCount(k: Int) -> Int { k * tileColumns + packedPanelRows * tileColumns + packedPanelRows + 1 }
 
 /// Packs row-major `A[m×k]` into 8-row panels stored k-major (`panel[kk·8 + r]`), so the micro-tile reads its
 /// eight weights of one `kk` as consecutive floats. Weights are constant, so this is done once per layer.
@@ -52,6 +52,7 @@ public func packedGemm(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b:
         }
         for panel in 0..<panels {
             let ap = packedA + panel * packedPanelRows * k
+            if panel + 1 < panels { touch(ap + packedPanelRows * k, count: packedPanelRows * k, scratch: biasTail) }
             let rows = min(packedPanelRows, m - panel * packedPanelRows)
             let cPanel = c + panel * packedPanelRows * ldc
             var panelBias = bias + panel * packedPanelRows
@@ -84,4 +85,15 @@ public func packedGemm(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b:
         }
         n0 = n1
     }
+}
+
+/// Reads one float per cache line of the next panel, so its misses overlap each other and the current panel's
+/// arithmetic instead of stalling the tile loop one line at a time (the late 1×1 layers read 1–2 MB of
+/// weights once per image). The sum goes to scratch so the loads are not removed.
+@inline(__always)
+func touch(_ p: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) {
+    var sum: Float = 0
+    var i = 0
+    while i < count { sum += p[i]; i += 16 }
+    scratch[packedPanelRows] = sum
 }

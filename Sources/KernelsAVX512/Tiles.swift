@@ -50,27 +50,68 @@ func tile8x48(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int
     }
 }
 
-/// Up to 4 single columns `0..<cols` of an 8-row panel: one 8-lane accumulator per column (the 8 rows), so a
-/// leftover column costs an eighth of what a mostly empty 48-wide tile would. Absent columns re-read the
-/// last real one and are not stored.
+/// Up to 4 single columns `0..<cols` of an 8-row panel: 8-lane accumulators over the panel's rows, so a
+/// leftover column costs a small fraction of a mostly empty 48-wide tile. Each column keeps four partial sums
+/// (k mod 4): one chain would wait on the FMA latency every step, and the last column of a 7×7 map would cost
+/// a third of the tile beside it.
 @inline(never)
 func columns8(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, cols: Int,
               c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>, lo: Float, hi: Float) {
-    let start = UnsafeRawPointer(bias).loadUnaligned(as: V8.self)
-    var s0 = start, s1 = start, s2 = start, s3 = start
-    let j1 = min(1, cols - 1), j2 = min(2, cols - 1), j3 = min(3, cols - 1)
-    var ap = a, bp = b
-    for _ in 0..<k {
-        let w = UnsafeRawPointer(ap).loadUnaligned(as: V8.self)
-        s0.addProduct(w, V8(repeating: bp[0])); s1.addProduct(w, V8(repeating: bp[j1]))
-        s2.addProduct(w, V8(repeating: bp[j2])); s3.addProduct(w, V8(repeating: bp[j3]))
-        ap += 8; bp += ldb
+    switch cols {
+    case 1: columns8(count: 1, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, lo: lo, hi: hi)
+    case 2: columns8(count: 2, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, lo: lo, hi: hi)
+    case 3: columns8(count: 3, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, lo: lo, hi: hi)
+    default: columns8(count: 4, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, lo: lo, hi: hi)
     }
+}
+
+/// The body of `columns8` for a `count` known where it is inlined, so the unused columns' work folds away.
+@inline(__always)
+private func columns8(count: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>, lo: Float, hi: Float) {
+    var s = (V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8())
+    @inline(__always) func step(_ phase: Int, _ ap: UnsafePointer<Float>, _ bp: UnsafePointer<Float>) {
+        let w = UnsafeRawPointer(ap).loadUnaligned(as: V8.self)
+        switch phase {
+        case 0:
+            s.0.addProduct(w, V8(repeating: bp[0]))
+            if count > 1 { s.1.addProduct(w, V8(repeating: bp[1])) }
+            if count > 2 { s.2.addProduct(w, V8(repeating: bp[2])) }
+            if count > 3 { s.3.addProduct(w, V8(repeating: bp[3])) }
+        case 1:
+            s.4.addProduct(w, V8(repeating: bp[0]))
+            if count > 1 { s.5.addProduct(w, V8(repeating: bp[1])) }
+            if count > 2 { s.6.addProduct(w, V8(repeating: bp[2])) }
+            if count > 3 { s.7.addProduct(w, V8(repeating: bp[3])) }
+        case 2:
+            s.8.addProduct(w, V8(repeating: bp[0]))
+            if count > 1 { s.9.addProduct(w, V8(repeating: bp[1])) }
+            if count > 2 { s.10.addProduct(w, V8(repeating: bp[2])) }
+            if count > 3 { s.11.addProduct(w, V8(repeating: bp[3])) }
+        default:
+            s.12.addProduct(w, V8(repeating: bp[0]))
+            if count > 1 { s.13.addProduct(w, V8(repeating: bp[1])) }
+            if count > 2 { s.14.addProduct(w, V8(repeating: bp[2])) }
+            if count > 3 { s.15.addProduct(w, V8(repeating: bp[3])) }
+        }
+    }
+    var ap = a, bp = b, kk = 0
+    while kk + 4 <= k {
+        step(0, ap, bp); step(1, ap + 8, bp + ldb); step(2, ap + 16, bp + 2 * ldb); step(3, ap + 24, bp + 3 * ldb)
+        ap += 32; bp += 4 * ldb; kk += 4
+    }
+    while kk < k {
+        step(0, ap, bp)
+        ap += 8; bp += ldb; kk += 1
+    }
+    let start = UnsafeRawPointer(bias).loadUnaligned(as: V8.self)
+    let t0 = start + (s.0 + s.4) + (s.8 + s.12), t1 = start + (s.1 + s.5) + (s.9 + s.13)
+    let t2 = start + (s.2 + s.6) + (s.10 + s.14), t3 = start + (s.3 + s.7) + (s.11 + s.15)
     for r in 0..<8 {
         let row = c + r * ldc
-        row[0] = Swift.min(Swift.max(s0[r], lo), hi)
-        if cols > 1 { row[1] = Swift.min(Swift.max(s1[r], lo), hi) }
-        if cols > 2 { row[2] = Swift.min(Swift.max(s2[r], lo), hi) }
-        if cols > 3 { row[3] = Swift.min(Swift.max(s3[r], lo), hi) }
+        row[0] = Swift.min(Swift.max(t0[r], lo), hi)
+        if count > 1 { row[1] = Swift.min(Swift.max(t1[r], lo), hi) }
+        if count > 2 { row[2] = Swift.min(Swift.max(t2[r], lo), hi) }
+        if count > 3 { row[3] = Swift.min(Swift.max(t3[r], lo), hi) }
     }
 }
