@@ -50,9 +50,12 @@ public func packedGemm(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b:
                 (d + rest).update(repeating: 0, count: tileColumns - rest)
             }
         }
+        // few columns per panel (7×7 maps): the panel's weights are used briefly, so fetch the next one early;
+        // with more columns the hardware prefetcher keeps up and touching only costs (measured both ways)
+        let touchAhead = n1 - n0 <= 2 * tileColumns
         for panel in 0..<panels {
             let ap = packedA + panel * packedPanelRows * k
-            if panel + 1 < panels { touch(ap + packedPanelRows * k, count: packedPanelRows * k, scratch: biasTail) }
+            if touchAhead && panel + 1 < panels { touch(ap + packedPanelRows * k, count: packedPanelRows * k, scratch: biasTail) }
             let rows = min(packedPanelRows, m - panel * packedPanelRows)
             let cPanel = c + panel * packedPanelRows * ldc
             var panelBias = bias + panel * packedPanelRows
