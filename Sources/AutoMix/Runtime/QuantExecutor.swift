@@ -14,6 +14,8 @@ public final class QuantExecutor: BatchExecutor {
     let inputFormat: QuantFormat?
     let outputFormats: [QuantFormat?]
     let batchSplittable: Bool
+    /// Images per sub-batch, as for the float executor (see `BatchSplit`).
+    let chunkLimit: Int
 
     enum Kernel: Sendable {
         case linear(IntegerLinear)
@@ -91,6 +93,7 @@ public final class QuantExecutor: BatchExecutor {
         inputFormat = model.formats[graph.inputs[0].name]
         outputFormats = graph.outputs.map { model.formats[$0.name] }
         batchSplittable = FloatExecutor.keepsBatchLeading(graph)
+        chunkLimit = BatchSplit.chunkLimit(graph)
     }
 
     static func sharesOutput(_ n: Node, _ model: QuantizedModel, _ consumers: [String: [Int]]) -> Bool {
@@ -184,7 +187,7 @@ public final class QuantExecutor: BatchExecutor {
 
     /// Real input in, real outputs out: the input is quantized as the device's preprocessor does.
     public func run(_ input: Tensor) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name) { chunk in
+        try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) { chunk in
             var x = chunk
             if let q = self.inputFormat { x = Self.quantize(x, q, self.model.target.rounding) }
             let outs = try self.runChunk(x)
@@ -203,7 +206,9 @@ public final class QuantExecutor: BatchExecutor {
 
     /// Codes in (for an integer input), outputs as stored: codes for integer outputs.
     public func runCodes(_ input: Tensor) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name) { try self.runChunk($0) }
+        try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) {
+            try self.runChunk($0)
+        }
     }
 
     static func quantize(_ x: Tensor, _ q: QuantFormat, _ mode: RoundingMode) -> Tensor {
