@@ -78,16 +78,28 @@ public func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, tra
                   b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
                   c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0) {
     if m <= 2 {
-        // row i of C is op(B)ᵀ applied to row i of op(A); op(B) = B[N,K] read as is when transposed
         for i in 0..<m {
-            let x = transA ? a + i : a + i * lda
-            cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans, Int32(transB ? n : k), Int32(transB ? k : n),
-                        alpha, b, Int32(ldb), x, Int32(transA ? lda : 1), beta, c + i * ldc, 1)
+            let r = GemvRow(i, n: n, k: k, lda: lda, transA: transA, transB: transB)
+            cblas_sgemv(CblasRowMajor, r.trans, r.rows, r.cols, alpha, b, Int32(ldb), a + r.xOffset, r.incx, beta, c + i * ldc, 1)
         }
         return
     }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Row `i` of `C = op(A)·op(B)` as one `gemv`: `op(B)ᵀ` applied to row `i` of `op(A)` (with `B[N,K]` read as is
+/// when transposed), for `sgemm`'s and `dgemm`'s one- and two-row cases.
+struct GemvRow {
+    let trans: CBLAS_TRANSPOSE
+    let rows: Int32, cols: Int32
+    let xOffset: Int, incx: Int32
+
+    init(_ i: Int, n: Int, k: Int, lda: Int, transA: Bool, transB: Bool) {
+        trans = transB ? CblasNoTrans : CblasTrans
+        (rows, cols) = transB ? (Int32(n), Int32(k)) : (Int32(k), Int32(n))
+        (xOffset, incx) = transA ? (i, Int32(lda)) : (i * lda, 1)
+    }
 }
 
 /// Output bounds of a convolution with a fused Relu (`0…∞`), ReLU6/Clip, or none (`-∞…∞`).

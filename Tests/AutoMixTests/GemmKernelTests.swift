@@ -53,3 +53,30 @@ struct GemmKernelTests {
         #expect(own.data.contains { $0 == 6 } && own.data.contains { $0 == 0 })
     }
 }
+
+/// One- and two-row products go through gemv (`GemvRow`) in both precisions: every transposition against the
+/// plain definition.
+@Suite struct GemvRowTests {
+    @Test("sgemm and dgemm with one or two rows equal the definition for every transA/transB", arguments: [1, 2])
+    func rows(m: Int) {
+        let (n, k) = (5, 7)
+        let a = (0..<(m * k)).map { Double(($0 * 7) % 11) - 5 }, b = (0..<(k * n)).map { Double(($0 * 5) % 13) - 6 }
+        for transA in [false, true] {
+            for transB in [false, true] {
+                // op(A)[i][kk] and op(B)[kk][j] in the stored layouts
+                let lda = transA ? m : k, ldb = transB ? k : n
+                let aStored = (0..<(m * k)).map { p in transA ? a[(p % m) * k + p / m] : a[p] }
+                let bStored = (0..<(k * n)).map { p in transB ? b[(p % k) * n + p / k] : b[p] }
+                var expected = [Double](repeating: 0, count: m * n)
+                for i in 0..<m { for j in 0..<n { for kk in 0..<k { expected[i * n + j] += a[i * k + kk] * b[kk * n + j] } } }
+                var cd = [Double](repeating: .nan, count: m * n)
+                dgemm(m: m, n: n, k: k, a: aStored, lda: lda, transA: transA, b: bStored, ldb: ldb, transB: transB, c: &cd, ldc: n)
+                var cs = [Float](repeating: .nan, count: m * n)
+                sgemm(m: m, n: n, k: k, a: aStored.map(Float.init), lda: lda, transA: transA, b: bStored.map(Float.init), ldb: ldb,
+                      transB: transB, c: &cs, ldc: n)
+                #expect(cd == expected, "dgemm transA \(transA) transB \(transB)")
+                #expect(cs.map(Double.init) == expected, "sgemm transA \(transA) transB \(transB)")
+            }
+        }
+    }
+}
