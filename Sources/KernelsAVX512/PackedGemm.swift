@@ -3,16 +3,20 @@ public let packedPanelRows = 8
 /// Columns of the micro-tile: three 16-float vectors.
 let tileColumns = 48
 
-/// Floats needed to pack an `m × k` matrix: whole 8-row panels (zero rows past `m`).
-public func packedCount(m: Int, k: Int) -> Int { (m + packedPanelRows - 1) / packedPanelRows * packedPanelRows * k }
+/// 8-row panels holding `m` rows (the last one zero-padded).
+func panelCount(_ m: Int) -> Int { (m + packedPanelRows - 1) / packedPanelRows }
 
-/// Floats of scratch `packedGemm` needs for a given `k`.
+/// Floats needed to pack an `m × k` matrix: whole 8-row panels (zero rows past `m`).
+public func packedCount(m: Int, k: Int) -> Int { panelCount(m) * packedPanelRows * k }
+
+/// Floats of scratch `packedGemm` needs for a given `k`: a zero-padded `B` tail (k × 48), a C tile (8 × 48),
+/// a partial panel's bias (8) and the float `touch` writes.
 public func packedGemmScratchCount(k: Int) -> Int { k * tileColumns + packedPanelRows * tileColumns + packedPanelRows + 1 }
 
 /// Packs row-major `A[m×k]` into 8-row panels stored k-major (`panel[kk·8 + r]`), so the micro-tile reads its
 /// eight weights of one `kk` as consecutive floats. Weights are constant, so this is done once per layer.
 public func packPanels(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, into p: UnsafeMutablePointer<Float>) {
-    for panel in 0..<((m + packedPanelRows - 1) / packedPanelRows) {
+    for panel in 0..<panelCount(m) {
         let base = p + panel * packedPanelRows * k
         for r in 0..<packedPanelRows {
             let row = panel * packedPanelRows + r
@@ -35,7 +39,8 @@ public func packedGemm(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b:
                        c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>, lo: Float, hi: Float,
                        scratch: UnsafeMutablePointer<Float>) {
     let bTail = scratch, cTile = scratch + k * tileColumns, biasTail = cTile + packedPanelRows * tileColumns
-    let panels = (m + packedPanelRows - 1) / packedPanelRows
+    let touchSink = biasTail + packedPanelRows
+    let panels = panelCount(m)
     let blockColumns = max(tileColumns, 65_536 / max(k, 1) / tileColumns * tileColumns)   // 256 KB of B
     var n0 = 0
     while n0 < n {
@@ -55,7 +60,7 @@ public func packedGemm(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b:
         let touchAhead = n1 - n0 <= 2 * tileColumns
         for panel in 0..<panels {
             let ap = packedA + panel * packedPanelRows * k
-            if touchAhead && panel + 1 < panels { touch(ap + packedPanelRows * k, count: packedPanelRows * k, scratch: biasTail) }
+            if touchAhead && panel + 1 < panels { touch(ap + packedPanelRows * k, count: packedPanelRows * k, sink: touchSink) }
             let rows = min(packedPanelRows, m - panel * packedPanelRows)
             let cPanel = c + panel * packedPanelRows * ldc
             var panelBias = bias + panel * packedPanelRows
@@ -92,11 +97,11 @@ public func packedGemm(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b:
 
 /// Reads one float per cache line of the next panel, so its misses overlap each other and the current panel's
 /// arithmetic instead of stalling the tile loop one line at a time (the late 1×1 layers read 1–2 MB of
-/// weights once per image). The sum goes to scratch so the loads are not removed.
+/// weights once per image). The sum goes to `sink` so the loads are not removed.
 @inline(__always)
-func touch(_ p: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) {
+func touch(_ p: UnsafePointer<Float>, count: Int, sink: UnsafeMutablePointer<Float>) {
     var sum: Float = 0
     var i = 0
     while i < count { sum += p[i]; i += 16 }
-    scratch[packedPanelRows] = sum
+    sink.pointee = sum
 }
