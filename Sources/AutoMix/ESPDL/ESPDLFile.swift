@@ -65,7 +65,11 @@ public struct ESPDLFile: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AutoMixError.unreadable(path: path, reason: "permission denied or not a file")
         }
-        let bytes = [UInt8](data)
+        return try read(bytes: [UInt8](data), path: path)
+    }
+
+    /// Parses the bytes of a whole file (header and payload); `path` only names it in errors.
+    public static func read(bytes: [UInt8], path: String) throws -> ESPDLFile {
         func bad(_ reason: String) -> AutoMixError { .invalidData(path: path, reason: "not a valid .espdl file: \(reason)") }
         guard bytes.count >= 16, bytes[0..<4].elementsEqual("EDL2".utf8) else {
             if bytes.count >= 4, bytes[0..<4].elementsEqual("EDL1".utf8) || bytes[0..<3].elementsEqual("PDL".utf8) {

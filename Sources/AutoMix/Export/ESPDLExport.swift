@@ -53,6 +53,13 @@ public struct ESPDLExporter {
     /// The device graph with test values computed by the integer executor on `testInput` (NCHW real values; of a batch,
     /// the first image); without one, a fixed pseudo-random normal input as ESP-PPQ uses.
     public func export(testInput: Tensor? = nil) throws -> ESPDLFile {
+        let file = try deviceGraph(testInput: testInput)
+        try verifyReadBack(file)
+        return file
+    }
+
+    /// The device graph, not yet checked by reading it back.
+    func deviceGraph(testInput: Tensor?) throws -> ESPDLFile {
         try check()
         let g = model.graph
         let formats = model.formats
@@ -127,7 +134,7 @@ public struct ESPDLExporter {
                     }
                     if n.op == .concat {
                         let axis = n.int("axis", default: 1)
-                        attributes["axis"] = .int(Self.toNCHW.firstIndex(of: (axis + 4) % 4) ?? axis)
+                        attributes["axis"] = .int(Self.toNCHW[(axis + 4) % 4])
                     }
                     outputNHWC = true
                 }
