@@ -8,7 +8,7 @@ struct RunCommand: ParsableCommand {
         abstract: "Emulate an .espdl file bit-exactly: check its embedded test values, and optionally evaluate it on an ImageFolder.")
 
     @Argument(help: "An EDL2 .espdl model (ESP-PPQ's or AutoMix's).") var file: String
-    @Option(help: "Rounding of the chip: esp32p4 or esp32s3 (default: read from the weights).") var target: Target?
+    @Option(help: "The chip: esp32p4, esp32s3 or c (default: the file's own target metadata, else read from the filters).") var target: Target?
     @OptionGroup var data: DataOptions
     @Option(help: "Conv/Gemm sums for --data: 'exact' (the chip's integer arithmetic) or 'esp-ppq' (float32, as ESP-PPQ simulates).")
     var arithmetic: Arithmetic = .exact
@@ -20,7 +20,7 @@ struct RunCommand: ParsableCommand {
         try reportingErrors {
             let espdl = try ESPDLModel.load(file, target: target)
             var out: [String: Any] = ["model": file, "target": espdl.model.target.rawValue]
-            print("\(file): \(espdl.model.graph.nodes.count) nodes, target \(espdl.model.target.rawValue)")
+            print("\(file): \(espdl.model.graph.nodes.count) nodes, target \(espdl.model.target.rawValue) (from \(espdl.targetSource))")
             if !espdl.testOutputs.isEmpty {
                 // ESP-PPQ made the embedded values with its float32 simulation; exact chip arithmetic is shown beside it
                 let fromAutoMix = espdl.file.metadata[ESPDLExporter.producerKey] == "automix"
@@ -57,5 +57,9 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-extension Target: ExpressibleByArgument {}
+extension Target: ExpressibleByArgument {
+    /// Chip names of the `c` family (esp32c6, esp32, …) read as `c`.
+    public init?(argument: String) { self.init(chip: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
 extension Arithmetic: ExpressibleByArgument {}

@@ -29,6 +29,11 @@ public struct ESPDLFile: Sendable {
         /// ESP-PPQ writes the layout here ("layout ==> (N/16)HWC16"); informational only.
         public var doc: String = ""
         public var count: Int { dims.reduce(1, *) }
+        /// The layout named in `doc` ("(N/16)HWC16", "NHWC", …), or "" when none is named.
+        public var layout: String {
+            guard let r = doc.range(of: "layout ==> ") else { return "" }
+            return String(doc[r.upperBound...]).trimmingCharacters(in: .whitespaces)
+        }
     }
 
     public struct ValueInfo: Sendable {

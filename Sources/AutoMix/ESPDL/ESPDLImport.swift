@@ -13,6 +13,8 @@ public struct ESPDLModel: Sendable {
     public var model: QuantizedModel
     public var testInputs: [TestValue]
     public var testOutputs: [TestValue]
+    /// Where the target came from: the file's metadata, its filters, or the caller.
+    public var targetSource: String = ""
 
     /// Reads an EDL2 file. The target decides the rounding; when not given it is read from the weights
     /// (per-channel exponents: esp32p4; per-tensor everywhere: esp32s3).
@@ -40,15 +42,39 @@ struct ESPDLImporter {
     static let toNCHW = [0, 3, 1, 2]   // our axis i is the file's axis toNCHW[i]
     static let fromNCHW = [0, 2, 3, 1] // the file's axis j is our axis fromNCHW[j]
 
-    func inferTarget() -> Target {
-        for n in file.nodes where n.opType == "Conv" || n.opType == "Gemm" {
-            if n.inputs.count > 1, let w = file.initializers[n.inputs[1]], w.exponents.count > 1 { return .esp32p4 }
+    /// The chip the file was made for: ESP-PPQ's `target` metadata when present (a chip AutoMix cannot emulate is
+    /// refused), else read from the filters (plain NHWC/HWCN: the C kernels; per-channel exponents: esp32p4;
+    /// otherwise esp32s3).
+    func fileTarget() throws -> (Target, source: String) {
+        if let chip = file.metadata[ESPDLExporter.targetKey], !chip.isEmpty {
+            guard let t = Target(chip: chip) else {
+                throw AutoMixError.invalidData(path: path, reason: "made for target '\(chip)', which AutoMix cannot emulate (esp32p4, esp32s3, c)")
+            }
+            return (t, "the file's metadata")
         }
-        return .esp32s3
+        var perChannel = false
+        for n in file.nodes where n.opType == "Conv" || n.opType == "Gemm" {
+            guard n.inputs.count > 1, let w = file.initializers[n.inputs[1]], w.dataType != .float else { continue }
+            if Self.plainLayouts.contains(w.layout) { return (.c, "the filter layout") }
+            if w.exponents.count > 1 { perChannel = true }
+        }
+        if let t = Self.chipNamed(inPath: path) { return (t, "the file's path") }
+        return perChannel ? (.esp32p4, "per-channel weights") : (.esp32s3, "per-tensor weights")
     }
 
+    /// ESP-DL's model zoo names the chip in folders and file names (`models/p4/…`, `…_s8_p4.espdl`); older
+    /// ESP-PPQ exports record no target, and P4 files with per-tensor weights are common.
+    static func chipNamed(inPath path: String) -> Target? {
+        let tokens = path.lowercased().split(whereSeparator: { "/_-.".contains($0) }).map(String.init)
+        let found = Set(tokens.compactMap { ["p4", "esp32p4", "s3", "esp32s3"].contains($0) ? Target(chip: $0) : nil })
+        return found.count == 1 ? found.first : nil
+    }
+
+    static let plainLayouts: Set<String> = ["NHWC", "HWCN", "NWC", "WCN"]
+
     func model(target explicitTarget: Target?) throws -> ESPDLModel {
-        let target = explicitTarget ?? inferTarget()
+        let (inferred, source) = try fileTarget()
+        let target = explicitTarget ?? inferred
         var unsupported: [(op: String, node: String)] = []
         for n in file.nodes where OpKind(rawValue: n.opType) == nil && !unsupported.contains(where: { $0.op == n.opType }) {
             unsupported.append((n.opType, n.name))
@@ -103,7 +129,8 @@ struct ESPDLImporter {
                     constants[w.name] = .float(Tensor(shape: shape, data: index.map { w.floats[$0] }))
                     break
                 }
-                let codes = WeightLayout.unpack(w.ints, n: n, c: c, kH: kH, kW: kW, depthwise: depthwise, bits: bits)
+                let codes = WeightLayout.unpack(w.ints, n: n, c: c, kH: kH, kW: kW, depthwise: depthwise, bits: bits,
+                                                blocks: !Self.plainLayouts.contains(w.layout))
                 parameters[w.name] = QuantizedParameter(shape: shape, codes: codes, exponents: w.exponents, bits: bits)
                 if inputs.count > 2, !inputs[2].isEmpty, let b = file.initializers[inputs[2]] {
                     parameters[b.name] = QuantizedParameter(shape: [b.count], codes: b.ints, exponents: b.exponents,
@@ -180,7 +207,8 @@ struct ESPDLImporter {
                          format: t.dataType == .float ? nil : QuantFormat(bits: t.dataType.bits, exponent: t.exponents.first ?? 0))
         }
         return ESPDLModel(file: file, model: model, testInputs: try file.testInputs.map(test),
-                          testOutputs: try file.testOutputs.map(test))
+                          testOutputs: try file.testOutputs.map(test),
+                          targetSource: explicitTarget == nil ? source : "the command line")
     }
 }
 

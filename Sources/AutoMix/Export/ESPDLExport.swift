@@ -32,6 +32,8 @@ public struct ESPDLExporter {
     /// Metadata naming the writer: AutoMix's test values are the chip's exact integer results, ESP-PPQ's come
     /// from its float32 simulation, so a checker picks the arithmetic by it.
     public static let producerKey = "producer"
+    /// ESP-PPQ's metadata key for the chip the file was made for (`esp32p4`, `esp32s3`, `c`).
+    public static let targetKey = "target"
 
     /// Refuses, before anything is written, every node ESP-DL cannot run or AutoMix cannot yet export.
     public func check() throws {
@@ -149,7 +151,7 @@ public struct ESPDLExporter {
             case .conv, .gemm:
                 if precision != .float || model.parameters[inputs[1]] != nil {
                     guard let w = model.parameters[inputs[1]] else { throw ShapeInference.fail(n, "weight has no integer codes") }
-                    addInitializer(Self.packedWeight(inputs[1], w, node: n), into: &paramOrder)
+                    addInitializer(Self.packedWeight(inputs[1], w, node: n, target: model.target), into: &paramOrder)
                     if inputs.count > 2, !inputs[2].isEmpty, let b = model.parameters[inputs[2]] {
                         addInitializer(.init(name: inputs[2], dataType: w.bits == 16 ? .int64 : .int32, dims: [b.codes.count],
                                              exponents: b.exponents, ints: b.codes, floats: [], doc: "layout ==> UNK"), into: &paramOrder)
@@ -254,7 +256,7 @@ public struct ESPDLExporter {
         }
 
         return ESPDLFile(
-            path: "", irVersion: 8, graphName: name, metadata: [Self.producerKey: "automix"], nodes: nodes, initializers: initializers,
+            path: "", irVersion: 8, graphName: name, metadata: [Self.producerKey: "automix", Self.targetKey: model.target.rawValue], nodes: nodes, initializers: initializers,
             initializerOrder: lutOrder + paramOrder + otherOrder,
             inputs: g.inputs.map { info($0.name) }, outputs: g.outputs.map { info($0.name) }, valueInfo: valueInfo,
             testInputs: [testValue(input.name, inputCodes)],
@@ -280,15 +282,16 @@ public struct ESPDLExporter {
     }
 
     /// ONNX `[N,C,KH,KW]` (Conv) or `[N,K]` (Gemm, transB = 1) codes in ESP-DL's packed layout (§1.5).
-    static func packedWeight(_ name: String, _ w: QuantizedParameter, node: Node) -> ESPDLFile.TensorData {
+    static func packedWeight(_ name: String, _ w: QuantizedParameter, node: Node, target: Target) -> ESPDLFile.TensorData {
         let depthwise = node.op == .conv && node.int("group", default: 1) > 1
         let (n, c) = (w.shape[0], w.shape[1])
         let (kH, kW) = w.shape.count == 4 ? (w.shape[2], w.shape[3]) : (1, 1)
         let a = WeightLayout.blockSize(bits: w.bits)
-        let layout = "(N/\(a))HWC\(a)" + (n % a == 0 ? "" : "_UNALIGNED")
+        let layout = !target.packsFilters ? (depthwise ? "HWCN" : "NHWC") : "(N/\(a))HWC\(a)" + (n % a == 0 ? "" : "_UNALIGNED")
         return .init(name: name, dataType: w.bits == 16 ? .int16 : .int8,
                      dims: depthwise ? [kH, kW, n, c] : [kH, kW, c, n], exponents: w.exponents,
-                     ints: WeightLayout.pack(w.codes, n: n, c: c, kH: kH, kW: kW, depthwise: depthwise, bits: w.bits),
+                     ints: WeightLayout.pack(w.codes, n: n, c: c, kH: kH, kW: kW, depthwise: depthwise, bits: w.bits,
+                                             blocks: target.packsFilters),
                      floats: [], doc: "layout ==> \(layout)")
     }
 

@@ -3,12 +3,33 @@ import Kernels
 /// The chip a plan is made for; it fixes rounding, weight granularity and bias width
 /// (shared/specs/espdl-format-and-quantization.md §2.1).
 public enum Target: String, CaseIterable, Sendable, Codable {
-    case esp32p4, esp32s3
+    /// PIE v2 SIMD (also esp32s31); PIE v1 SIMD; and `c`, ESP-DL's plain-C kernels for the chips without PIE
+    /// (esp32, esp32s2, esp32c2/c3/c5/c6), which ESP-PPQ exports as one target.
+    case esp32p4, esp32s3, c
+
+    /// Reads ESP-PPQ's target names, the chip names of the `c` family included.
+    public init?(chip: String) {
+        switch chip.lowercased() {
+        case "esp32p4", "esp32s31", "p4": self = .esp32p4
+        case "esp32s3", "s3": self = .esp32s3
+        case "c", "esp32", "esp32s2", "esp32c2", "esp32c3", "esp32c5", "esp32c6", "esp32c61", "esp32h2": self = .c
+        default: return nil
+        }
+    }
 
     public var rounding: RoundingMode { self == .esp32p4 ? .halfEven : .halfUp }
     public var perChannelWeights: Bool { self == .esp32p4 }
-    /// Bias width: S3's 8-bit accumulator register is 20 bits wide; 16-bit ops keep a 40-bit bias in an int64.
-    public func biasBits(forBits bits: Int) -> Int { bits == 16 ? 40 : (self == .esp32s3 ? 20 : 32) }
+    /// Bias width: S3's 8-bit accumulator register is 20 bits wide; 16-bit ops keep a 40-bit bias in an int64 on
+    /// the SIMD targets and a 64-bit one in C (ESP-PPQ's platform configs).
+    public func biasBits(forBits bits: Int) -> Int {
+        switch self {
+        case .esp32p4: return bits == 16 ? 40 : 32
+        case .esp32s3: return bits == 16 ? 40 : 20
+        case .c: return bits == 16 ? 64 : 32
+        }
+    }
+    /// Whether filters are packed in SIMD blocks of output channels; C kernels read plain NHWC (depthwise HWCN).
+    public var packsFilters: Bool { self != .c }
 }
 
 public enum Precision: String, CaseIterable, Sendable, Codable {
