@@ -12,6 +12,13 @@ public enum UnaryFunction: Sendable, Equatable {
     case round   // ONNX Round: half to even
     case floor
     case identity
+    case sqrt
+    /// x·sigmoid(x) (SiLU).
+    case swish
+    /// 0.5·x·(1 + erf(x/√2)), or the tanh approximation.
+    case gelu(tanhApproximation: Bool)
+    case elu(alpha: Float)
+    case exp
 }
 
 public func applyUnary(_ f: UnaryFunction, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
@@ -36,6 +43,20 @@ public func applyUnary(_ f: UnaryFunction, _ x: UnsafePointer<Float>, _ y: Unsaf
         for i in 0..<count { y[i] = x[i].rounded(.down) }
     case .identity:
         if UnsafePointer(y) != x { y.update(from: x, count: count) }
+    case .sqrt:
+        for i in 0..<count { y[i] = x[i].squareRoot() }
+    case .swish:
+        for i in 0..<count { y[i] = x[i] / (1 + Foundation.exp(-x[i])) }
+    case let .gelu(approximate):
+        for i in 0..<count {
+            let v = Double(x[i])
+            y[i] = Float(approximate ? 0.5 * v * (1 + Foundation.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+                                     : 0.5 * v * (1 + Foundation.erf(v / 2.0.squareRoot())))
+        }
+    case let .elu(alpha):
+        for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : alpha * (Foundation.exp(x[i]) - 1) }
+    case .exp:
+        for i in 0..<count { y[i] = Foundation.exp(x[i]) }
     }
 }
 

@@ -41,6 +41,10 @@ struct ESPDLImporter {
 
     static let toNCHW = [0, 3, 1, 2]   // our axis i is the file's axis toNCHW[i]
     static let fromNCHW = [0, 2, 3, 1] // the file's axis j is our axis fromNCHW[j]
+    /// Our axis i of a channel-last value of this rank is the file's axis toOurs(rank)[i] (NHWC, or NWC for Conv1d).
+    static func toOurs(_ rank: Int) -> [Int] { rank == 3 ? [0, 2, 1] : toNCHW }
+    /// The file's axis j of a channel-last value of this rank is our axis fromOurs(rank)[j].
+    static func fromOurs(_ rank: Int) -> [Int] { rank == 3 ? [0, 2, 1] : fromNCHW }
 
     /// The chip the file was made for: ESP-PPQ's `target` metadata when present (a chip AutoMix cannot emulate is
     /// refused), else read from the filters (plain NHWC/HWCN: the C kernels; per-channel exponents: esp32p4;
@@ -70,6 +74,10 @@ struct ESPDLImporter {
         return found.count == 1 ? found.first : nil
     }
 
+    /// Ops whose attributes and constants address the stored (device-layout) axes directly, or that change the
+    /// rank: given an NHWC value, the importer inserts a Transpose so that they read it as stored.
+    static let readsOriginalLayout: Set<OpKind> = [.gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .slice, .gather, .pad]
+
     static let plainLayouts: Set<String> = ["NHWC", "HWCN", "NWC", "WCN"]
 
     func model(target explicitTarget: Target?) throws -> ESPDLModel {
@@ -81,19 +89,37 @@ struct ESPDLImporter {
         }
         if !unsupported.isEmpty { throw AutoMixError.unsupportedOps(path: path, ops: unsupported) }
 
+        /// Values stored channel-last (NHWC, or NWC for Conv1d), held by AutoMix channel-first.
         var nhwc = Set<String>()
-        func fileShape(_ name: String) -> [Int] { file.valueInfo[name]?.shape ?? [] }
-        func ourShape(_ name: String) -> [Int] {
-            let s = fileShape(name)
-            return nhwc.contains(name) ? Self.toNCHW.map { s[$0] } : s
-        }
-        for i in file.inputs where i.shape.count == 4 { nhwc.insert(i.name) }
-
         var nodes: [Node] = []
         var constants: [String: ConstantValue] = [:]
         var parameters: [String: QuantizedParameter] = [:]
         var precisions: [String: Precision] = [:]
         var tables: [String: LookupTable] = [:]
+        var extraFormats: [String: QuantFormat] = [:]
+        func fileShape(_ name: String) -> [Int] { file.valueInfo[name]?.shape ?? [] }
+        func ourShape(_ name: String) -> [Int] {
+            let s = fileShape(name)
+            return nhwc.contains(name) ? Self.toOurs(s.count).map { s[$0] } : s
+        }
+        func format(of v: String) -> QuantFormat? {
+            guard let i = file.valueInfo[v], let t = i.dataType, t == .int8 || t == .int16 else { return extraFormats[v] }
+            return QuantFormat(bits: t.bits, exponent: i.exponent)
+        }
+        /// A node AutoMix inserts to bridge layouts or ranks; it computes in the precision of the node it serves.
+        func insert(_ op: OpKind, _ name: String, input: String, output: String, for fn: ESPDLFile.Node,
+                    attributes: [String: Attribute] = [:], axes: [Int64]? = nil) {
+            var ins = [input]
+            if let axes {
+                constants["\(name)::axes"] = .int(shape: [axes.count], values: axes)
+                ins.append("\(name)::axes")
+            }
+            nodes.append(Node(name: name, op: op, inputs: ins, outputs: [output], attributes: attributes))
+            precisions[name] = precisions[fn.name] ?? .float
+            if let q = format(of: input) { extraFormats[output] = q }
+        }
+        for i in file.inputs where i.shape.count == 4 { nhwc.insert(i.name) }
+
 
         for fn in file.nodes {
             let op = OpKind(rawValue: fn.opType)!
@@ -106,21 +132,56 @@ struct ESPDLImporter {
             case .string("F32")?, nil: precisions[fn.name] = .float
             case let other?: throw fail(fn, "quant_type \(other) is not supported")
             }
-            let layoutIn = fn.inputs.contains { nhwc.contains($0) }
+            var layoutIn = fn.inputs.contains { nhwc.contains($0) }
             var inputs = fn.inputs
+            var outputsKeepLayout = layoutIn && op != .transpose
+            var conv1dOutput: String?
+            /// Runs a 1-D Conv/pool as 2-D on (N, C, 1, W): channel-first input, unsqueezed; the output is squeezed back.
+            func as2D() -> String {
+                var x = inputs[0]
+                if !nhwc.contains(x) {
+                    insert(.transpose, "Transpose::\(fn.name)", input: x, output: "\(fn.name)::ncw", for: fn, attributes: ["perm": .ints([0, 2, 1])])
+                    x = "\(fn.name)::ncw"
+                }
+                insert(.unsqueeze, "Unsqueeze::\(fn.name)", input: x, output: "\(fn.name)::nc1w", for: fn, axes: [2])
+                inputs[0] = "\(fn.name)::nc1w"
+                func list(_ key: String) -> [Int]? { fn.attributes[key].flatMap { if case let .ints(v) = $0 { return v } else { return nil } } }
+                let pads = list("pads") ?? [0, 0]
+                if let k = list("kernel_shape") { attributes["kernel_shape"] = .ints([1] + k) }
+                attributes["strides"] = .ints([1] + (list("strides") ?? [1]))
+                if op == .conv || list("dilations") != nil { attributes["dilations"] = .ints([1] + (list("dilations") ?? [1])) }
+                attributes["pads"] = .ints([0, pads[0], 0, pads.count > 1 ? pads[1] : pads[0]])
+                return fn.outputs[0]
+            }
+            if layoutIn && Self.readsOriginalLayout.contains(op) {
+                // the file's op works on the device layout's axes as they are: hand it the value as stored
+                for (i, v) in inputs.enumerated() where nhwc.contains(v) {
+                    let stored = "\(v)::stored"
+                    if !nodes.contains(where: { $0.outputs == [stored] }) {
+                        insert(.transpose, "Transpose::\(v)", input: v, output: stored, for: fn,
+                               attributes: ["perm": .ints(Self.fromOurs(fileShape(v).count))])
+                    }
+                    inputs[i] = stored
+                }
+                layoutIn = false
+                outputsKeepLayout = false
+            }
 
             switch op {
             case .conv, .gemm:
-                if op == .gemm && layoutIn { throw fail(fn, "reads a device-layout (NHWC) tensor; this layout change is not supported") }
                 guard inputs.count >= 2, let w = file.initializers[inputs[1]] else { throw fail(fn, "the weight is not an initializer") }
                 let bits = w.dataType.bits
-                guard w.dims.count == 4, w.ints.count == w.count || w.floats.count == w.count else {
+                let conv1d = op == .conv && w.dims.count == 3
+                guard w.dims.count == 4 || conv1d, w.ints.count == w.count || w.floats.count == w.count else {
                     throw fail(fn, "weight '\(w.name)' has dims \(w.dims)")
                 }
                 let group = fn.attributes["group"].flatMap { if case let .int(g) = $0 { return g } else { return nil } } ?? 1
-                let (kH, kW) = (w.dims[0], w.dims[1])
+                // a Conv1d's (W,C,N) filter is a Conv2d's (1,W,C,N): same bytes, same packing
+                let dims = conv1d ? [1] + w.dims : w.dims
+                let (kH, kW) = (dims[0], dims[1])
                 let depthwise = op == .conv && group > 1
-                let (n, c) = depthwise ? (w.dims[2], w.dims[3]) : (w.dims[3], w.dims[2])
+                let (n, c) = depthwise ? (dims[2], dims[3]) : (dims[3], dims[2])
+                if conv1d { conv1dOutput = as2D() }
                 guard !depthwise || c == 1 else { throw fail(fn, "grouped convolution with \(c) channels per group is not supported") }
                 let shape = op == .conv ? [n, c, kH, kW] : [n, c]
                 if op == .gemm { attributes["transB"] = .int(1) }
@@ -145,14 +206,30 @@ struct ESPDLImporter {
                 inputs = [inputs[0]]
             case .quantizeLinear, .dequantizeLinear, .requantizeLinear:
                 inputs = [inputs[0]]
+            case .averagePool, .maxPool:
+                if fileShape(inputs[0]).count == 3 { conv1dOutput = as2D() }
             case .transpose where layoutIn:
-                let perm = (attributes["perm"].flatMap { if case let .ints(p) = $0 { return p } else { return nil } } ?? [0, 1, 2, 3])
-                    .map { Self.fromNCHW[$0] }
+                let rank = fileShape(inputs[0]).count
+                let perm = (attributes["perm"].flatMap { if case let .ints(p) = $0 { return p } else { return nil } } ?? Array((0..<rank).reversed()))
+                    .map { Self.fromOurs(rank)[$0] }
                 attributes["perm"] = .ints(perm)
-            case .concat where layoutIn:
-                if case let .int(a)? = attributes["axis"] { attributes["axis"] = .int(Self.fromNCHW[(a + 4) % 4]) }
-            case .softmax, .pad, .resize, .squeeze, .unsqueeze, .reshape, .flatten, .matMul, .slice, .gather:
-                if layoutIn { throw fail(fn, "reads a device-layout (NHWC) tensor; this layout change is not supported") }
+            case .concat where layoutIn, .split where layoutIn, .softmax where layoutIn:
+                let rank = fileShape(inputs[0]).count
+                let a = fn.attributes["axis"].flatMap { if case let .int(a) = $0 { return a } else { return nil } } ?? (op == .softmax ? -1 : 0)
+                attributes["axis"] = .int(Self.fromOurs(rank)[(a + rank) % rank])
+            case .reduceMean where layoutIn:
+                // the axes are the device layout's (ESP-PPQ's AxisTransformPattern)
+                guard inputs.count > 1, let axes = file.initializers[inputs[1]]?.ints else { break }
+                let rank = fileShape(inputs[0]).count
+                let ours = axes.map { Int64(Self.fromOurs(rank)[(Int($0) + rank) % rank]) }
+                let name = "\(inputs[1])::nchw"
+                constants[name] = .int(shape: [ours.count], values: ours)
+                inputs[1] = name
+                if fn.attributes["keepdims"] == .int(0) {
+                    let kept = (1..<rank).filter { !ours.contains(Int64($0)) }
+                    guard kept.count <= 1 else { throw fail(fn, "drops device-layout axes \(axes) while keeping others in another order; not supported") }
+                    outputsKeepLayout = false
+                }
             default: break
             }
             if case let .string(lut)? = fn.attributes["lut"] {
@@ -174,8 +251,16 @@ struct ESPDLImporter {
                 }
             }
             // Outputs of layout-preserving ops keep the device layout; a Transpose leaves it.
-            if layoutIn && op != .transpose {
-                for o in fn.outputs where fileShape(o).count == 4 { nhwc.insert(o) }
+            let channelLastRank = fn.inputs.first.map { fileShape($0).count } ?? 4
+            if outputsKeepLayout {
+                for o in fn.outputs where fileShape(o).count == channelLastRank && (3...4).contains(channelLastRank) { nhwc.insert(o) }
+            }
+            if let out = conv1dOutput {
+                nodes.append(Node(name: fn.name, op: op, inputs: inputs, outputs: ["\(out)::nc1w"], attributes: attributes))
+                if let q = format(of: out) { extraFormats["\(out)::nc1w"] = q }
+                insert(.squeeze, "Squeeze::\(fn.name)", input: "\(out)::nc1w", output: out, for: fn, axes: [2])
+                nhwc.insert(out)
+                continue
             }
             nodes.append(Node(name: fn.name, op: op, inputs: inputs, outputs: fn.outputs, attributes: attributes))
         }
@@ -190,7 +275,7 @@ struct ESPDLImporter {
         do { try graph.inferShapes() } catch let e as AutoMixError {
             throw AutoMixError.invalidData(path: path, reason: "the graph does not check: \(e.description)")
         }
-        var formats: [String: QuantFormat] = [:]
+        var formats = extraFormats
         for (name, v) in file.valueInfo {
             guard let t = v.dataType, t == .int8 || t == .int16 else { continue }
             formats[name] = QuantFormat(bits: t.bits, exponent: v.exponent)
@@ -202,7 +287,7 @@ struct ESPDLImporter {
                 throw AutoMixError.invalidData(path: path, reason: "test value '\(t.name)' is \(t.dataType.name), not INT8/INT16/FLOAT")
             }
             var codes = Tensor(shape: t.dims, data: t.dataType == .float ? t.floats : t.ints.map { Float($0) })
-            if nhwc.contains(t.name) && t.dims.count == 4 { codes = LayoutOps.transpose(codes, perm: Self.toNCHW) }
+            if nhwc.contains(t.name) && (3...4).contains(t.dims.count) { codes = LayoutOps.transpose(codes, perm: Self.toOurs(t.dims.count)) }
             return .init(name: t.name, codes: codes,
                          format: t.dataType == .float ? nil : QuantFormat(bits: t.dataType.bits, exponent: t.exponents.first ?? 0))
         }

@@ -90,7 +90,7 @@ enum ShapeInference {
             return [try broadcast(x, try input(1), node: n)]
         case .quantizeLinear, .dequantizeLinear, .requantizeLinear: return [x]
         case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .round, .floor, .softmax, .batchNormalization,
-             .identity, .dropout, .cast:
+             .identity, .dropout, .cast, .sqrt, .swish, .gelu, .elu, .exp, .lut:
             return n.outputs.count > 1 && n.op == .dropout ? [x, x] : [x]
         case .flatten:
             let axis = n.int("axis", default: 1)
@@ -130,7 +130,24 @@ enum ShapeInference {
             return [out]
         case .resize:
             return [try ResizeGeometry(node: n, inputShape: x, constant: constant).outputShape]
-        case .shape, .gather, .constant, .slice, .constantOfShape:
+        case .slice:
+            let p = try SelectOps.sliceParameters(n, constant)
+            guard !x.contains(where: { $0 < 0 }) || !(p.axes ?? Array(0..<p.starts.count)).contains(0) else {
+                throw fail(n, "slicing the batch axis is not supported")
+            }
+            var known = x.map { max($0, 1) }
+            let out = try SelectOps.sliceMap(n, shape: known, starts: p.starts, ends: p.ends, axes: p.axes, steps: p.steps).shape
+            known = out
+            if x.first.map({ $0 < 0 }) ?? false { known[0] = -1 }
+            return [known]
+        case .split:
+            let (axis, sizes) = try SelectOps.splitSizes(n, shape: x, constant)
+            return sizes.map { s in var o = x; o[axis] = s; return o }
+        case .insertZeros:
+            return [try SelectOps.insertZerosShape(n, x)]
+        case .reduceMean:
+            return [SelectOps.reduceShape(n, x, axes: try SelectOps.reduceAxes(n, rank: x.count, constant))]
+        case .shape, .gather, .constant, .constantOfShape:
             throw fail(n, "shape arithmetic that depends on runtime values is not supported")
         }
     }

@@ -42,7 +42,8 @@ public enum ConstantValue: Sendable, Equatable {
 
     public var ints: [Int] {
         switch self {
-        case let .float(t): return t.data.map { Int($0) }
+        // int64 "to the end" markers (INT64_MAX) reach here as floats of 2^63; clamp instead of trapping
+        case let .float(t): return t.data.map { Int(max(min(Double($0), 9.0e18), -9.0e18)) }
         case let .int(_, values): return values.map { Int($0) }
         }
     }

@@ -27,7 +27,7 @@ enum FloatOps {
         case .mul: return [ElementwiseOps.binary(.mul, x, try input(1), outShape: outShape)]
         case .div: return [ElementwiseOps.binary(.div, x, try input(1), outShape: outShape)]
         case .pRelu: return [ElementwiseOps.prelu(x, slope: try input(1))]
-        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .round, .floor:
+        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .round, .floor, .sqrt, .swish, .gelu, .elu, .exp:
             return [ElementwiseOps.unary(ElementwiseOps.function(of: n, inputs), x)]
         case .softmax: return [try ElementwiseOps.softmax(n, x, opset: opset)]
         case .batchNormalization:
@@ -50,7 +50,12 @@ enum FloatOps {
             return [LayoutOps.resizeNearest(n, x, geometry: try ResizeGeometry(node: n, inputShape: x.shape, constant: constant))]
         case .quantizeLinear, .dequantizeLinear, .requantizeLinear:
             throw ShapeInference.fail(n, "is a quantized-model op; only the integer executor runs it")
-        case .shape, .gather, .constant, .slice, .constantOfShape:
+        case .slice: return [try SelectOps.slice(n, x, constant)]
+        case .split: return try SelectOps.split(n, x, constant)
+        case .insertZeros: return [try SelectOps.insertZeros(n, x)]
+        case .reduceMean: return [try SelectOps.reduceMean(n, x, constant)]
+        case .lut: throw ShapeInference.fail(n, "is a lookup table with no float form; only the integer executor runs it")
+        case .shape, .gather, .constant, .constantOfShape:
             throw ShapeInference.fail(n, "is shape arithmetic and must be folded away before execution")
         }
     }

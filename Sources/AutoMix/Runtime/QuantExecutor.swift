@@ -34,6 +34,10 @@ public final class QuantExecutor: BatchExecutor {
         case globalAverage(QuantFormat, QuantFormat)
         case averagePool(QuantFormat, QuantFormat)
         case softmax(QuantFormat)
+        case reduceMean(QuantFormat, QuantFormat)
+        /// Negative codes times the per-channel slope codes, shifted right (floor) by `shift` (ESP-DL's PRelu).
+        case prelu(slope: Tensor, shift: Int)
+        case matMul(QuantFormat, QuantFormat, QuantFormat)
         /// The input, unchanged (a lookup already folded into the layer before it).
         case forward
         /// An op that moves or selects codes without changing them (MaxPool, Reshape, Transpose, Concat, …).
@@ -142,10 +146,18 @@ public final class QuantExecutor: BatchExecutor {
         }
         let output = try format(n.outputs[0], "output")
         switch n.op {
-        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh:
+        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .sqrt, .swish, .gelu, .elu, .exp, .lut:
             let fn = ElementwiseOps.function(of: n, [])
+            if let t = model.tables[n.name] {
+                // the file's own table: ESP-DL's LUT module runs it whatever the op type
+                if input.bits == 8 && output.bits == 8 && t.codes.count == 256 { return .lookup(t.codes.map { Float($0) }) }
+                if input.bits == 16 && output.bits == 16 && t.codes.count == 65536 / t.step + 1 {
+                    return .lookup16(t.codes.map { Float($0) }, step: t.step)
+                }
+                throw ShapeInference.fail(n, "lookup table of \(t.codes.count) entries does not fit \(input) → \(output)")
+            }
+            if n.op == .lut { throw ShapeInference.fail(n, "has no lookup table") }
             if input.bits == 8 && output.bits == 8 {
-                if let t = model.tables[n.name], t.codes.count == 256 { return .lookup(t.codes.map { Float($0) }) }
                 return .lookup((-128...127).map { q in
                     Float(output.quantize(Double(UnaryFunction.evaluate(fn, Float(Double(q) * input.scale))), mode))
                 })
@@ -166,16 +178,25 @@ public final class QuantExecutor: BatchExecutor {
                 return .lookup16(table, step: step)
             }
             return .function(fn, input, output)
-        case .add, .sub, .mul:
+        case .add, .sub, .mul, .div:
             let b = try format(n.inputs[1], "input")
-            let op: BinaryFunction = n.op == .add ? .add : n.op == .sub ? .sub : .mul
+            let op: BinaryFunction = n.op == .add ? .add : n.op == .sub ? .sub : n.op == .mul ? .mul : .div
             return .binary(op, input, b, output)
+        case .matMul:
+            return .matMul(input, try format(n.inputs[1], "input"), output)
+        case .pRelu:
+            guard let slope = model.parameters[n.inputs[1]] else { throw ShapeInference.fail(n, "slope has no integer codes") }
+            return .prelu(slope: Tensor(shape: slope.shape, data: slope.codes.map { Float($0) }),
+                          shift: output.exponent - input.exponent - slope.exponents[0])
+        case .reduceMean:
+            return .reduceMean(input, output)
         default: break
         }
         switch n.op {
         case .globalAveragePool: return .globalAverage(input, output)
         case .averagePool: return .averagePool(input, output)
-        case .maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .concat, .pad, .resize, .dropout:
+        case .maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .concat, .pad, .resize, .dropout,
+             .split, .slice, .insertZeros:
             for v in n.inputs where f[v] != nil && f[v] != output {
                 throw ShapeInference.fail(n, "input '\(v)' is \(f[v]!) but the output is \(output); the inputs of a \(n.op.rawValue) must share its format")
             }
@@ -209,6 +230,13 @@ public final class QuantExecutor: BatchExecutor {
         try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) {
             try self.runChunk($0)
         }
+    }
+
+    /// A node input that is a constant of the graph (axes, sizes), for ops that read one at run time.
+    func constantValue(_ name: String, _ step: Step, _ ins: [Tensor?]) -> ConstantValue? {
+        if let c = graph.constants[name] { return c }
+        guard let i = step.node.inputs.firstIndex(of: name), i < ins.count, let t = ins[i] else { return nil }
+        return .float(t)
     }
 
     static func quantize(_ x: Tensor, _ q: QuantFormat, _ mode: RoundingMode) -> Tensor {
@@ -304,6 +332,25 @@ public final class QuantExecutor: BatchExecutor {
                 let mean = try PoolOps.pool(step.node, x, outShape: shape)
                 let s = a.scale / o.scale
                 out = Tensor(shape: shape, data: mean.data.map { min(max(Float(mode.round(Double($0) * s)), Float(o.qmin)), Float(o.qmax)) })
+            case let .reduceMean(a, o):
+                let axes = try SelectOps.reduceAxes(step.node, rank: x.shape.count) { name in self.constantValue(name, step, ins) }
+                let (sums, count) = SelectOps.reduceSum(x, axes: axes)
+                let (sa, so, n) = (Float(a.scale), Float(1 / o.scale), Float(count))
+                out = Tensor(shape: SelectOps.reduceShape(step.node, x.shape, axes: axes), data: sums.map {
+                    min(max(mode.round(Float($0) * sa / n * so), Float(o.qmin)), Float(o.qmax))
+                })
+            case let .prelu(slope, shift):
+                let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
+                let products = ElementwiseOps.binary(.mul, x, slope, outShape: shape)
+                let (lo, hi) = (Float(model.formats[step.node.outputs[0]]!.qmin), Float(model.formats[step.node.outputs[0]]!.qmax))
+                let scale = Double(sign: .plus, exponent: -shift, significand: 1)
+                out = Tensor(shape: shape, data: zip(x.data, products.data).map { q, p in
+                    q >= 0 ? q : min(max(Float((Double(p) * scale).rounded(.down)), lo), hi)
+                })
+            case let .matMul(a, b, o):
+                guard let y = ins[1] else { throw ShapeInference.fail(step.node, "input 1 is missing") }
+                let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
+                out = IntegerElementwise.matMul(x, y, outShape: shape, shift: o.exponent - a.exponent - b.exponent, output: o, mode)
             case let .softmax(a):
                 out = try FloatOps.evaluate(step.node, [Self.dequantize(x, a)], opset: graph.opset)[0]
             }

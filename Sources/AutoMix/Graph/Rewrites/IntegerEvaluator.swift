@@ -53,31 +53,9 @@ enum IntegerEvaluator {
             }
             return [pick(x, map, shape: Array(shape[..<axis]) + idx.shape + Array(shape[(axis + 1)...]))]
         case .slice:
-            let starts = try input(1).ints, ends = try input(2).ints
-            let axes = inputs.count > 3 ? inputs[3]?.ints ?? Array(0..<starts.count) : Array(0..<starts.count)
-            let steps = inputs.count > 4 ? inputs[4]?.ints ?? .init(repeating: 1, count: starts.count) : .init(repeating: 1, count: starts.count)
-            var ranges = shape.map { Array(0..<$0) }
-            for (i, a0) in axes.enumerated() {
-                let a = try ShapeInference.normalizedAxis(a0, rank: shape.count, node: n)
-                let d = shape[a], step = steps[i]
-                guard step != 0 else { throw ShapeInference.fail(n, "slice step 0") }
-                func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v < 0 ? v + d : v, lo), hi) }
-                var r: [Int] = []
-                if step > 0 {
-                    var k = clamp(starts[i], 0, d); let e = clamp(ends[i], 0, d)
-                    while k < e { r.append(k); k += step }
-                } else {
-                    var k = clamp(starts[i], -1, d - 1); let e = clamp(ends[i], -1, d - 1)
-                    while k > e { r.append(k); k += step }
-                }
-                ranges[a] = r
-            }
-            var map: [Int] = [0]
-            for (d, r) in ranges.enumerated() {
-                let stride = shape[(d + 1)...].reduce(1, *)
-                map = map.flatMap { base in r.map { base + $0 * stride } }
-            }
-            return [pick(x, map, shape: ranges.map(\.count))]
+            let axes = inputs.count > 3 ? inputs[3]?.ints : nil, steps = inputs.count > 4 ? inputs[4]?.ints : nil
+            let (map, out) = try SelectOps.sliceMap(n, shape: shape, starts: try input(1).ints, ends: try input(2).ints, axes: axes, steps: steps)
+            return [pick(x, map, shape: out)]
         case .concat:
             let parts = try inputs.indices.map(input)
             if parts.allSatisfy({ if case .int = $0 { return true } else { return false } }) {

@@ -42,6 +42,11 @@ enum ElementwiseOps {
         case .tanh: return .tanh
         case .round: return .round
         case .floor: return .floor
+        case .sqrt: return .sqrt
+        case .swish: return .swish
+        case .gelu: return .gelu(tanhApproximation: n.string("approximate", default: "none") == "tanh")
+        case .elu: return .elu(alpha: n.float("alpha", default: 1))
+        case .exp: return .exp
         default: return .identity
         }
     }
