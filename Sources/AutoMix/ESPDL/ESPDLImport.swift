@@ -78,6 +78,8 @@ struct ESPDLImporter {
     /// rank: given an NHWC value, the importer inserts a Transpose so that they read it as stored.
     static let readsOriginalLayout: Set<OpKind> = [.gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .slice, .gather, .pad]
 
+    static let convLike: Set<OpKind> = [.conv, .maxPool, .averagePool, .globalAveragePool]
+
     static let plainLayouts: Set<String> = ["NHWC", "HWCN", "NWC", "WCN"]
 
     func model(target explicitTarget: Target?) throws -> ESPDLModel {
@@ -167,6 +169,16 @@ struct ESPDLImporter {
                 outputsKeepLayout = false
             }
 
+            if Self.convLike.contains(op), let x = inputs.first, !nhwc.contains(x), fileShape(x).count == 4 {
+                // the device reads a conv-like op's input as NHWC: a value the file transposed into that layout itself
+                // is NHWC as stored, so hand AutoMix's NCHW kernel its channel-first view
+                insert(.transpose, "Transpose::\(fn.name)", input: x, output: "\(x)::nchw", for: fn, attributes: ["perm": .ints(Self.toNCHW)])
+                inputs[0] = "\(x)::nchw"
+                nhwc.insert(inputs[0])
+                layoutIn = true
+                outputsKeepLayout = true
+            }
+
             switch op {
             case .conv, .gemm:
                 guard inputs.count >= 2, let w = file.initializers[inputs[1]] else { throw fail(fn, "the weight is not an initializer") }
@@ -208,11 +220,11 @@ struct ESPDLImporter {
                 inputs = [inputs[0]]
             case .averagePool, .maxPool:
                 if fileShape(inputs[0]).count == 3 { conv1dOutput = as2D() }
-            case .transpose where layoutIn:
+            case .transpose:
                 let rank = fileShape(inputs[0]).count
                 let perm = (attributes["perm"].flatMap { if case let .ints(p) = $0 { return p } else { return nil } } ?? Array((0..<rank).reversed()))
-                    .map { Self.fromOurs(rank)[$0] }
-                attributes["perm"] = .ints(perm)
+                    .map { $0 < 0 ? $0 + rank : $0 }
+                attributes["perm"] = .ints(layoutIn ? perm.map { Self.fromOurs(rank)[$0] } : perm)
             case .concat where layoutIn, .split where layoutIn, .softmax where layoutIn:
                 let rank = fileShape(inputs[0]).count
                 let a = fn.attributes["axis"].flatMap { if case let .int(a) = $0 { return a } else { return nil } } ?? (op == .softmax ? -1 : 0)
@@ -332,5 +344,35 @@ extension ESPDLModel {
             let diff = zip(expected.codes.data, got.data).map { abs(Int64($0) - Int64($1)) }.max() ?? 0
             return (expected.name, diff, got.count, q.bits)
         })
+    }
+}
+
+extension ESPDLModel {
+    /// What running a file on a fixed input showed: every output computed, with a checksum of its codes.
+    public struct SmokeRun: Sendable {
+        public var outputs: [(name: String, shape: [Int], checksum: Int64, format: QuantFormat?)]
+        public var seconds: Double
+    }
+
+    /// Runs the graph on ESP-PPQ's kind of test input (a fixed normal draw, quantized as the device's preprocessor
+    /// does), for files that embed no test values: every node executes, so a file AutoMix cannot emulate fails here
+    /// rather than with `--data`.
+    public func runOnFixedInput() throws -> SmokeRun {
+        guard let input = model.graph.inputs.first else { throw AutoMixError.invalidData(path: file.path, reason: "the graph has no input") }
+        var shape = input.shape
+        if shape.first.map({ $0 < 1 }) ?? false { shape[0] = 1 }
+        guard shape.allSatisfy({ $0 > 0 }), shape.reduce(1, *) <= 1 << 26 else {
+            throw AutoMixError.invalidData(path: file.path, reason: "input '\(input.name)' has shape \(input.shape); cannot make a test input")
+        }
+        let start = DispatchTime.now()
+        let x = ESPDLExporter.normalInput(shape: shape)
+        let codes = model.formats[input.name].map { QuantExecutor.quantize(x, $0, model.target.rounding) } ?? x
+        let outputs = try QuantExecutor(model: model).runCodes(codes)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        return SmokeRun(outputs: zip(model.graph.outputs, outputs).map { o, t in
+            let q = model.formats[o.name]
+            let sum = t.data.reduce(Int64(0)) { $0 &+ (q == nil ? Int64($1.bitPattern) : Int64($1)) }
+            return (o.name, t.shape, sum, q)
+        }, seconds: seconds)
     }
 }

@@ -131,15 +131,14 @@ enum ShapeInference {
         case .resize:
             return [try ResizeGeometry(node: n, inputShape: x, constant: constant).outputShape]
         case .slice:
+            // a dynamic batch is sliced as one image: a slice that keeps it keeps it dynamic
             let p = try SelectOps.sliceParameters(n, constant)
-            guard !x.contains(where: { $0 < 0 }) || !(p.axes ?? Array(0..<p.starts.count)).contains(0) else {
-                throw fail(n, "slicing the batch axis is not supported")
+            var out = try SelectOps.sliceMap(n, shape: x.map { max($0, 1) }, starts: p.starts, ends: p.ends, axes: p.axes, steps: p.steps).shape
+            if let b = x.first, b < 0 {
+                guard out[0] == 1 else { throw fail(n, "slices the dynamic batch axis away") }
+                out[0] = -1
             }
-            var known = x.map { max($0, 1) }
-            let out = try SelectOps.sliceMap(n, shape: known, starts: p.starts, ends: p.ends, axes: p.axes, steps: p.steps).shape
-            known = out
-            if x.first.map({ $0 < 0 }) ?? false { known[0] = -1 }
-            return [known]
+            return [out]
         case .split:
             let (axis, sizes) = try SelectOps.splitSizes(n, shape: x, constant)
             return sizes.map { s in var o = x; o[axis] = s; return o }

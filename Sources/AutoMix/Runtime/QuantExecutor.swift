@@ -116,6 +116,12 @@ public final class QuantExecutor: BatchExecutor {
             guard let q = f[name] else { throw ShapeInference.fail(n, "\(role) '\(name)' has no integer format") }
             return q
         }
+        /// A second operand: an integer value, or a constant with integer codes (a file's bias, a scale factor).
+        func operand(_ i: Int) throws -> QuantFormat {
+            if let q = f[n.inputs[i]] { return q }
+            guard let p = model.parameters[n.inputs[i]], p.exponents.count == 1 else { return try format(n.inputs[i], "input") }
+            return QuantFormat(bits: p.bits, exponent: p.exponents[0])
+        }
         let mode = model.target.rounding
         switch n.op {
         case .quantizeLinear: return .quantize(try format(n.outputs[0], "output"))
@@ -148,15 +154,17 @@ public final class QuantExecutor: BatchExecutor {
         switch n.op {
         case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .sqrt, .swish, .gelu, .elu, .exp, .lut:
             let fn = ElementwiseOps.function(of: n, [])
-            if let t = model.tables[n.name] {
-                // the file's own table: ESP-DL's LUT module runs it whatever the op type
-                if input.bits == 8 && output.bits == 8 && t.codes.count == 256 { return .lookup(t.codes.map { Float($0) }) }
-                if input.bits == 16 && output.bits == 16 && t.codes.count == 65536 / t.step + 1 {
-                    return .lookup16(t.codes.map { Float($0) }, step: t.step)
-                }
-                throw ShapeInference.fail(n, "lookup table of \(t.codes.count) entries does not fit \(input) → \(output)")
+            // the file's own table: ESP-DL runs an int8 activation that has one as a LUT module, and an int16 one only
+            // when ESP-PPQ fused it into a `LUT` op (other int16 activations compute their formula)
+            if let t = model.tables[n.name], input.bits == 8, output.bits == 8, t.codes.count == 256 {
+                return .lookup(t.codes.map { Float($0) })
             }
-            if n.op == .lut { throw ShapeInference.fail(n, "has no lookup table") }
+            if n.op == .lut {
+                guard let t = model.tables[n.name], input.bits == 16, output.bits == 16, t.codes.count == 65536 / t.step + 1 else {
+                    throw ShapeInference.fail(n, "has no lookup table that fits \(input) → \(output)")
+                }
+                return .lookup16(t.codes.map { Float($0) }, step: t.step)
+            }
             if input.bits == 8 && output.bits == 8 {
                 return .lookup((-128...127).map { q in
                     Float(output.quantize(Double(UnaryFunction.evaluate(fn, Float(Double(q) * input.scale))), mode))
@@ -179,11 +187,11 @@ public final class QuantExecutor: BatchExecutor {
             }
             return .function(fn, input, output)
         case .add, .sub, .mul, .div:
-            let b = try format(n.inputs[1], "input")
+            let b = try operand(1)
             let op: BinaryFunction = n.op == .add ? .add : n.op == .sub ? .sub : n.op == .mul ? .mul : .div
             return .binary(op, input, b, output)
         case .matMul:
-            return .matMul(input, try format(n.inputs[1], "input"), output)
+            return .matMul(input, try operand(1), output)
         case .pRelu:
             guard let slope = model.parameters[n.inputs[1]] else { throw ShapeInference.fail(n, "slope has no integer codes") }
             return .prelu(slope: Tensor(shape: slope.shape, data: slope.codes.map { Float($0) }),
@@ -197,7 +205,8 @@ public final class QuantExecutor: BatchExecutor {
         case .averagePool: return .averagePool(input, output)
         case .maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .concat, .pad, .resize, .dropout,
              .split, .slice, .insertZeros:
-            for v in n.inputs where f[v] != nil && f[v] != output {
+            // ESP-DL's InsertZeros copies codes: a file that gives its output another exponent reinterprets them
+            for v in n.inputs where f[v] != nil && f[v] != output && n.op != .insertZeros {
                 throw ShapeInference.fail(n, "input '\(v)' is \(f[v]!) but the output is \(output); the inputs of a \(n.op.rawValue) must share its format")
             }
             return .passive
@@ -230,6 +239,14 @@ public final class QuantExecutor: BatchExecutor {
         try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) {
             try self.runChunk($0)
         }
+    }
+
+    /// Input `i` as codes: constants are held as the real values of their codes (exact, powers of two).
+    func codes(_ t: Tensor?, _ step: Step, _ i: Int, _ q: QuantFormat) -> Tensor? {
+        guard let t else { return nil }
+        guard case .constant = step.inputs[i] else { return t }
+        let inv = Float(1 / q.scale)
+        return Tensor(shape: t.shape, data: t.data.map { $0 * inv })
     }
 
     /// A node input that is a constant of the graph (axes, sizes), for ops that read one at run time.
@@ -314,7 +331,7 @@ public final class QuantExecutor: BatchExecutor {
             case let .quantize(q): out = Self.quantize(x, q, mode)
             case let .dequantize(q): out = Self.dequantize(x, q)
             case let .binary(op, a, b, o):
-                guard let y = ins[1] else { throw ShapeInference.fail(step.node, "input 1 is missing") }
+                guard let y = codes(ins[1], step, 1, b) else { throw ShapeInference.fail(step.node, "input 1 is missing") }
                 let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
                 if op != .mul && a == o && b == o {
                     // aligned Add/Sub (ESP-PPQ's rule): exact code arithmetic, saturated
@@ -348,7 +365,7 @@ public final class QuantExecutor: BatchExecutor {
                     q >= 0 ? q : min(max(Float((Double(p) * scale).rounded(.down)), lo), hi)
                 })
             case let .matMul(a, b, o):
-                guard let y = ins[1] else { throw ShapeInference.fail(step.node, "input 1 is missing") }
+                guard let y = codes(ins[1], step, 1, b) else { throw ShapeInference.fail(step.node, "input 1 is missing") }
                 let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
                 out = IntegerElementwise.matMul(x, y, outShape: shape, shift: o.exponent - a.exponent - b.exponent, output: o, mode)
             case let .softmax(a):
