@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+@testable import AutoMix
+
+/// The `.espdl` files of ESP-DL's model zoo and test apps (shared/fixtures/esp-dl-zoo, as ESP-PPQ wrote them): every
+/// file reads, runs, and reproduces its embedded test outputs; the chip comes from the file.
+@Suite struct ZooTests {
+    static let directory = Fixtures.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/esp-dl-zoo")
+    static let files: [String] = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?
+        .filter { $0.hasSuffix(".espdl") }.sorted() ?? []
+    static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    static func size(_ name: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path(name)))?[.size] as? Int) ?? 0 }
+    /// ESP-PPQ's streaming cache (state kept across calls) is not emulated yet.
+    static func emulated(_ name: String) -> Bool { !name.contains("streaming_model") }
+
+    @Test("the zoo fixtures are present beside the repository") func present() { #expect(Self.files.count >= 39) }
+
+    @Test("embedded test outputs reproduced exactly (int8) with the target the file names",
+          arguments: files.filter { emulated($0) && size($0) < 64_000 })
+    func embeddedTestValues(_ file: String) throws {
+        let model = try ESPDLModel.load(Self.path(file))
+        guard !model.testOutputs.isEmpty else { return }
+        let expected: Target = file.contains("__c__") ? .c : file.contains("p4") ? .esp32p4 : .esp32s3
+        #expect(model.model.target == expected, "\(file): \(model.targetSource)")
+        let check = try model.checkTestValues(arithmetic: .espPPQ)
+        #expect(check.maxAbsDiff == 0, "\(file): \(check.perOutput)")
+    }
+
+    @Test("a file without test values runs every node on the fixed input",
+          arguments: files.filter { emulated($0) && size($0) < 700_000 })
+    func runsOnFixedInput(_ file: String) throws {
+        let model = try ESPDLModel.load(Self.path(file))
+        guard model.testOutputs.isEmpty else { return }
+        let run = try model.runOnFixedInput()
+        #expect(run.outputs.count == model.model.graph.outputs.count)
+        #expect(run.outputs.allSatisfy { $0.shape.reduce(1, *) > 0 })
+    }
+
+    @Test("the C target's filters are plain NHWC: read as SIMD blocks the Gemm misses its test values")
+    func cFiltersArePlain() throws {
+        let file = try #require(Self.files.first { $0.contains("__c__Gemm__linear_ishap_1_64") })
+        let asC = try ESPDLModel.load(Self.path(file))
+        #expect(asC.model.target == .c && asC.targetSource == "the file's metadata")
+        #expect(try asC.checkTestValues().maxAbsDiff == 0)
+        var blocks = try ESPDLFile.read(Self.path(file))
+        for k in blocks.initializers.keys where blocks.initializers[k]!.layout == "NHWC" { blocks.initializers[k]!.doc = "layout ==> (N/16)HWC16" }
+        blocks.metadata["target"] = nil
+        #expect(try ESPDLModel.load(file: blocks).checkTestValues().maxAbsDiff > 0)
+    }
+
+    @Test("a target AutoMix cannot emulate is refused, naming it")
+    func unknownTargetRefused() throws {
+        var file = try ESPDLFile.read(Self.path(try #require(Self.files.first { $0.contains("esp32p4__Gemm") })))
+        file.metadata["target"] = "esp32h4x"
+        #expect(throws: AutoMixError.self) { try ESPDLModel.load(file: file) }
+    }
+}
