@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test("a file without test values runs every node on the fixed input",
-          arguments: files.filter { emulated($0) && size($0) < 700_000 })
+          arguments: files.filter { emulated($0) && size($0) < 3_000_000 })
     func runsOnFixedInput(_ file: String) throws {
         let model = try ESPDLModel.load(Self.path(file))
         guard model.testOutputs.isEmpty else { return }

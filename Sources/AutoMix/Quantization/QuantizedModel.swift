@@ -54,6 +54,7 @@ public struct QuantFormat: Hashable, Sendable, Codable, CustomStringConvertible 
     /// `clip(round(x / 2^e))`, the way ESP-PPQ quantizes and the device's preprocessor does.
     public func quantize(_ x: Double, _ mode: RoundingMode) -> Int64 {
         let q = mode.round(x / scale)
+        guard !q.isNaN else { return 0 }   // sqrt of a negative code, say: a code, never a trap
         return Int64(min(max(q, Double(qmin)), Double(qmax)))
     }
 }

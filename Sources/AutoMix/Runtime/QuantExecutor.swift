@@ -177,7 +177,9 @@ public final class QuantExecutor: BatchExecutor {
                 return .clampCodes(lo: Float(max(Double(output.qmin), min(Double(output.qmax), mode.round(Double(lo) / output.scale)))),
                                    hi: Float(max(Double(output.qmin), min(Double(output.qmax), mode.round(Double(hi) / output.scale)))))
             }
-            if input.bits == 16 && output.bits == 16 && n.op != .relu && n.op != .clip {
+            // ESP-DL computes an int16 activation of a file (table or not) by its formula; only a plan's, which ESP-PPQ
+            // 1.3.12 would export as a LUT op, runs through ESP-PPQ's table (the importer keeps the file's tables)
+            if input.bits == 16 && output.bits == 16 && n.op != .relu && n.op != .clip && model.tables[n.name] == nil {
                 // ESP-PPQ 1.3.12's EspdlLUTFusionPass: int16 activations through a table sampled every 32 codes
                 let step = 32
                 let table = (0...(65536 / step)).map { i in
@@ -320,7 +322,8 @@ public final class QuantExecutor: BatchExecutor {
                 let (sa, lo, hi) = (a.scale, Float(b.qmin), Float(b.qmax))
                 let inv = 1 / b.scale
                 out = Tensor(shape: x.shape, data: x.data.map { q in
-                    min(max(Float(mode.round(Double(UnaryFunction.evaluate(fn, Float(Double(q) * sa))) * inv)), lo), hi)
+                    let r = Float(mode.round(Double(UnaryFunction.evaluate(fn, Float(Double(q) * sa))) * inv))
+                    return r.isNaN ? 0 : min(max(r, lo), hi)
                 })
             case let .rescale(scale, q):
                 var y = Tensor(uninitialized: x.shape)
