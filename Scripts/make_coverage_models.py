@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """Makes the small op-coverage classifiers of Tests/AutoMixTests/Fixtures/coverage (run once; outputs committed).
 
-  pip install onnx onnxruntime numpy && python3 Scripts/make_coverage_models.py
+  apt-get install dataset-fashion-mnist && pip install onnx onnxruntime numpy && python3 Scripts/make_coverage_models.py
 
-Each model takes Fashion-MNIST's [N,1,28,28] input (pixel/255) and ends in 10 logits. Weights are seeded He-normal
-draws, not trained: these models check that every op goes through import, quantization, the executor and the
-writers exactly, not accuracy. Beside each model, `<name>.out.bin` holds onnxruntime's float32 output on the
-tests' fixed input (the same hash as make_golden.py) for a batch of 2.
+Each model takes Fashion-MNIST's [N,1,28,28] input (pixel/255) and ends in 10 logits. The convolutions are seeded
+He-normal draws (random features); the classifier, the last Gemm, is fitted by ridge regression on the features of
+Fashion-MNIST's 60,000 training images, so the models classify (about 75-85 % top-1) and quantization error shows in
+accuracy. Beside each model, `<name>.out.bin` holds onnxruntime's float32 output on the tests' fixed input (the same
+hash as make_golden.py) for a batch of 2.
 """
 import os
 import numpy as np
 import onnx
 from onnx import helper as oh, TensorProto as TP, numpy_helper as nh
 import onnxruntime as ort
+import gzip
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "AutoMixTests", "Fixtures", "coverage")
@@ -57,16 +59,57 @@ class Builder:
     def head(self, x, c):
         return self.gemm(self.node("Flatten", [self.node("GlobalAveragePool", [x])]), c, 10)
 
-    def save(self, name, out):
-        graph = oh.make_graph(self.nodes, name, [oh.make_tensor_value_info("input", TP.FLOAT, ["N", 1, 28, 28])],
-                              [oh.make_tensor_value_info(out, TP.FLOAT, ["N", 10])], self.inits)
-        model = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 13)], producer_name="make_coverage_models.py")
+    def classifier(self, features, d):
+        """The last Gemm, its weights fitted by `fit` once the features are known."""
+        self.features, self.width = features, d
+        return self.gemm(features, d, 10)
+
+    def model(self, name, outputs, opset):
+        size = ["H", "W"] if getattr(self, "open_size", False) else [28, 28]
+        graph = oh.make_graph(self.nodes, name, [oh.make_tensor_value_info("input", TP.FLOAT, ["N", 1] + size)],
+                              [oh.make_tensor_value_info(o, TP.FLOAT, None) for o in outputs], self.inits)
+        return oh.make_model(graph, opset_imports=[oh.make_opsetid("", opset)], producer_name="make_coverage_models.py")
+
+    def fit(self, name, opset):
+        """Ridge regression of one-hot labels on the classifier's input features over the 60k training images."""
+        x, y = train_set()
+        s = ort.InferenceSession(self.model(name, [self.features], opset).SerializeToString(), providers=["CPUExecutionProvider"])
+        f = np.concatenate([s.run(None, {"input": x[i:i + 2000]})[0].reshape(-1, self.width) for i in range(0, len(x), 2000)])
+        f = np.concatenate([f, np.ones((len(f), 1), np.float32)], 1).astype(np.float64)
+        t = np.eye(10)[y] - 0.1
+        g = f.T @ f
+        w = np.linalg.solve(g + 1e-4 * np.trace(g) / len(g) * np.eye(len(g)), f.T @ t)
+        gemm = [n for n in self.nodes if n.op_type == "Gemm" and n.input[0] == self.features][0]
+        for init in self.inits:
+            if init.name == gemm.input[1]: init.CopyFrom(nh.from_array(w[:-1].T.astype(np.float32), init.name))
+            if init.name == gemm.input[2]: init.CopyFrom(nh.from_array(w[-1].astype(np.float32), init.name))
+
+    def save(self, name, out, opset=13):
+        if getattr(self, "features", None): self.fit(name, opset)
+        model = self.model(name, [out], opset)
+        model.graph.output[0].CopyFrom(oh.make_tensor_value_info(out, TP.FLOAT, ["N", 10]))
         onnx.checker.check_model(model, full_check=True)
         path = os.path.join(OUT, name + ".onnx")
         onnx.save(model, path)
         s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
         s.run(None, {"input": fixed_input([2, 1, 28, 28])})[0].astype("<f4").tofile(os.path.join(OUT, name + ".out.bin"))
         print(path)
+
+
+_TRAIN = None
+
+
+def train_set():
+    """Fashion-MNIST's training split from Debian's dataset-fashion-mnist, as [N,1,28,28] pixel/255."""
+    global _TRAIN
+    if _TRAIN is None:
+        root = "/usr/share/datasets/fashion-mnist"
+        with gzip.open(f"{root}/train-images-idx3-ubyte.gz") as f:
+            x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28).astype(np.float32) / 255
+        with gzip.open(f"{root}/train-labels-idx1-ubyte.gz") as f:
+            y = np.frombuffer(f.read(), np.uint8, offset=8)
+        _TRAIN = (x, y)
+    return _TRAIN
 
 
 def fire_resnet():
@@ -78,9 +121,59 @@ def fire_resnet():
     x = b.node("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
     s = b.node("Relu", [b.conv(x, 16, 8, k=1)])
     x = b.node("Concat", [b.node("Relu", [b.conv(s, 8, 16, k=1)]), b.node("Relu", [b.conv(s, 8, 16)])], axis=1)
-    b.save("fire_resnet", b.head(x, 32))
+    t = b.conv(x, 32, 32)
+    x = b.node("Mul", [t, b.node("Sigmoid", [t])])   # Swish as torch exports SiLU
+    b.save("fire_resnet", b.classifier(b.node("Flatten", [x]), 32 * 7 * 7))
+
+
+def mbv3_se():
+    """MobileNetV3-small-style: HardSwish, depthwise, squeeze-excitation (GAP, 1x1, Relu, 1x1, HardSigmoid, Mul),
+    inverted residual, HardSwish in the head."""
+    b = Builder(2)
+    x = b.node("HardSwish", [b.conv("input", 1, 16, stride=2)])
+    d = b.node("Relu", [b.conv(x, 16, 16, group=16)])
+    e = b.node("Relu", [b.conv(b.node("GlobalAveragePool", [d]), 16, 8, k=1)])
+    g = b.node("HardSigmoid", [b.conv(e, 8, 16, k=1)], alpha=1.0 / 6, beta=0.5)
+    x = b.node("Add", [b.conv(b.node("Mul", [d, g]), 16, 16, k=1), x])
+    x = b.node("HardSwish", [b.conv(x, 16, 48, k=1)])
+    x = b.node("HardSwish", [b.conv(x, 48, 48, stride=2, group=48)])
+    x = b.node("HardSwish", [b.conv(x, 48, 32, k=1)])
+    b.save("mbv3_se", b.classifier(b.node("Flatten", [x]), 32 * 7 * 7), opset=14)
+
+
+def bn_norm():
+    """In-graph input normalisation (Sub/Div by scalars), BatchNorm after a Relu (not foldable into the Conv before
+    it), BatchNorm1d after a Gemm, and a Softmax output."""
+    b = Builder(3)
+    x = b.node("Div", [b.node("Sub", ["input", b.const("mean", 0.2860)]), b.const("std", 0.3530)])
+    x = b.node("Relu", [b.conv(x, 1, 16, stride=2)])
+    bn = lambda x, c: b.node("BatchNormalization", [x, b.const("g", 1 + 0.2 * b.r.randn(c)), b.const("be", 0.1 * b.r.randn(c)),
+                                                    b.const("m", 0.5 + 0.1 * b.r.randn(c)), b.const("v", 0.5 + np.abs(b.r.randn(c)))])
+    x = b.node("MaxPool", [bn(x, 16)], kernel_shape=[2, 2], strides=[2, 2])
+    x = b.node("Relu", [b.conv(x, 16, 32)])
+    f = b.node("Relu", [bn(b.gemm(b.node("Flatten", [x]), 32 * 7 * 7, 512), 512)])
+    b.save("bn_norm", b.node("Softmax", [b.classifier(f, 512)], axis=1))
+
+
+def open_size_cls():
+    """PaddleOCR's text-direction classifier in miniature: input [N,1,?,?] (sizes left open, as paddle2onnx writes
+    them), input scaling by constants in the graph (Mul then Add), HardSwish, squeeze-excitation, a global pool head
+    and a Softmax."""
+    b = Builder(4)
+    b.open_size = True
+    x = b.node("Add", [b.node("Mul", ["input", b.const("scale", 2.0)]), b.const("shift", -1.0)])
+    x = b.node("HardSwish", [b.conv(x, 1, 24, stride=2)])
+    d = b.node("HardSwish", [b.conv(x, 24, 24, group=24)])
+    e = b.node("Relu", [b.conv(b.node("GlobalAveragePool", [d]), 24, 8, k=1)])
+    x = b.node("Mul", [d, b.node("HardSigmoid", [b.conv(e, 8, 24, k=1)], alpha=1.0 / 6, beta=0.5)])
+    x = b.node("HardSwish", [b.conv(x, 24, 96, k=1, stride=2)])
+    f = b.node("Flatten", [b.node("GlobalAveragePool", [x])])
+    b.save("open_size_cls", b.node("Softmax", [b.classifier(f, 96)], axis=1), opset=14)
 
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     fire_resnet()
+    mbv3_se()
+    bn_norm()
+    open_size_cls()

@@ -18,7 +18,7 @@ struct AnalyseCommand: ParsableCommand {
         try reportingErrors {
             let start = Date()
             let config = try quant.quantizationConfig()
-            let original = try Graph.prepared(onnx: model.model)
+            let original = try data.preparedGraph(model.model)
             let plan = try quant.plan(original, config: config, data: data)
             let (set, graph, calibration, quantized) = (plan.set, plan.graph, plan.calibration, plan.model)
             let batches = Array(quant.batches(set).prefix(Sensitivity.batchCount))

@@ -37,7 +37,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let graph = try Graph.prepared(onnx: model.model)
+            let graph = try data.preparedGraph(model.model)
             guard gemm.isAvailable else { throw AutoMixError.invalidArgument("--gemm \(gemm.rawValue): this CPU has no AVX-512") }
             let executor = try FloatExecutor(graph: graph, gemm: gemm)
             guard let input = graph.imageInput else { throw AutoMixError.invalidArgument("model input is not [N,C,H,W]") }

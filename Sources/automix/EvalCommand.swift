@@ -18,7 +18,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let graph = try Graph.prepared(onnx: model.model)
+            let graph = try data.preparedGraph(model.model)
             let executor = try FloatExecutor(graph: graph)
             let dataset = try data.load(for: graph, quiet: false)
             let result = try Evaluation.run(executor, on: dataset, batchSize: batch,

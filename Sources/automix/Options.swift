@@ -32,6 +32,35 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Use only the first N images.")
     var limit: Int?
 
+    @Option(name: .long, help: "The model input's size N,C,H,W where the model leaves it open (e.g. [-1,3,?,?]); the batch stays dynamic.")
+    var inputShape: String?
+
+    /// `--input-shape` as numbers, else a square `--crop` for an input whose height and width are open.
+    func fixedInputShape(channels: Int? = nil) throws -> [Int]? {
+        if let inputShape {
+            let dims = inputShape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !dims.isEmpty, dims.allSatisfy({ $0 != nil }) else {
+                throw AutoMixError.invalidArgument("--input-shape must be comma-separated sizes like 1,3,48,192, not '\(inputShape)'")
+            }
+            return dims.map { $0! }
+        }
+        return nil
+    }
+
+    /// The model, its open input sizes fixed by `--input-shape` (or a square `--crop`), rewritten.
+    func preparedGraph(_ path: String) throws -> Graph {
+        if let shape = try fixedInputShape() { return try Graph.prepared(onnx: path, inputShape: shape) }
+        do {
+            return try Graph.prepared(onnx: path, inputShape: nil)
+        } catch let e as AutoMixError {
+            // an open height and width with a square --crop: the crop is the size
+            guard let crop, case .invalidArgument = e else { throw e }
+            let g = try Graph.load(onnx: path)
+            guard let s = g.inputs.first?.shape, s.count == 4, s[1] > 0 else { throw e }
+            return try Graph.prepared(onnx: path, inputShape: [1, s[1], crop, crop])
+        }
+    }
+
     var labelRule: LabelRule {
         switch labels {
         case "sorted": return .sorted

@@ -43,7 +43,7 @@ struct SearchCommand: ParsableCommand {
             let finalURL = URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_final_config.json")
             let log = SearchLog(path: logDir + "/automix.log", append: resume)
 
-            let original = try Graph.prepared(onnx: model)
+            let original = try data.preparedGraph(model)
             let floatExecutor = try FloatExecutor(graph: original)
             let evalSet = try data.load(for: original, quiet: false)
             var calibOptions = data
@@ -103,6 +103,8 @@ struct SearchCommand: ParsableCommand {
                 calibrationSeconds += Date().timeIntervalSince(t)
                 t = Date()
                 let int8Model = try Quantizer(graph: prepared, config: config, calibration: calibration).build()
+                // every op must be deployable before any trial: the ladder only changes widths, which every op has
+                try ESPDLExporter(model: int8Model).check()
                 let analysed = Array(calibBatches.prefix(Sensitivity.batchCount))
                 let layers = Quantizer.layers(of: prepared).filter { int8Model.precisions[$0.name] != .float }
                 // the analysis compares the prepared float graph with its own quantization (same layer names)
@@ -135,7 +137,9 @@ struct SearchCommand: ParsableCommand {
                         defer { evaluationSeconds += Date().timeIntervalSince(e0) }
                         var c = config
                         c.layers = plan
-                        let executor = try QuantExecutor(model: try Quantizer(graph: try outcome.graph(for: c), config: c, calibration: calibration).build())
+                        let planned = try Quantizer(graph: try outcome.graph(for: c), config: c, calibration: calibration).build()
+                        try ESPDLExporter(model: planned).check()
+                        let executor = try QuantExecutor(model: planned)
                         let r = try Evaluation.run(executor, on: evalSet, batchSize: batch)
                         return self.metric == .top1 ? r.top1 : r.agreement(with: reference)
                     },
@@ -222,12 +226,8 @@ struct SearchCommand: ParsableCommand {
             try writeAtomically(Data(SearchOutputs.scaleOffsetRecord(finalModel, layers: layers).utf8), to: record)
             // the files for the chip and for other tools; the first calibration image is the .espdl's test input
             let stem = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
-            var modelFiles: [String] = []
-            do {
-                modelFiles = try ModelWriters.write(finalModel, formats: [.all], directory: results, name: stem, testInput: calibBatches.first)
-            } catch {
-                print("automix: warning: the final plan's model files were not written: \(error)")
-            }
+            // a plan the chip cannot run is no answer: a failure here is the search's failure, not a warning
+            let modelFiles = try ModelWriters.write(finalModel, formats: [.all], directory: results, name: stem, testInput: calibBatches.first)
 
             let floatCost = PlanCost(plan: Dictionary(uniqueKeysWithValues: layers.map { ($0.name, Precision.float) }), layers: layers, graph: graph)
             print("""

@@ -6,12 +6,25 @@ import Testing
 /// writes, read back from its bytes, computes exactly the plan's integers on both chips.
 @Suite(.serialized) struct CoverageModelTests {
     static func path(_ name: String) -> String { Fixtures.root.appendingPathComponent("coverage/\(name).onnx").path }
+    /// open_size_cls leaves its height and width open, as paddle2onnx does: the tests give them.
+    static func graph(_ name: String) throws -> Graph {
+        try Graph.prepared(onnx: path(name), inputShape: name == "open_size_cls" ? [1, 1, 28, 28] : nil)
+    }
 
-    static let models = ["fire_resnet"]
+    static let models = ["fire_resnet", "mbv3_se", "bn_norm", "open_size_cls"]
+
+    static func plan(_ name: String, _ target: Target, layers: [String: Precision] = [:], bits: Int = 8) throws -> QuantizedModel {
+        let graph = try Self.graph(name)
+        var config = QuantizationConfig(target: target, bits: bits)
+        config.layers = layers
+        let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config)),
+                                              on: QuantizationTests.calib)
+        return try Quantizer(graph: graph, config: config, calibration: calibration).build()
+    }
 
     @Test("float outputs equal onnxruntime's (1e-4)", arguments: models)
     func floatMatchesONNXRuntime(_ name: String) throws {
-        let graph = try Graph.prepared(onnx: Self.path(name))
+        let graph = try Self.graph(name)
         let out = try FloatExecutor(graph: graph).run(fixedInput([2, 1, 28, 28]))[0]
         let expected = try Fixtures.floats(Fixtures.root.appendingPathComponent("coverage/\(name).out.bin"))
         #expect(maxAbsDiff(out.data, expected) < 1e-4)
@@ -20,11 +33,7 @@ import Testing
     @Test("the written .espdl reads back and reproduces the plan exactly on 16 images",
           arguments: models, [Target.esp32p4, .esp32s3])
     func writtenFileComputesThePlan(_ name: String, _ target: Target) throws {
-        let graph = try Graph.prepared(onnx: Self.path(name))
-        let config = QuantizationConfig(target: target, bits: 8)
-        let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config)),
-                                              on: QuantizationTests.calib)
-        let plan = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+        let plan = try Self.plan(name, target)
         let dir = Fixtures.temporaryDirectory()
         _ = try ModelWriters.write(plan, formats: [.espdl], directory: dir.path, name: "m")
         let back = try ESPDLModel.load(dir.appendingPathComponent("m.espdl").path)
@@ -42,5 +51,77 @@ import Testing
         let file = try ESPDLExporter(model: try Quantizer(graph: graph, config: config, calibration: calibration).build()).export()
         let concat = try #require(file.nodes.first { $0.opType == "Concat" })
         #expect(concat.attributes["axis"] == .int(3))
+    }
+}
+
+extension CoverageModelTests {
+    @Test("int16 HardSwish/HardSigmoid/Swish are written as ESP-PPQ 1.3.12's LUT op (step 32, 2049 entries) and read back exactly",
+          arguments: ["mbv3_se", "fire_resnet"], [Target.esp32p4, .esp32s3])
+    func int16ActivationsAsLUT(_ name: String, _ target: Target) throws {
+        let plan = try Self.plan(name, target, bits: 16)
+        let file = try ESPDLExporter(model: plan).export()
+        let luts = file.nodes.filter { $0.opType == "LUT" }
+        #expect(!luts.isEmpty)
+        for n in luts {
+            #expect(n.attributes["int16_lut_step"] == .int(32))
+            guard case let .string(table)? = n.attributes["lut"] else { Issue.record("\(n.name) has no table"); continue }
+            #expect(file.initializers[table]?.count == 2049 && file.initializers[table]?.dataType == .int16)
+        }
+        let back = try ESPDLModel.load(file: try ESPDLFile.read(bytes: file.serialized(), path: "m.espdl"), target: target)
+        let images = QuantizationTests.val.batch(0..<8)
+        #expect(try QuantExecutor(model: back.model).run(images) == (try QuantExecutor(model: plan).run(images)))
+    }
+
+    @Test("graph forms: x·Sigmoid(x) is one Swish, a BatchNorm after a Relu a depthwise 1x1 Conv, BatchNorm1d a Mul and an Add")
+    func rewrittenForms() throws {
+        let fire = try Self.graph("fire_resnet").nodes.map(\.op)
+        #expect(fire.contains(.swish) && !fire.contains(.sigmoid))
+        let bn = try Self.graph("bn_norm")
+        #expect(!bn.nodes.contains { $0.op == .batchNormalization })
+        #expect(bn.nodes.contains { $0.op == .conv && $0.int("group", default: 1) == 16 })
+        // its BatchNorm1d follows a Gemm: folded into it
+        #expect(bn.nodes.filter { $0.op == .gemm }.count == 2 && !bn.nodes.contains { $0.op == .mul })
+        // one after a Relu on a vector becomes Mul + Add and computes the same
+        let c: [String: ConstantValue] = ["g": .float(Tensor(shape: [3], data: [1.5, -2, 0.5])), "b": .float(Tensor(shape: [3], data: [0.1, 0.2, -0.3])),
+                                          "m": .float(Tensor(shape: [3], data: [0.5, -1, 2])), "v": .float(Tensor(shape: [3], data: [4, 0.25, 1]))]
+        var g = Graph(name: "bn1d", nodes: [Node(name: "r", op: .relu, inputs: ["x"], outputs: ["h"]),
+                                            Node(name: "bn", op: .batchNormalization, inputs: ["h", "g", "b", "m", "v"], outputs: ["y"])],
+                      inputs: [ValueInfo(name: "x", shape: [-1, 3])], outputs: [ValueInfo(name: "y", shape: [-1, 3])], constants: c, opset: 13)
+        try g.inferShapes()
+        let x = Tensor(shape: [2, 3], data: [1, -1, 3, 0.5, 2, -4])
+        let before = try FloatExecutor(graph: g).run(x)[0]
+        let rewritten = try g.rewritten()
+        #expect(rewritten.nodes.map(\.op) == [.relu, .mul, .add])
+        #expect(maxAbsDiff(try FloatExecutor(graph: rewritten).run(x)[0].data, before.data) < 1e-6)
+    }
+
+    @Test("constant operands of Sub/Div/Mul/Add are integer codes: Add/Sub at the output's exponent, Mul/Div at their own")
+    func constantOperands() throws {
+        let plan = try Self.plan("bn_norm", .esp32p4)
+        for n in plan.graph.nodes where Quantizer.arithmetic.contains(n.op) {
+            #expect(plan.precision(of: n) == .int8, "\(n.name)")
+            let c = try #require(plan.parameters[n.inputs[1]], "\(n.name): the constant has no codes")
+            if n.op == .add || n.op == .sub { #expect(c.exponents == [plan.formats[n.outputs[0]]!.exponent], "\(n.name)") }
+        }
+    }
+
+    @Test("a model whose input size is open says how to give it; with --input-shape it runs")
+    func openInputSize() throws {
+        #expect(throws: AutoMixError.self) { try Graph.prepared(onnx: Self.path("open_size_cls")) }
+        do { _ = try Graph.prepared(onnx: Self.path("open_size_cls")) } catch let e as AutoMixError {
+            #expect(e.description.contains("--input-shape") && e.description.contains("[N,1,?,?]"))
+        }
+        #expect(throws: AutoMixError.self) { try Graph.prepared(onnx: Self.path("open_size_cls"), inputShape: [1, 3, 28, 28]) }
+        #expect(try Self.graph("open_size_cls").inputs[0].shape == [-1, 1, 28, 28])
+    }
+
+    @Test("ops before the first layer follow it: a first layer in float gets a float input normalisation")
+    func inputOpsFollowTheFirstLayer() throws {
+        let graph = try Self.graph("open_size_cls")
+        let first = try #require(Quantizer.layers(of: graph).first)
+        let plan = try Self.plan("open_size_cls", .esp32p4, layers: [first.name: .float])
+        for n in plan.graph.nodes where n.op == .mul || n.op == .add {
+            if n.inputs.contains(graph.inputs[0].name) || n.outputs.contains(first.inputs[0]) { #expect(plan.precision(of: n) == .float, "\(n.name)") }
+        }
     }
 }

@@ -21,13 +21,14 @@ public struct ESPDLExporter {
         .conv, .gemm, .matMul, .add, .sub, .mul, .div, .relu, .clip, .leakyRelu, .pRelu, .sigmoid, .hardSigmoid,
         .hardSwish, .tanh, .softmax, .maxPool, .averagePool, .globalAveragePool, .flatten, .reshape, .transpose,
         .concat, .pad, .squeeze, .unsqueeze, .identity, .resize, .quantizeLinear, .dequantizeLinear, .requantizeLinear,
+        .sqrt, .swish, .gelu, .elu, .exp, .lut, .split, .slice, .reduceMean, .insertZeros,
     ]
     static let convLike: Set<OpKind> = [.conv, .maxPool, .averagePool, .globalAveragePool]
     static let inheritsLayout: Set<OpKind> = [
         .add, .sub, .mul, .div, .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .identity,
-        .quantizeLinear, .dequantizeLinear, .requantizeLinear, .concat,
+        .sqrt, .swish, .gelu, .elu, .exp, .quantizeLinear, .dequantizeLinear, .requantizeLinear, .concat,
     ]
-    static let lookupOps: Set<OpKind> = [.clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh]
+    static let lookupOps = ActivationTable.ops.subtracting([.relu, .lut])
     static let toNCHW = [0, 3, 1, 2]
     /// Metadata naming the writer: AutoMix's test values are the chip's exact integer results, ESP-PPQ's come
     /// from its float32 simulation, so a checker picks the arithmetic by it.
@@ -42,7 +43,6 @@ public struct ESPDLExporter {
             let p = model.precision(of: n)
             let unsupported = !Self.deviceOps.contains(n.op)
                 || (n.op == .matMul && p != .float)
-                || (Self.lookupOps.contains(n.op) && n.op != .clip && p == .int16)
                 || (n.op == .pRelu && p != .float)
             if unsupported && !problems.contains(where: { $0.op == n.op.rawValue }) { problems.append((n.op.rawValue, n.name)) }
         }
@@ -65,7 +65,8 @@ public struct ESPDLExporter {
         try check()
         let g = model.graph
         let formats = model.formats
-        var nhwc = Set<String>()
+        // ESP-PPQ lays every 4-D graph input out as NHWC, whatever reads it first (a Sub/Div normalising it, say)
+        var nhwc = Set(g.inputs.filter { $0.shape.count == 4 }.map(\.name))
         var nodes: [ESPDLFile.Node] = []
         var initializers: [String: ESPDLFile.TensorData] = [:]
         var lutOrder: [String] = [], paramOrder: [String] = [], otherOrder: [String] = []
@@ -193,6 +194,12 @@ public struct ESPDLExporter {
                 for i in inputs.indices.dropFirst() where !inputs[i].isEmpty {
                     guard let c = g.constant(inputs[i]) else { continue }
                     let t: ESPDLFile.TensorData
+                    if let p = model.parameters[inputs[i]], precision != .float {
+                        // a quantized constant operand (Add/Sub/Mul/Div) keeps the exponent the quantizer gave it
+                        addInitializer(.init(name: inputs[i], dataType: dtype(QuantFormat(bits: p.bits, exponent: 0)), dims: p.shape,
+                                             exponents: p.exponents, ints: p.codes, floats: [], doc: "layout ==> UNK"), into: &otherOrder)
+                        continue
+                    }
                     switch c {
                     case let .int(s, v): t = .init(name: inputs[i], dataType: .int64, dims: s, exponents: [0], ints: v, floats: [], doc: "layout ==> UNK")
                     case let .float(x):
@@ -207,12 +214,21 @@ public struct ESPDLExporter {
                     addInitializer(t, into: &otherOrder)
                 }
             }
+            var opType = n.op.rawValue
             if Self.lookupOps.contains(n.op), precision != .float, let a = format(inputs[0]), let b = format(n.outputs[0]) {
-                let table = Self.lookupTable(n, input: a, output: b, model.target.rounding)
+                let int16LUT = ActivationTable.isInt16LUT(n, input: a, output: b)
+                if int16LUT {
+                    // ESP-PPQ 1.3.12's EspdlLUTFusionPass: the op becomes a LUT that remembers what it was
+                    attributes["original_op_type"] = .string(n.op.rawValue)
+                    attributes["int16_lut_step"] = .int(ActivationTable.int16Step)
+                    opType = OpKind.lut.rawValue
+                }
+                let table = int16LUT ? ActivationTable.codes(n, input: a, output: b, step: ActivationTable.int16Step, model.target.rounding)
+                                     : Self.lookupTable(n, input: a, output: b, model.target.rounding)
                 let key = table + [Int64(b.bits), Int64(b.exponent)]
                 let lutName: String
                 if let existing = luts[key] { lutName = existing } else {
-                    lutName = "\(n.op.rawValue)_lut_\(luts.count)"
+                    lutName = "\(opType)_lut_\(luts.count)"
                     luts[key] = lutName
                     addInitializer(.init(name: lutName, dataType: dtype(b), dims: [table.count], exponents: [b.exponent],
                                          ints: table, floats: [], doc: ""), into: &lutOrder)
@@ -220,7 +236,7 @@ public struct ESPDLExporter {
                 attributes["lut"] = .string(lutName)
             }
             if outputNHWC { for o in n.outputs where shape(o).count == 4 { nhwc.insert(o) } }
-            nodes.append(.init(name: n.name, opType: n.op.rawValue, inputs: inputs, outputs: n.outputs, attributes: attributes))
+            nodes.append(.init(name: n.name, opType: opType, inputs: inputs, outputs: n.outputs, attributes: attributes))
         }
 
         var rank: [String: Int] = [:]
@@ -307,11 +323,9 @@ public struct ESPDLExporter {
                      ints: [], floats: data, doc: "layout ==> NHWC")
     }
 
-    /// int8: every input code; int16 (Clip only): every 256th code, which a linear op interpolates exactly.
+    /// int8: every input code; int16 Clip: every 256th code, which a linear op interpolates exactly.
     static func lookupTable(_ n: Node, input: QuantFormat, output: QuantFormat, _ mode: RoundingMode) -> [Int64] {
-        let fn = ElementwiseOps.function(of: n, [])
-        let codes: [Int] = input.bits == 8 ? Array(-128...127) : Array(stride(from: -32768, through: 32768, by: 256))
-        return codes.map { q in output.quantize(Double(UnaryFunction.evaluate(fn, Float(Double(q) * input.scale))), mode) }
+        ActivationTable.codes(n, input: input, output: output, step: 256, mode)
     }
 
     /// ESP-PPQ's default test input is `torch.randn`; this is a fixed Box–Muller normal draw.

@@ -18,6 +18,8 @@ public struct FakeQuantGraph {
     /// and Resize are aligned to their output's format by the quantizer, so they copy codes too.
     static let passive = Quantizer.passive.union([.concat, .resize])
     static let opset = 13
+    /// Activations that run through a table at int8 (Relu and Clip stay clamps, exact as they are).
+    static let tableOps = ActivationTable.ops.subtracting([.relu, .clip])
 
     public func graph() throws -> Graph {
         let source = model.graph
@@ -60,6 +62,33 @@ public struct FakeQuantGraph {
             g.nodes.append(Node(name: name + "::mul", op: .mul, inputs: [rounded, scale], outputs: [output]))
         }
 
+        /// The chip's lookup table in standard ops: the input's codes, their table index (int16: rounded the chip's
+        /// way), then a Gather from the table's real values (exact: codes times a power of two). Bit-exact with the
+        /// chip where float32 `f(x)` would round differently at a boundary, and the only form of a `LUT` op.
+        func tableLookup(_ n: Node, _ a: QuantFormat, _ b: QuantFormat) {
+            let step = a.bits == 8 ? 1 : ActivationTable.int16Step
+            let table = model.tables[n.name]?.codes ?? ActivationTable.codes(n, input: a, output: b, step: step, model.target.rounding)
+            let v = n.outputs[0], name = n.name
+            let toIndex = constant(name + "::to_index", scalar(Float(1 / (a.scale * Double(step)))))
+            let offset = constant(name + "::offset", scalar(Float(a.bits == 8 ? 128 : 32768 / step)))
+            g.nodes.append(Node(name: name + "::index", op: .mul, inputs: [n.inputs[0], toIndex], outputs: [v + "::i"]))
+            g.nodes.append(Node(name: name + "::shift", op: .add, inputs: [v + "::i", offset], outputs: [v + "::s"]))
+            var rounded = v + "::r"
+            if model.target.rounding == .halfEven {
+                g.nodes.append(Node(name: name + "::round", op: .round, inputs: [v + "::s"], outputs: [rounded]))
+            } else {
+                let half = constant(name + "::half", scalar(0.5))
+                g.nodes.append(Node(name: name + "::add_half", op: .add, inputs: [v + "::s", half], outputs: [v + "::h"]))
+                g.nodes.append(Node(name: name + "::floor", op: .floor, inputs: [v + "::h"], outputs: [rounded]))
+            }
+            let lo = constant(name + "::first", scalar(0)), hi = constant(name + "::last", scalar(Float(table.count - 1)))
+            g.nodes.append(Node(name: name + "::clip", op: .clip, inputs: [rounded, lo, hi], outputs: [v + "::c"]))
+            rounded = v + "::c"
+            g.nodes.append(Node(name: name + "::cast", op: .cast, inputs: [rounded], outputs: [v + "::n"], attributes: ["to": .int(7)]))
+            let values = constant(name + "::table", .float(Tensor(shape: [table.count], data: table.map { Float(Double($0) * b.scale) })))
+            g.nodes.append(Node(name: name + "::gather", op: .gather, inputs: [values, v + "::n"], outputs: [v], attributes: ["axis": .int(0)]))
+        }
+
         var renamed: [String: String] = [:]
         func use(_ v: String) -> String { renamed[v] ?? v }
         if let input = source.inputs.first, let q = model.formats[input.name] {
@@ -78,6 +107,11 @@ public struct FakeQuantGraph {
                 renamed[n.outputs[0]] = n.inputs[0]
                 continue
             default: break
+            }
+            if model.precision(of: n0) != .float, let a = model.formats[n0.inputs[0]], let b = model.formats[n0.outputs[0]],
+               ActivationTable.isInt16LUT(n0, input: a, output: b) || (a.bits == 8 && b.bits == 8 && Self.tableOps.contains(n0.op)) {
+                tableLookup(n, a, b)
+                continue
             }
             let activation = n.string("activation", default: "Linear")
             n.attributes["activation"] = nil

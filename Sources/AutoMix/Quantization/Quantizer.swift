@@ -22,8 +22,11 @@ public struct Quantizer {
     /// Ops whose inputs ESP-PPQ aligns to the output exponent.
     static let aligned: Set<OpKind> = [.add, .sub, .concat, .resize]
     static let integerOps: Set<OpKind> = passive.union(aligned).union([
-        .conv, .gemm, .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .mul,
+        .conv, .gemm, .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .swish, .gelu, .elu, .mul, .div,
         .globalAveragePool, .averagePool, .softmax])
+
+    /// Element-wise arithmetic whose second input may be a constant (in-graph normalisation, BatchNorm1d's scale).
+    static let arithmetic: Set<OpKind> = [.add, .sub, .mul, .div]
 
     /// The compute layers a plan assigns precisions to, in graph order.
     public static func layers(of graph: Graph) -> [Node] { graph.nodes.filter { $0.op == .conv || $0.op == .gemm } }
@@ -35,6 +38,10 @@ public struct Quantizer {
                 && graph.constant(n.inputs[1]) != nil
         }
         if n.op == .conv { return graph.constant(n.inputs[1]) != nil }
+        if Self.arithmetic.contains(n.op) {
+            // a constant operand is quantized as the second input; ESP-DL has no constant-first form
+            return graph.constant(n.inputs[0]) == nil && n.inputs.contains { graph.constant($0) == nil }
+        }
         return true
     }
 
@@ -43,6 +50,20 @@ public struct Quantizer {
         let producer = graph.producerIndex()
         var result: [String: Precision] = [:]
         let rank: [Precision: Int] = [.int8: 0, .int16: 1, .float: 2]
+        func layerPrecision(_ n: Node) -> Precision { config.layers[n.name] ?? config.defaultPrecision }
+        // ops before the first compute layer (in-graph input normalisation) take the widest precision of the layers
+        // they feed, so that a first layer in int16 or float gets its input at that width too
+        let consumers = graph.consumers()
+        var downstream: [String: Precision] = [:]
+        for n in graph.nodes.reversed() where n.op != .conv && n.op != .gemm {
+            var fed: [Precision] = []
+            for o in n.outputs {
+                for c in (consumers[o] ?? []).map({ graph.nodes[$0] }) {
+                    if let p = c.op == .conv || c.op == .gemm ? layerPrecision(c) : downstream[c.name] { fed.append(p) }
+                }
+            }
+            downstream[n.name] = fed.max { rank[$0]! < rank[$1]! }
+        }
         for n in graph.nodes {
             var p: Precision
             if let explicit = config.layers[n.name] {
@@ -51,7 +72,7 @@ public struct Quantizer {
                 p = config.defaultPrecision
             } else {
                 let incoming = n.inputs.compactMap { producer[$0].map { result[graph.nodes[$0].name]! } }
-                p = incoming.max { rank[$0]! < rank[$1]! } ?? config.defaultPrecision
+                p = incoming.max { rank[$0]! < rank[$1]! } ?? downstream[n.name] ?? config.defaultPrecision
             }
             if p != .float && !canRunInteger(n) {
                 if config.layers[n.name] != nil {
@@ -195,6 +216,8 @@ public struct Quantizer {
             }
             if let b, n.op == .conv || n.op == .gemm {
                 try quantizeParameters(&n, bits: b, input: formats[n.inputs[0]]!, into: &parameters, graph: &g)
+            } else if let b, Self.arithmetic.contains(n.op) {
+                quantizeOperands(&n, bits: b, output: formats[n.outputs[0]], into: &parameters, graph: g)
             }
             nodes.append(n)
         }
@@ -227,6 +250,22 @@ public struct Quantizer {
             let biasName = uniqueName(n.inputs[2], for: n, in: parameters)
             parameters[biasName] = QuantizedParameter(shape: [b.count], codes: codes, exponents: biasExponents, bits: biasBits)
             n.inputs[2] = biasName
+        }
+    }
+
+    /// Constant operands of Add/Sub/Mul/Div at the op's width: Add/Sub's at the output's exponent (ESP-PPQ aligns their
+    /// inputs to the output), Mul/Div's at the power-of-two exponent of their largest magnitude.
+    func quantizeOperands(_ n: inout Node, bits: Int, output: QuantFormat?, into parameters: inout [String: QuantizedParameter], graph g: Graph) {
+        for k in n.inputs.indices.dropFirst() {
+            guard let c = g.constant(n.inputs[k])?.floatTensor else { continue }
+            var s = ValueStatistics()
+            s.min = Swift.min(c.data.min() ?? 0, 0); s.max = Swift.max(c.data.max() ?? 0, 0)
+            let exponent = Self.aligned.contains(n.op) ? output?.exponent ?? s.exponent(.minmax, bits: bits) : s.exponent(.minmax, bits: bits)
+            let q = QuantFormat(bits: bits, exponent: exponent)
+            let name = uniqueName(n.inputs[k], for: n, in: parameters)
+            parameters[name] = QuantizedParameter(shape: c.shape, codes: c.data.map { q.quantize(Double($0), config.target.rounding) },
+                                                  exponents: [exponent], bits: bits)
+            n.inputs[k] = name
         }
     }
 

@@ -179,13 +179,9 @@ public final class QuantExecutor: BatchExecutor {
             }
             // ESP-DL computes an int16 activation of a file (table or not) by its formula; only a plan's, which ESP-PPQ
             // 1.3.12 would export as a LUT op, runs through ESP-PPQ's table (the importer keeps the file's tables)
-            if input.bits == 16 && output.bits == 16 && n.op != .relu && n.op != .clip && model.tables[n.name] == nil {
-                // ESP-PPQ 1.3.12's EspdlLUTFusionPass: int16 activations through a table sampled every 32 codes
-                let step = 32
-                let table = (0...(65536 / step)).map { i in
-                    Float(output.quantize(Double(UnaryFunction.evaluate(fn, Float(Double(-32768 + i * step) * input.scale))), mode))
-                }
-                return .lookup16(table, step: step)
+            if ActivationTable.isInt16LUT(n, input: input, output: output) && model.tables[n.name] == nil {
+                let step = ActivationTable.int16Step
+                return .lookup16(ActivationTable.codes(n, input: input, output: output, step: step, mode).map { Float($0) }, step: step)
             }
             return .function(fn, input, output)
         case .add, .sub, .mul, .div:
@@ -316,8 +312,7 @@ public final class QuantExecutor: BatchExecutor {
                 }}
                 out = y
             case let .lookup16(table, step):
-                let last = Double(table.count - 1), inv = 1 / Double(step)
-                out = Tensor(shape: x.shape, data: x.data.map { q in table[Int(min(max(mode.round((Double(q) + 32768) * inv), 0), last))] })
+                out = Tensor(shape: x.shape, data: x.data.map { q in table[ActivationTable.index(q, step: step, entries: table.count, mode)] })
             case let .function(fn, a, b):
                 let (sa, lo, hi) = (a.scale, Float(b.qmin), Float(b.qmax))
                 let inv = 1 / b.scale
