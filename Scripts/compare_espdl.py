@@ -35,6 +35,16 @@ for k, (x, y) in enumerate(zip(a["nodes"], b["nodes"])):
         if u in ia:
             for f in ("dtype", "dims", "exponents", "doc", "raw_sha256"):
                 if ia[u][f] != ib[v][f]: problems.append(f"node {k} {x['name']} input {i} ({u} vs {v}): {f} {str(ia[u][f])[:80]} vs {str(ib[v][f])[:80]}")
+# embedded test values: the same input must give the same outputs (int8 exactly; ESP-PPQ's float32 int16 simulation
+# may differ from the chip's exact sums by a few steps, reported, not counted)
+for kind in ("test_inputs", "test_outputs"):
+    for x, y in zip(a.get(kind, []), b.get(kind, [])):
+        if "values" not in x or "values" not in y: continue
+        d = max((abs(p - q) for p, q in zip(x["values"], y["values"])), default=0)
+        if kind == "test_inputs" and d != 0: problems.append(f"{kind} {x['name']}: differ by {d}")
+        elif kind == "test_outputs":
+            print(f"{kind} {x['name']} ({x['dtype']}): max |diff| {d} steps")
+            if d != 0 and x["dtype"] != "INT16": problems.append(f"{kind} {x['name']}: differ by {d} steps")
 for line in problems[:40]: print(line)
 print(f"{sys.argv[1]} vs {sys.argv[2]}: {len(a['nodes'])} nodes, {len(problems)} differences")
 sys.exit(1 if problems else 0)

@@ -28,7 +28,7 @@ public struct ESPDLExporter {
         .add, .sub, .mul, .div, .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .identity,
         .sqrt, .swish, .gelu, .elu, .exp, .quantizeLinear, .dequantizeLinear, .requantizeLinear, .concat,
     ]
-    static let lookupOps = ActivationTable.ops.subtracting([.relu, .lut])
+    static let lookupOps = ActivationTable.ops.subtracting([.lut])
     static let toNCHW = [0, 3, 1, 2]
     /// Metadata naming the writer: AutoMix's test values are the chip's exact integer results, ESP-PPQ's come
     /// from its float32 simulation, so a checker picks the arithmetic by it.
