@@ -44,7 +44,10 @@ for kind in ("test_inputs", "test_outputs"):
         if kind == "test_inputs" and d != 0: problems.append(f"{kind} {x['name']}: differ by {d}")
         elif kind == "test_outputs":
             print(f"{kind} {x['name']} ({x['dtype']}): max |diff| {d} steps")
-            if d != 0 and x["dtype"] != "INT16": problems.append(f"{kind} {x['name']}: differ by {d} steps")
+            if x["dtype"] == "FLOAT":
+                scale = max((abs(q) for q in y["values"]), default=1)
+                if d > 1e-5 * max(scale, 1): problems.append(f"{kind} {x['name']}: differ by {d}")
+            elif d != 0 and x["dtype"] != "INT16": problems.append(f"{kind} {x['name']}: differ by {d} steps")
 for line in problems[:40]: print(line)
 print(f"{sys.argv[1]} vs {sys.argv[2]}: {len(a['nodes'])} nodes, {len(problems)} differences")
 sys.exit(1 if problems else 0)

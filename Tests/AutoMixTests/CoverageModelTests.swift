@@ -125,3 +125,47 @@ extension CoverageModelTests {
         }
     }
 }
+
+/// ESP-PPQ 1.3.12's own exports of the coverage classifiers (Scripts/make_ppq_coverage.py): AutoMix reads them and
+/// reproduces their test values, and given their exponents writes the same graph.
+@Suite(.serialized) struct ESPPPQCoverageTests {
+    static let directory = Fixtures.root.appendingPathComponent("esp-ppq-coverage")
+    static let exports = ["fire_resnet", "mbv3_se", "bn_norm"].flatMap { m in
+        [("esp32p4", 8), ("esp32s3", 8), ("esp32p4", 16)].map { (m, Target(rawValue: $0.0)!, $0.1) }
+    }
+    static func path(_ m: String, _ t: Target, _ bits: Int) -> String { directory.appendingPathComponent("\(m)_\(t.rawValue)_int\(bits).espdl").path }
+
+    @Test("automix run reproduces ESP-PPQ's embedded test values (Swish, HardSwish, HardSigmoid, LUT, depthwise BN, constants)",
+          arguments: exports)
+    func reproducesTestValues(_ m: String, _ t: Target, _ bits: Int) throws {
+        let file = try ESPDLModel.load(Self.path(m, t, bits))
+        #expect(file.model.target == t)
+        #expect(try file.checkTestValues(arithmetic: .espPPQ).passes)
+    }
+
+    @Test("given ESP-PPQ's exponents, AutoMix writes ESP-PPQ's graph: ops, attributes, initializer bytes, LUTs, int8 test outputs",
+          arguments: exports.filter { $0.0 != "bn_norm" })
+    func sameGraph(_ m: String, _ t: Target, _ bits: Int) throws {
+        let theirs = try ESPDLFile.read(Self.path(m, t, bits))
+        let graph = try Graph.prepared(onnx: CoverageModelTests.path(m))
+        let config = QuantizationConfig(target: t, bits: bits)
+        let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config)),
+                                              on: QuantizationTests.calib)
+        let plan = try Quantizer(graph: graph, config: config, calibration: calibration,
+                                 imposed: try ESPDLModel.load(Self.path(m, t, bits)).model).build()
+        let ours = try ESPDLExporter(model: plan).export(testInput: QuantizationTests.calib.batch(0..<1))
+        #expect(ours.nodes.map(\.opType) == theirs.nodes.map(\.opType))
+        for (x, y) in zip(ours.nodes, theirs.nodes) {
+            #expect(x.attributes.filter { $0.key != "lut" } == y.attributes.filter { $0.key != "lut" }, "\(x.name)")
+            var pairs = zip(x.inputs, y.inputs).compactMap { u, v in ours.initializers[u].map { ($0, theirs.initializers[v]) } }
+            if case let .string(l)? = x.attributes["lut"], case let .string(r)? = y.attributes["lut"] { pairs.append((ours.initializers[l]!, theirs.initializers[r])) }
+            for (a, b) in pairs {
+                guard let b else { Issue.record("\(x.name): \(a.name) is an initializer only in AutoMix's file"); continue }
+                #expect(a.dataType == b.dataType && a.dims == b.dims && a.exponents == b.exponents && a.ints == b.ints && a.floats == b.floats,
+                        "\(x.name): \(a.name)")
+            }
+        }
+        #expect(ours.testInputs.map(\.ints) == theirs.testInputs.map(\.ints))
+        if bits == 8 { #expect(ours.testOutputs.map(\.ints) == theirs.testOutputs.map(\.ints)) }
+    }
+}

@@ -65,8 +65,7 @@ public struct ESPDLExporter {
         try check()
         let g = model.graph
         let formats = model.formats
-        // ESP-PPQ lays every 4-D graph input out as NHWC, whatever reads it first (a Sub/Div normalising it, say)
-        var nhwc = Set(g.inputs.filter { $0.shape.count == 4 }.map(\.name))
+        var nhwc = Set<String>()
         var nodes: [ESPDLFile.Node] = []
         var initializers: [String: ESPDLFile.TensorData] = [:]
         var lutOrder: [String] = [], paramOrder: [String] = [], otherOrder: [String] = []
@@ -107,6 +106,19 @@ public struct ESPDLExporter {
             transposed[v] = out
             return out
         }
+        /// The other way: an NCHW value (the input after an in-graph normalisation, say) into the device layout, as
+        /// ESP-PPQ inserts before a conv-like op.
+        func toDeviceLayout(_ v: String, precision: Precision) -> String {
+            if let t = transposed[v] { return t }
+            let out = "\(v)::nhwc"
+            nodes.append(.init(name: "Transpose::\(v)", opType: "Transpose", inputs: [v], outputs: [out],
+                               attributes: ["perm": .ints([0, 2, 3, 1]), "quant_type": .string(quantType(precision))]))
+            valueShapes[out] = g.shapes[v]
+            if let q = format(v) { extraFormats[out] = q }
+            nhwc.insert(out)
+            transposed[v] = out
+            return out
+        }
 
         for n in g.nodes {
             let precision = model.precision(of: n)
@@ -121,7 +133,7 @@ public struct ESPDLExporter {
                 for i in dataInputs where !nhwc.contains(inputs[i]) {
                     guard shape(inputs[i]).count == 4 else { throw ShapeInference.fail(n, "ESP-DL export handles 2-D feature maps only") }
                     if g.inputs.contains(where: { $0.name == inputs[i] }) { nhwc.insert(inputs[i]) } else {
-                        throw ShapeInference.fail(n, "reads an NCHW value produced after a layout-changing op; ESP-DL export does not insert NCHW→NHWC transposes")
+                        inputs[i] = toDeviceLayout(inputs[i], precision: precision)
                     }
                 }
                 outputNHWC = true

@@ -12,6 +12,18 @@ enum BatchNormFold {
         return (s, t)
     }
 
+    /// ESP-PPQ's `fuse_bn` arithmetic, float32 in its order, so that folded weights and biases are ESP-PPQ's to the
+    /// bit: `s = γ/√(σ²+ε)`, `b' = γ·(b − μ)/√(σ²+ε) + β`.
+    struct Folding {
+        let gamma: [Float], beta: [Float], mean: [Float], root: [Float]
+        init(gamma: [Float], beta: [Float], mean: [Float], variance: [Float], epsilon: Float) {
+            self.gamma = gamma; self.beta = beta; self.mean = mean
+            root = variance.map { ($0 + epsilon).squareRoot() }
+        }
+        var scale: [Float] { zip(gamma, root).map { $0 / $1 } }
+        func bias(from b: [Float]) -> [Float] { b.indices.map { c in gamma[c] * (b[c] - mean[c]) / root[c] + beta[c] } }
+    }
+
     static func apply(_ graph: Graph) -> Graph {
         var g = graph
         g.rewriteUntilStable { g in
@@ -22,9 +34,8 @@ enum BatchNormFold {
                       let params = (1...4).map({ g.constant(bn.inputs[$0])?.floatTensor.data }) as [[Float]?]?,
                       let gamma = params[0], let beta = params[1], let mean = params[2], let variance = params[3]
                 else { continue }
-                let (s, t) = affine(scale: gamma, bias: beta, mean: mean, variance: variance,
-                                    epsilon: bn.float("epsilon", default: 1e-5))
-                guard let folded = fold(into: g.nodes[p], scale: s, shift: t, graph: &g) else { continue }
+                let folding = Folding(gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: bn.float("epsilon", default: 1e-5))
+                guard let folded = fold(into: g.nodes[p], folding, graph: &g) else { continue }
                 g.nodes[p] = folded
                 g.nodes[p].outputs = [bn.outputs[0]]
                 g.nodes.remove(at: i)
@@ -37,8 +48,9 @@ enum BatchNormFold {
     }
 
     /// The producer with the affine folded into its weights and bias, or nil if it cannot take it.
-    private static func fold(into node: Node, scale s: [Float], shift t: [Float], graph g: inout Graph) -> Node? {
+    private static func fold(into node: Node, _ folding: Folding, graph g: inout Graph) -> Node? {
         var n = node
+        let s = folding.scale
         guard n.inputs.count >= 2, var w = g.constant(n.inputs[1])?.floatTensor else { return nil }
         let channels = s.count
         var bias: [Float]
@@ -59,12 +71,12 @@ enum BatchNormFold {
             } else {
                 bias = [Float](repeating: 0, count: channels)
             }
-            n.attributes["beta"] = .float(1)
+            n.attributes["beta"] = nil   // folded into the bias; ONNX's default is 1
         default:
             return nil
         }
         guard bias.count == channels else { return nil }
-        for c in 0..<channels { bias[c] = bias[c] * s[c] + t[c] }
+        bias = folding.bias(from: bias)
         let wName = n.inputs[1] + "_bnfolded", bName = n.name + "_bias_bnfolded"
         g.constants[wName] = .float(w)
         g.constants[bName] = .float(Tensor(shape: [channels], data: bias))

@@ -11,14 +11,16 @@ enum IsolatedBatchNorm {
                   let params = (1...4).map({ g.constant(bn.inputs[$0])?.floatTensor.data }) as [[Float]?]?,
                   let gamma = params[0], let beta = params[1], let mean = params[2], let variance = params[3]
             else { nodes.append(bn); continue }
-            let (s, t) = BatchNormFold.affine(scale: gamma, bias: beta, mean: mean, variance: variance,
-                                              epsilon: bn.float("epsilon", default: 1e-5))
+            let folding = BatchNormFold.Folding(gamma: gamma, beta: beta, mean: mean, variance: variance,
+                                                epsilon: bn.float("epsilon", default: 1e-5))
+            let (s, t) = (folding.scale, folding.bias(from: [Float](repeating: 0, count: gamma.count)))
             let c = s.count
             if rank == 4 {
                 g.constants[bn.name + "::weight"] = .float(Tensor(shape: [c, 1, 1, 1], data: s))
                 g.constants[bn.name + "::bias"] = .float(Tensor(shape: [c], data: t))
                 nodes.append(Node(name: bn.name, op: .conv, inputs: [bn.inputs[0], bn.name + "::weight", bn.name + "::bias"],
-                                  outputs: bn.outputs, attributes: ["group": .int(c), "kernel_shape": .ints([1, 1])]))
+                                  outputs: bn.outputs, attributes: ["group": .int(c), "kernel_shape": .ints([1, 1]), "strides": .ints([1, 1]),
+                                                                    "dilations": .ints([1, 1]), "pads": .ints([0, 0, 0, 0])]))
             } else {
                 let trailing = [Int](repeating: 1, count: max(rank - 2, 0))
                 g.constants[bn.name + "::scale"] = .float(Tensor(shape: [c] + trailing, data: s))
