@@ -19,6 +19,7 @@ public enum UnaryFunction: Sendable, Equatable {
     case gelu(tanhApproximation: Bool)
     case elu(alpha: Float)
     case exp
+    case erf
 }
 
 public func applyUnary(_ f: UnaryFunction, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
@@ -57,6 +58,8 @@ public func applyUnary(_ f: UnaryFunction, _ x: UnsafePointer<Float>, _ y: Unsaf
         for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : alpha * (Foundation.exp(x[i]) - 1) }
     case .exp:
         for i in 0..<count { y[i] = Foundation.exp(x[i]) }
+    case .erf:
+        for i in 0..<count { y[i] = Float(Foundation.erf(Double(x[i]))) }
     }
 }
 

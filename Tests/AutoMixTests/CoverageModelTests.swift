@@ -11,7 +11,7 @@ import Testing
         try Graph.prepared(onnx: path(name), inputShape: name == "open_size_cls" ? [1, 1, 28, 28] : nil)
     }
 
-    static let models = ["fire_resnet", "mbv3_se", "bn_norm", "open_size_cls"]
+    static let models = ["fire_resnet", "mbv3_se", "bn_norm", "open_size_cls", "torch_mixed"]
 
     static func plan(_ name: String, _ target: Target, layers: [String: Precision] = [:], bits: Int = 8) throws -> QuantizedModel {
         let graph = try Self.graph(name)
@@ -74,6 +74,9 @@ extension CoverageModelTests {
 
     @Test("graph forms: x·Sigmoid(x) is one Swish, a BatchNorm after a Relu a depthwise 1x1 Conv, BatchNorm1d a Mul and an Add")
     func rewrittenForms() throws {
+        // torch's opset-13 spellings: GELU as the Erf formula, SiLU as x·Sigmoid(x)
+        let torch = try Self.graph("torch_mixed").nodes.map(\.op)
+        #expect(torch.contains(.gelu) && torch.contains(.swish) && !torch.contains(.erf) && !torch.contains(.batchNormalization))
         let fire = try Self.graph("fire_resnet").nodes.map(\.op)
         #expect(fire.contains(.swish) && !fire.contains(.sigmoid))
         let bn = try Self.graph("bn_norm")

@@ -80,6 +80,18 @@ struct ESPDLImporter {
 
     static let convLike: Set<OpKind> = [.conv, .maxPool, .averagePool, .globalAveragePool]
 
+    /// A 4-D graph input is stored NHWC, unless ESP-PPQ left it NCHW because element-wise ops (an in-graph
+    /// normalisation) come first: then a Transpose to NHWC follows them before the first conv-like op.
+    func storedChannelLast(_ input: String) -> Bool {
+        var reached: Set<String> = [input]
+        for n in file.nodes where n.inputs.contains(where: reached.contains) {
+            if n.opType == "Transpose", case let .ints(p)? = n.attributes["perm"], p == Self.fromNCHW { return false }
+            if let op = OpKind(rawValue: n.opType), Self.convLike.contains(op) || Self.readsOriginalLayout.contains(op) || op == .transpose { return true }
+            reached.formUnion(n.outputs)
+        }
+        return true
+    }
+
     static let plainLayouts: Set<String> = ["NHWC", "HWCN", "NWC", "WCN"]
 
     func model(target explicitTarget: Target?) throws -> ESPDLModel {
@@ -120,7 +132,7 @@ struct ESPDLImporter {
             precisions[name] = precisions[fn.name] ?? .float
             if let q = format(of: input) { extraFormats[output] = q }
         }
-        for i in file.inputs where i.shape.count == 4 { nhwc.insert(i.name) }
+        for i in file.inputs where i.shape.count == 4 && storedChannelLast(i.name) { nhwc.insert(i.name) }
 
 
         for fn in file.nodes {

@@ -26,7 +26,7 @@ public struct ESPDLExporter {
     static let convLike: Set<OpKind> = [.conv, .maxPool, .averagePool, .globalAveragePool]
     static let inheritsLayout: Set<OpKind> = [
         .add, .sub, .mul, .div, .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .identity,
-        .sqrt, .swish, .gelu, .elu, .exp, .quantizeLinear, .dequantizeLinear, .requantizeLinear, .concat,
+        .sqrt, .swish, .gelu, .elu, .exp, .pRelu, .quantizeLinear, .dequantizeLinear, .requantizeLinear, .concat,
     ]
     static let lookupOps = ActivationTable.ops.subtracting([.lut])
     static let toNCHW = [0, 3, 1, 2]
@@ -139,8 +139,9 @@ public struct ESPDLExporter {
                 outputNHWC = true
             } else if Self.inheritsLayout.contains(n.op) {
                 if anyNHWC {
+                    // an NCHW operand beside a device-layout one goes to the device layout, as ESP-PPQ's BypassAddLikePattern does
                     for i in dataInputs where !nhwc.contains(inputs[i]) && shape(inputs[i]).count == 4 {
-                        throw ShapeInference.fail(n, "mixes device-layout (NHWC) and NCHW inputs")
+                        inputs[i] = toDeviceLayout(inputs[i], precision: precision)
                     }
                     for i in inputs.indices where !inputs[i].isEmpty && g.constant(inputs[i]) != nil && i != 0 && n.op != .clip {
                         if let c = g.constant(inputs[i]), c.shape.count == 4 {

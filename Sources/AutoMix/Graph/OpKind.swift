@@ -7,7 +7,7 @@ public enum OpKind: String, CaseIterable, Sendable, Codable {
     case relu = "Relu", clip = "Clip", leakyRelu = "LeakyRelu", pRelu = "PRelu", sigmoid = "Sigmoid"
     case hardSigmoid = "HardSigmoid", hardSwish = "HardSwish", tanh = "Tanh", softmax = "Softmax"
     case round = "Round", floor = "Floor"
-    case sqrt = "Sqrt", swish = "Swish", gelu = "Gelu", elu = "Elu", exp = "Exp"
+    case sqrt = "Sqrt", swish = "Swish", gelu = "Gelu", elu = "Elu", exp = "Exp", erf = "Erf"
     /// ESP-PPQ's fused activation: only a lookup table, no formula.
     case lut = "LUT"
     case reduceMean = "ReduceMean"

@@ -90,7 +90,7 @@ enum ShapeInference {
             return [try broadcast(x, try input(1), node: n)]
         case .quantizeLinear, .dequantizeLinear, .requantizeLinear: return [x]
         case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .round, .floor, .softmax, .batchNormalization,
-             .identity, .dropout, .cast, .sqrt, .swish, .gelu, .elu, .exp, .lut:
+             .identity, .dropout, .cast, .sqrt, .swish, .gelu, .elu, .exp, .erf, .lut:
             return n.outputs.count > 1 && n.op == .dropout ? [x, x] : [x]
         case .flatten:
             let axis = n.int("axis", default: 1)

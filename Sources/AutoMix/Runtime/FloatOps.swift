@@ -27,7 +27,7 @@ enum FloatOps {
         case .mul: return [ElementwiseOps.binary(.mul, x, try input(1), outShape: outShape)]
         case .div: return [ElementwiseOps.binary(.div, x, try input(1), outShape: outShape)]
         case .pRelu: return [ElementwiseOps.prelu(x, slope: try input(1))]
-        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .round, .floor, .sqrt, .swish, .gelu, .elu, .exp:
+        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .round, .floor, .sqrt, .swish, .gelu, .elu, .exp, .erf:
             return [ElementwiseOps.unary(ElementwiseOps.function(of: n, inputs), x)]
         case .softmax: return [try ElementwiseOps.softmax(n, x, opset: opset)]
         case .batchNormalization:

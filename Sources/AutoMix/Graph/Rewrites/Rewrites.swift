@@ -16,6 +16,7 @@ extension Graph {
         g = BiasAddFusion.apply(g)
         g = IsolatedBatchNorm.apply(g)
         g = SwishFusion.apply(g)
+        g = GeluFusion.apply(g)
         g = ClipNormalize.apply(g)
         try g.inferShapes()
         return g

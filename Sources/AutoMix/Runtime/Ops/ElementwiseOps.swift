@@ -47,6 +47,7 @@ enum ElementwiseOps {
         case .gelu: return .gelu(tanhApproximation: n.string("approximate", default: "none") == "tanh")
         case .elu: return .elu(alpha: n.float("alpha", default: 1))
         case .exp: return .exp
+        case .erf: return .erf
         default: return .identity
         }
     }
