@@ -42,6 +42,8 @@ public final class QuantExecutor: BatchExecutor {
         case forward
         /// An op that moves or selects codes without changing them (MaxPool, Reshape, Transpose, Concat, …).
         case passive
+        /// A nearest Resize whose output has another exponent: ESP-DL rounds each copied code by `2^(e_in − e_out)`.
+        case passiveRescaled(scale: Double, QuantFormat)
         case float
     }
 
@@ -201,6 +203,8 @@ public final class QuantExecutor: BatchExecutor {
         switch n.op {
         case .globalAveragePool: return .globalAverage(input, output)
         case .averagePool: return .averagePool(input, output)
+        case .resize where f[n.inputs[0]] != nil && f[n.inputs[0]] != output:
+            return .passiveRescaled(scale: QuantFormat(bits: 8, exponent: f[n.inputs[0]]!.exponent - output.exponent).scale, output)
         case .maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .concat, .pad, .resize, .dropout,
              .split, .slice, .insertZeros:
             // ESP-DL's InsertZeros copies codes: a file that gives its output another exponent reinterprets them
@@ -287,6 +291,13 @@ public final class QuantExecutor: BatchExecutor {
                 for s in step.releases { values[s] = nil }
                 for (s, t) in zip(step.outputs, r) { values[s] = t }
                 continue
+            case let .passiveRescaled(scale, q):
+                let moved = try FloatOps.evaluate(step.node, ins, opset: graph.opset)[0]
+                var y = Tensor(uninitialized: moved.shape)
+                moved.data.withUnsafeBufferPointer { xp in y.data.withUnsafeMutableBufferPointer { yp in
+                    rescaleCodes(xp.baseAddress!, count: moved.count, scale: scale, mode, lo: Float(q.qmin), hi: Float(q.qmax), yp.baseAddress!)
+                }}
+                out = y
             case let .linear(l):
                 let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
                 out = try l.run(x, outShape: shape, arithmetic: arithmetic)
