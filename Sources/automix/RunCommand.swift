@@ -21,6 +21,7 @@ struct RunCommand: ParsableCommand {
             let espdl = try ESPDLModel.load(file, target: target)
             var out: [String: Any] = ["model": file, "target": espdl.model.target.rawValue]
             print("\(file): \(espdl.model.graph.nodes.count) nodes, target \(espdl.model.target.rawValue) (from \(espdl.targetSource))")
+            if espdl.streaming { print("streaming model: emulated as its first call (every StreamingCache starts with zeros)") }
             if !espdl.testOutputs.isEmpty {
                 // ESP-PPQ made the embedded values with its float32 simulation; exact chip arithmetic is shown beside it
                 let fromAutoMix = espdl.file.metadata[ESPDLExporter.producerKey] == "automix"

@@ -12,8 +12,8 @@ import Testing
         .filter { $0.hasSuffix(".espdl") }.sorted() ?? []
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
     static func size(_ name: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path(name)))?[.size] as? Int) ?? 0 }
-    /// ESP-PPQ's streaming cache (state kept across calls) is not emulated yet.
-    static func emulated(_ name: String) -> Bool { !name.contains("streaming_model") }
+    /// Every file is emulated (a streaming model as its first call).
+    static func emulated(_ name: String) -> Bool { true }
 
     @Test("the zoo fixtures are present (all 39 beside the repository, or the 17 small copies)")
     func present() { #expect(Self.files.count >= (Self.directory == Self.shared ? 39 : 17)) }
@@ -56,5 +56,15 @@ import Testing
         var file = try ESPDLFile.read(Self.path(try #require(Self.files.first { $0.contains("esp32p4__Gemm") })))
         file.metadata["target"] = "esp32h4x"
         #expect(throws: AutoMixError.self) { try ESPDLModel.load(file: file) }
+    }
+
+    @Test("a streaming model runs as its first call: every StreamingCache is window − 1 zero frames before its input")
+    func streamingFirstCall() throws {
+        let file = try #require(Self.files.first { $0.contains("esp32p4__streaming_model") })
+        let model = try ESPDLModel.load(Self.path(file))
+        #expect(model.streaming)
+        let caches = model.model.graph.nodes.filter { $0.op == .pad }
+        #expect(caches.count == 5)
+        #expect(try model.runOnFixedInput().outputs.count == 1)
     }
 }

@@ -15,6 +15,8 @@ public struct ESPDLModel: Sendable {
     public var testOutputs: [TestValue]
     /// Where the target came from: the file's metadata, its filters, or the caller.
     public var targetSource: String = ""
+    /// The file holds StreamingCache nodes, emulated as their first call (caches of zeros).
+    public var streaming = false
 
     /// Reads an EDL2 file. The target decides the rounding; when not given it is read from the weights
     /// (per-channel exponents: esp32p4; per-tensor everywhere: esp32s3).
@@ -79,6 +81,7 @@ struct ESPDLImporter {
     static let readsOriginalLayout: Set<OpKind> = [.gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .slice, .gather, .pad]
 
     static let convLike: Set<OpKind> = [.conv, .maxPool, .averagePool, .globalAveragePool]
+    static let streamingCache = "StreamingCache"
 
     /// A 4-D graph input is stored NHWC, unless ESP-PPQ left it NCHW because element-wise ops (an in-graph
     /// normalisation) come first: then a Transpose to NHWC follows them before the first conv-like op.
@@ -98,7 +101,8 @@ struct ESPDLImporter {
         let (inferred, source) = try fileTarget()
         let target = explicitTarget ?? inferred
         var unsupported: [(op: String, node: String)] = []
-        for n in file.nodes where OpKind(rawValue: n.opType) == nil && !unsupported.contains(where: { $0.op == n.opType }) {
+        for n in file.nodes where OpKind(rawValue: n.opType) == nil && n.opType != Self.streamingCache
+            && !unsupported.contains(where: { $0.op == n.opType }) {
             unsupported.append((n.opType, n.name))
         }
         if !unsupported.isEmpty { throw AutoMixError.unsupportedOps(path: path, ops: unsupported) }
@@ -111,6 +115,7 @@ struct ESPDLImporter {
         var precisions: [String: Precision] = [:]
         var tables: [String: LookupTable] = [:]
         var extraFormats: [String: QuantFormat] = [:]
+        var streamed = false
         func fileShape(_ name: String) -> [Int] { file.valueInfo[name]?.shape ?? [] }
         func ourShape(_ name: String) -> [Int] {
             let s = fileShape(name)
@@ -136,6 +141,20 @@ struct ESPDLImporter {
 
 
         for fn in file.nodes {
+            if fn.opType == Self.streamingCache {
+                // ESP-DL's StreamingCache on its first call: window − 1 zero frames before the input on the frame axis
+                let x = fn.inputs[0], rank = fileShape(x).count
+                guard case let .int(window)? = fn.attributes["window_size"], window >= 1 else { throw fail(fn, "window_size is missing") }
+                let stored = { if case let .int(a)? = fn.attributes["frame_axis"] { return (a + rank) % rank } else { return 1 } }()
+                let axis = nhwc.contains(x) ? Self.fromOurs(rank)[stored] : stored
+                var pads = [Int](repeating: 0, count: 2 * rank)
+                pads[axis] = window - 1
+                insert(.pad, fn.name, input: x, output: fn.outputs[0], for: fn, attributes: ["pads": .ints(pads), "mode": .string("constant")])
+                precisions[fn.name] = fn.attributes["quant_type"] == .string("S16") ? .int16 : fn.attributes["quant_type"] == .string("F32") ? .float : .int8
+                if nhwc.contains(x) { nhwc.insert(fn.outputs[0]) }
+                streamed = true
+                continue
+            }
             let op = OpKind(rawValue: fn.opType)!
             var attributes = fn.attributes
             attributes["quant_type"] = nil
@@ -317,7 +336,7 @@ struct ESPDLImporter {
         }
         return ESPDLModel(file: file, model: model, testInputs: try file.testInputs.map(test),
                           testOutputs: try file.testOutputs.map(test),
-                          targetSource: explicitTarget == nil ? source : "the command line")
+                          targetSource: explicitTarget == nil ? source : "the command line", streaming: streamed)
     }
 }
 
