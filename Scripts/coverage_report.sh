@@ -9,7 +9,7 @@ A=.build/release/automix
 OUT=${OUT:-/tmp/automix-coverage}
 DATA="--calib Datasets/fashion_mnist/calib --data Datasets/fashion_mnist/val"
 printf '| model | chip | float top-1 | int8 top-1 (drop) | search: final top-1, int16 layers, trials, s | run on the .espdl | fake-quant vs simulation |\n|---|---|---|---|---|---|---|\n'
-for m in ${MODELS:-fire_resnet mbv3_se bn_norm torch_mixed}; do
+for m in ${MODELS:-fire_resnet mbv3_se bn_norm torch_mixed shuffle_block}; do
   M=Tests/AutoMixTests/Fixtures/coverage/$m.onnx
   for t in esp32p4 esp32s3; do
     d=$OUT/$m-$t; rm -rf "$d"; mkdir -p "$d"

@@ -171,9 +171,33 @@ def open_size_cls():
     b.save("open_size_cls", b.node("Softmax", [b.classifier(f, 96)], axis=1), opset=14)
 
 
+def shuffle_block():
+    """ShuffleNet v2's unit: the channels split in two (Slice), one half through a branch, Concat, then the channel
+    shuffle as 5-D Reshape, Transpose, Reshape: values that leave and re-enter the device layout."""
+    b = Builder(5)
+    x = b.node("Relu", [b.conv("input", 1, 16, stride=2)])
+    starts, ends, axes = b.const("starts", [0]), b.const("ends", [8]), b.const("axes", [1])
+    for init in b.inits[-3:]:
+        init.CopyFrom(nh.from_array(nh.to_array(init).astype(np.int64), init.name))
+    half1 = b.node("Slice", [x, starts, ends, axes])
+    s2, e2 = b.const("starts2", [8]), b.const("ends2", [16])
+    for init in b.inits[-2:]:
+        init.CopyFrom(nh.from_array(nh.to_array(init).astype(np.int64), init.name))
+    half2 = b.node("Slice", [x, s2, e2, axes])
+    branch = b.node("Relu", [b.conv(b.conv(half2, 8, 8, group=8), 8, 8, k=1)])
+    x = b.node("Concat", [half1, branch], axis=1)
+    shape5, shape4 = b.const("shape5", [0, 2, 8, 14, 14]), b.const("shape4", [0, 16, 14, 14])
+    for init in b.inits[-2:]:
+        init.CopyFrom(nh.from_array(nh.to_array(init).astype(np.int64), init.name))
+    x = b.node("Reshape", [b.node("Transpose", [b.node("Reshape", [x, shape5])], perm=[0, 2, 1, 3, 4]), shape4])
+    x = b.node("Relu", [b.conv(x, 16, 32, stride=2)])
+    b.save("shuffle_block", b.classifier(b.node("Flatten", [x]), 32 * 7 * 7))
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     fire_resnet()
     mbv3_se()
     bn_norm()
     open_size_cls()
+    shuffle_block()

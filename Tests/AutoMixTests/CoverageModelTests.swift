@@ -11,7 +11,7 @@ import Testing
         try Graph.prepared(onnx: path(name), inputShape: name == "open_size_cls" ? [1, 1, 28, 28] : nil)
     }
 
-    static let models = ["fire_resnet", "mbv3_se", "bn_norm", "open_size_cls", "torch_mixed"]
+    static let models = ["fire_resnet", "mbv3_se", "bn_norm", "open_size_cls", "torch_mixed", "shuffle_block"]
 
     static func plan(_ name: String, _ target: Target, layers: [String: Precision] = [:], bits: Int = 8) throws -> QuantizedModel {
         let graph = try Self.graph(name)

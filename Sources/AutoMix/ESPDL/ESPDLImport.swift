@@ -98,6 +98,10 @@ struct ESPDLImporter {
     static let plainLayouts: Set<String> = ["NHWC", "HWCN", "NWC", "WCN"]
 
     func model(target explicitTarget: Target?) throws -> ESPDLModel {
+        for n in file.nodes where n.inputs.isEmpty || n.inputs[0].isEmpty || (file.valueInfo[n.inputs[0]]?.shape.isEmpty ?? true)
+            && file.initializers[n.inputs[0]] == nil && !file.inputs.contains(where: { $0.name == n.inputs[0] }) {
+            throw fail(n, "its first input '\(n.inputs.first ?? "")' has no recorded shape")
+        }
         let (inferred, source) = try fileTarget()
         let target = explicitTarget ?? inferred
         var unsupported: [(op: String, node: String)] = []
@@ -200,6 +204,15 @@ struct ESPDLImporter {
                 outputsKeepLayout = false
             }
 
+            if layoutIn && !Self.readsOriginalLayout.contains(op) && op != .transpose {
+                // an element-wise op or Concat beside a device-layout value reads its other 4-D values as NHWC too
+                // (the writer transposed them into that layout): AutoMix holds them channel-first
+                for (i, v) in inputs.enumerated() where !nhwc.contains(v) && file.initializers[v] == nil && fileShape(v).count == 4 {
+                    insert(.transpose, "Transpose::\(fn.name)::\(i)", input: v, output: "\(v)::nchw", for: fn, attributes: ["perm": .ints(Self.toNCHW)])
+                    inputs[i] = "\(v)::nchw"
+                    nhwc.insert(inputs[i])
+                }
+            }
             if Self.convLike.contains(op), let x = inputs.first, !nhwc.contains(x), fileShape(x).count == 4 {
                 // the device reads a conv-like op's input as NHWC: a value the file transposed into that layout itself
                 // is NHWC as stored, so hand AutoMix's NCHW kernel its channel-first view
@@ -250,20 +263,20 @@ struct ESPDLImporter {
             case .quantizeLinear, .dequantizeLinear, .requantizeLinear:
                 inputs = [inputs[0]]
             case .averagePool, .maxPool:
-                if fileShape(inputs[0]).count == 3 { conv1dOutput = as2D() }
+                if fileShape(fn.inputs[0]).count == 3 { conv1dOutput = as2D() }
             case .transpose:
-                let rank = fileShape(inputs[0]).count
+                let rank = fileShape(fn.inputs[0]).count
                 let perm = (attributes["perm"].flatMap { if case let .ints(p) = $0 { return p } else { return nil } } ?? Array((0..<rank).reversed()))
                     .map { $0 < 0 ? $0 + rank : $0 }
                 attributes["perm"] = .ints(layoutIn ? perm.map { Self.fromOurs(rank)[$0] } : perm)
             case .concat where layoutIn, .split where layoutIn, .softmax where layoutIn:
-                let rank = fileShape(inputs[0]).count
+                let rank = fileShape(fn.inputs[0]).count
                 let a = fn.attributes["axis"].flatMap { if case let .int(a) = $0 { return a } else { return nil } } ?? (op == .softmax ? -1 : 0)
                 attributes["axis"] = .int(Self.fromOurs(rank)[(a + rank) % rank])
             case .reduceMean where layoutIn:
                 // the axes are the device layout's (ESP-PPQ's AxisTransformPattern)
                 guard inputs.count > 1, let axes = file.initializers[inputs[1]]?.ints else { break }
-                let rank = fileShape(inputs[0]).count
+                let rank = fileShape(fn.inputs[0]).count
                 let ours = axes.map { Int64(Self.fromOurs(rank)[(Int($0) + rank) % rank]) }
                 let name = "\(inputs[1])::nchw"
                 constants[name] = .int(shape: [ours.count], values: ours)

@@ -111,6 +111,9 @@ enum ShapeInference {
             for i in 1..<ins.count {
                 let s = try input(i)
                 guard s.count == x.count else { throw fail(n, "Concat inputs have ranks \(x.count) and \(s.count)") }
+                for d in s.indices where d != axis && s[d] >= 0 && x[d] >= 0 && s[d] != x[d] {
+                    throw fail(n, "Concat inputs \(x) and \(s) differ outside axis \(axis)")
+                }
                 out[axis] = (out[axis] < 0 || s[axis] < 0) ? -1 : out[axis] + s[axis]
             }
             return [out]
