@@ -29,7 +29,7 @@ import Testing
         #expect(got.shape == [1, 3, 1, 1] && got.data == expected)
     }
 
-    @Test("PRelu: a negative code times its channel's slope code, shifted right (floor); positives pass")
+    @Test("PRelu: a negative code times its channel's slope code, rescaled with the chip's rounding (as ESP-PPQ's exports show); positives pass")
     func prelu() throws {
         let node = Node(name: "p", op: .pRelu, inputs: ["x", "s"], outputs: ["y"])
         let f = QuantFormat(bits: 8, exponent: -4)
@@ -37,8 +37,8 @@ import Testing
         let e = try Self.model(node, input: ("x", [1, 2, 1, 3], f), output: f, constants: ["s": .float(slope.dequantized)],
                                parameters: ["s": slope])
         let got = try e.runCodes(Tensor(shape: [1, 2, 1, 3], data: [-5, 0, 7, -5, -128, 3]))[0]
-        // shift = e_out - e_in - e_slope = 7: -5·32 >> 7 = floor(-1.25) = -2; -5·96 >> 7 = -4; -128·96 >> 7 = -96
-        #expect(got.data == [-2, 0, 7, -4, -96, 3])
+        // shift = e_out - e_in - e_slope = 7: round(-5·32/128 = -1.25) = -1; round(-3.75) = -4; -128·96/128 = -96
+        #expect(got.data == [-1, 0, 7, -4, -96, 3])
     }
 
     @Test("InsertZeros: pixel (h, w) to (2h, 2w), zeros between; Split and Slice pick codes unchanged")

@@ -68,3 +68,20 @@ import Testing
         #expect(try model.runOnFixedInput().outputs.count == 1)
     }
 }
+
+/// ESP-PPQ's exports of one-op models (Fixtures/esp-ppq-ops, Scripts/make_ppq_ops.py): the reference for the integer
+/// kernels of PRelu, ReduceMean, Split, Resize, Swish, Erf/Gelu parts, Div, Sqrt, AvgPool, LeakyRelu, Tanh, Add, Mul.
+@Suite struct ESPPPQOpTests {
+    static let directory = Fixtures.root.appendingPathComponent("esp-ppq-ops")
+    static let files: [String] = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?
+        .filter { $0.hasSuffix(".espdl") }.sorted() ?? []
+
+    @Test("all 39 one-op exports are present") func present() { #expect(Self.files.count == 39) }
+
+    @Test("each reproduces ESP-PPQ's embedded test values: int8 exactly, int16 within the device's ±1", arguments: files)
+    func reproduces(_ file: String) throws {
+        let model = try ESPDLModel.load(Self.directory.appendingPathComponent(file).path)
+        let check = try model.checkTestValues(arithmetic: .espPPQ)
+        #expect(check.maxAbsDiff <= (file.contains("int16") ? 1 : 0), "\(file): \(check.perOutput)")
+    }
+}

@@ -35,7 +35,8 @@ public final class QuantExecutor: BatchExecutor {
         case averagePool(QuantFormat, QuantFormat)
         case softmax(QuantFormat)
         case reduceMean(QuantFormat, QuantFormat)
-        /// Negative codes times the per-channel slope codes, shifted right (floor) by `shift` (ESP-DL's PRelu).
+        /// Negative codes times the per-channel slope codes, rescaled by `2^-shift` with the chip's rounding (ESP-PPQ's
+        /// exports of PRelu on P4, S3 and int16 agree with this, not with the C kernel's floor shift).
         case prelu(slope: Tensor, shift: Int)
         case matMul(QuantFormat, QuantFormat, QuantFormat)
         /// The input, unchanged (a lookup already folded into the layer before it).
@@ -342,7 +343,7 @@ public final class QuantExecutor: BatchExecutor {
             case let .binary(op, a, b, o):
                 guard let y = codes(ins[1], step, 1, b) else { throw ShapeInference.fail(step.node, "input 1 is missing") }
                 let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
-                if op != .mul && a == o && b == o {
+                if (op == .add || op == .sub) && a == o && b == o {
                     // aligned Add/Sub (ESP-PPQ's rule): exact code arithmetic, saturated
                     var r = ElementwiseOps.binary(op, x, y, outShape: shape)
                     r.data.withUnsafeMutableBufferPointer {
@@ -371,7 +372,7 @@ public final class QuantExecutor: BatchExecutor {
                 let (lo, hi) = (Float(model.formats[step.node.outputs[0]]!.qmin), Float(model.formats[step.node.outputs[0]]!.qmax))
                 let scale = Double(sign: .plus, exponent: -shift, significand: 1)
                 out = Tensor(shape: shape, data: zip(x.data, products.data).map { q, p in
-                    q >= 0 ? q : min(max(Float((Double(p) * scale).rounded(.down)), lo), hi)
+                    q >= 0 ? q : min(max(Float(mode.round(Double(p) * scale)), lo), hi)
                 })
             case let .matMul(a, b, o):
                 guard let y = codes(ins[1], step, 1, b) else { throw ShapeInference.fail(step.node, "input 1 is missing") }
