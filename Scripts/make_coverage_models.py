@@ -11,6 +11,7 @@ hash as make_golden.py) for a batch of 2.
 """
 import os
 import numpy as np
+from fixed_input import fixed_input
 import onnx
 from onnx import helper as oh, TensorProto as TP, numpy_helper as nh
 import onnxruntime as ort
@@ -20,12 +21,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "AutoMixTests", "Fixtures", "coverage")
 
 
-def fixed_input(shape):
-    n = int(np.prod(shape))
-    i = np.arange(n, dtype=np.uint64)
-    v = (i * np.uint64(2654435761) + np.uint64(12345)) % np.uint64(2**32)
-    f = (v >> np.uint64(8)).astype(np.float32) / np.float32(2**24)
-    return (f * np.float32(2) - np.float32(1)).astype(np.float32).reshape(shape)
 
 
 class Builder:

@@ -13,6 +13,7 @@
 """
 import json, os, sys
 import numpy as np
+from fixed_input import fixed_input
 import onnx
 from onnx import helper as oh, TensorProto as TP, numpy_helper as nh
 import onnxruntime as ort
@@ -23,13 +24,6 @@ FIX = os.path.join(ROOT, "Tests", "AutoMixTests", "Fixtures")
 MODELS = os.path.join(ROOT, "..", "shared", "datasets", "models")
 
 
-def fixed_input(shape):
-    """Deterministic values in [-1, 1): integer hash, then exact float32 steps (mirrored in TestSupport.swift)."""
-    n = int(np.prod(shape))
-    i = np.arange(n, dtype=np.uint64)
-    v = (i * np.uint64(2654435761) + np.uint64(12345)) % np.uint64(2**32)
-    f = (v >> np.uint64(8)).astype(np.float32) / np.float32(2**24)
-    return (f * np.float32(2) - np.float32(1)).astype(np.float32).reshape(shape)
 
 
 def run(path, x, optimized=True):

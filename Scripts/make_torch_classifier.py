@@ -9,6 +9,7 @@ input, batch 2), as make_coverage_models.py does.
 """
 import gzip, os
 import numpy as np
+from fixed_input import fixed_input
 import onnxruntime as ort
 import torch, torch.nn as nn
 
@@ -36,12 +37,6 @@ class Net(nn.Module):
         return torch.softmax(s.head(x), 1)
 
 
-def fixed_input(shape):
-    n = int(np.prod(shape))
-    i = np.arange(n, dtype=np.uint64)
-    v = (i * np.uint64(2654435761) + np.uint64(12345)) % np.uint64(2**32)
-    f = (v >> np.uint64(8)).astype(np.float32) / np.float32(2**24)
-    return (f * np.float32(2) - np.float32(1)).astype(np.float32).reshape(shape)
 
 
 root = "/usr/share/datasets/fashion-mnist"

@@ -35,6 +35,22 @@ public struct FakeQuantGraph {
         }
         func scalar(_ v: Float) -> ConstantValue { .float(Tensor(shape: [], data: [v])) }
 
+        /// `clip(round(x), lo, hi)` with the chip's rounding (Round is half to even; half up is Add 0.5 → Floor), into
+        /// `base::c`; returns that name.
+        func roundAndClip(_ x: String, _ base: String, lo: Float, hi: Float, name: String) -> String {
+            let rounded = base + "::r"
+            if model.target.rounding == .halfEven {
+                g.nodes.append(Node(name: name + "::round", op: .round, inputs: [x], outputs: [rounded]))
+            } else {
+                let half = constant(name + "::half", scalar(0.5))
+                g.nodes.append(Node(name: name + "::add_half", op: .add, inputs: [x, half], outputs: [base + "::h"]))
+                g.nodes.append(Node(name: name + "::floor", op: .floor, inputs: [base + "::h"], outputs: [rounded]))
+            }
+            let l = constant(name + "::lo", scalar(lo)), h = constant(name + "::hi", scalar(hi))
+            g.nodes.append(Node(name: name + "::clip", op: .clip, inputs: [rounded, l, h], outputs: [base + "::c"]))
+            return base + "::c"
+        }
+
         /// Appends the fake-quant of `input` at `q`, producing `output`.
         func fakeQuant(_ input: String, _ output: String, _ q: QuantFormat, name: String) {
             let s = Float(q.scale)
@@ -47,17 +63,7 @@ public struct FakeQuantGraph {
             }
             let inv = constant(name + "::inv_scale", scalar(1 / s))
             g.nodes.append(Node(name: name + "::div", op: .mul, inputs: [input, inv], outputs: [output + "::x"]))
-            var rounded = output + "::r"
-            if model.target.rounding == .halfEven {
-                g.nodes.append(Node(name: name + "::round", op: .round, inputs: [output + "::x"], outputs: [rounded]))
-            } else {
-                let half = constant(name + "::half", scalar(0.5))
-                g.nodes.append(Node(name: name + "::add_half", op: .add, inputs: [output + "::x", half], outputs: [output + "::h"]))
-                g.nodes.append(Node(name: name + "::floor", op: .floor, inputs: [output + "::h"], outputs: [rounded]))
-            }
-            let lo = constant(name + "::qmin", scalar(Float(q.qmin))), hi = constant(name + "::qmax", scalar(Float(q.qmax)))
-            g.nodes.append(Node(name: name + "::clip", op: .clip, inputs: [rounded, lo, hi], outputs: [output + "::c"]))
-            rounded = output + "::c"
+            let rounded = roundAndClip(output + "::x", output, lo: Float(q.qmin), hi: Float(q.qmax), name: name)
             let scale = constant(name + "::scale", scalar(s))
             g.nodes.append(Node(name: name + "::mul", op: .mul, inputs: [rounded, scale], outputs: [output]))
         }
@@ -73,17 +79,7 @@ public struct FakeQuantGraph {
             let offset = constant(name + "::offset", scalar(Float(a.bits == 8 ? 128 : 32768 / step)))
             g.nodes.append(Node(name: name + "::index", op: .mul, inputs: [n.inputs[0], toIndex], outputs: [v + "::i"]))
             g.nodes.append(Node(name: name + "::shift", op: .add, inputs: [v + "::i", offset], outputs: [v + "::s"]))
-            var rounded = v + "::r"
-            if model.target.rounding == .halfEven {
-                g.nodes.append(Node(name: name + "::round", op: .round, inputs: [v + "::s"], outputs: [rounded]))
-            } else {
-                let half = constant(name + "::half", scalar(0.5))
-                g.nodes.append(Node(name: name + "::add_half", op: .add, inputs: [v + "::s", half], outputs: [v + "::h"]))
-                g.nodes.append(Node(name: name + "::floor", op: .floor, inputs: [v + "::h"], outputs: [rounded]))
-            }
-            let lo = constant(name + "::first", scalar(0)), hi = constant(name + "::last", scalar(Float(table.count - 1)))
-            g.nodes.append(Node(name: name + "::clip", op: .clip, inputs: [rounded, lo, hi], outputs: [v + "::c"]))
-            rounded = v + "::c"
+            let rounded = roundAndClip(v + "::s", v, lo: 0, hi: Float(table.count - 1), name: name)
             g.nodes.append(Node(name: name + "::cast", op: .cast, inputs: [rounded], outputs: [v + "::n"], attributes: ["to": .int(7)]))
             let values = constant(name + "::table", .float(Tensor(shape: [table.count], data: table.map { Float(Double($0) * b.scale) })))
             g.nodes.append(Node(name: name + "::gather", op: .gather, inputs: [values, v + "::n"], outputs: [v], attributes: ["axis": .int(0)]))
