@@ -33,7 +33,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let config = try quant.quantizationConfig()
-            let graph = try data.preparedGraph(model.model)
+            let graph = try data.preparedGraph(model.model, recorded: config.inputShape)
             var input: Tensor?
             if let testInput {
                 guard let d = FileManager.default.contents(atPath: testInput) else { throw AutoMixError.fileNotFound(path: testInput) }

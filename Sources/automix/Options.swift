@@ -47,9 +47,10 @@ struct DataOptions: ParsableArguments {
         return nil
     }
 
-    /// The model, its open input sizes fixed by `--input-shape` (or a square `--crop`), rewritten.
-    func preparedGraph(_ path: String) throws -> Graph {
-        if let shape = try fixedInputShape() { return try Graph.prepared(onnx: path, inputShape: shape) }
+    /// The model, its open input sizes fixed by `--input-shape` (else the size a config recorded, else a square
+    /// `--crop`), rewritten.
+    func preparedGraph(_ path: String, recorded: [Int]? = nil) throws -> Graph {
+        if let shape = try fixedInputShape() ?? recorded { return try Graph.prepared(onnx: path, inputShape: shape) }
         do {
             return try Graph.prepared(onnx: path, inputShape: nil)
         } catch let e as AutoMixError {

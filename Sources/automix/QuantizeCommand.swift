@@ -116,7 +116,7 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let config = try quant.quantizationConfig()
-            let original = try data.preparedGraph(model.model)
+            let original = try data.preparedGraph(model.model, recorded: config.inputShape)
             let floatExecutor = try FloatExecutor(graph: original)
             let plan = try quant.plan(original, config: config, data: data)
             let (graph, calibration, quantized) = (plan.graph, plan.calibration, plan.model)

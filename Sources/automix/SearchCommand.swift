@@ -208,6 +208,7 @@ struct SearchCommand: ParsableCommand {
 
             // the final plan's files
             var finalConfig = config
+            finalConfig.inputShape = try data.fixedInputShape()
             finalConfig.layers = Dictionary(uniqueKeysWithValues: layers.map { ($0.name, final.plan[$0.name] ?? .int8) })
             let finalModel = try Quantizer(graph: try chosen.outcome.graph(for: finalConfig), config: finalConfig, calibration: calibration).build()
             try FileManager.default.createDirectory(atPath: tmpDir, withIntermediateDirectories: true)

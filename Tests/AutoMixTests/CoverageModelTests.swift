@@ -172,3 +172,19 @@ extension CoverageModelTests {
         if bits == 8 { #expect(ours.testOutputs.map(\.ints) == theirs.testOutputs.map(\.ints)) }
     }
 }
+
+extension CoverageModelTests {
+    @Test("a final config records the input size it was searched with, and reading it back gives the same graph")
+    func finalConfigRecordsInputShape() throws {
+        var config = QuantizationConfig(target: .esp32p4)
+        config.inputShape = [1, 1, 28, 28]
+        let dir = Fixtures.temporaryDirectory()
+        let path = dir.appendingPathComponent("final.json")
+        try SearchOutputs.finalConfig(config, extra: ["model": Self.path("open_size_cls")]).write(to: path)
+        #expect(try String(contentsOf: path, encoding: .utf8).contains("\"input_shape\""))
+        let back = try SearchOutputs.readConfig(path.path)
+        #expect(back.inputShape == [1, 1, 28, 28])
+        let graph = try Graph.prepared(onnx: Self.path("open_size_cls"), inputShape: back.inputShape)
+        #expect(graph.inputs[0].shape == (try Self.graph("open_size_cls")).inputs[0].shape)
+    }
+}

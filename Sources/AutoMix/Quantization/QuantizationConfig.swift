@@ -17,6 +17,8 @@ public struct QuantizationConfig: Sendable, Codable, Equatable {
     public var weightGranularity: WeightGranularity?
     /// Passes over the float graph before calibration (equalization, layer split, bias correction); nil = none.
     public var preparation: GraphPreparation?
+    /// The input size given for a model that leaves it open (`--input-shape`), so that the config rebuilds the same graph.
+    public var inputShape: [Int]?
 
     public init(target: Target, bits: Int = 8, layers: [String: Precision] = [:],
                 activationObserver8: Observer = .kl, activationObserver16: Observer = .minmax,
