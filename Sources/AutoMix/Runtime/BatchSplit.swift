@@ -21,13 +21,14 @@ enum BatchSplit {
         let perImage = input.count / max(batch, 1)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let chunks: [Range<Int>]
-        if !splittable {
-            chunks = [0..<batch]
-        } else if let fixed = fixedBatch {
+        if let fixed = fixedBatch {
+            // a model made for `fixed` images (a Reshape to [1, C], say) runs them `fixed` at a time, whatever its graph
             guard batch % fixed == 0 else {
                 throw AutoMixError.invalidArgument("model '\(modelName)' has a fixed batch of \(fixed); got \(batch) images")
             }
             chunks = stride(from: 0, to: batch, by: fixed).map { $0..<($0 + fixed) }
+        } else if !splittable {
+            chunks = [0..<batch]
         } else {
             let size = max(1, min(chunkLimit, (batch + cores - 1) / cores))
             chunks = stride(from: 0, to: batch, by: size).map { $0..<min($0 + size, batch) }

@@ -14,6 +14,8 @@ public final class QuantExecutor: BatchExecutor {
     let inputFormat: QuantFormat?
     let outputFormats: [QuantFormat?]
     let batchSplittable: Bool
+    /// The batch the model was made for, when its input fixes one (see `FloatExecutor.fixedBatch`).
+    let fixedBatch: Int?
     /// Images per sub-batch, as for the float executor (see `BatchSplit`).
     let chunkLimit: Int
 
@@ -100,6 +102,7 @@ public final class QuantExecutor: BatchExecutor {
         inputFormat = model.formats[graph.inputs[0].name]
         outputFormats = graph.outputs.map { model.formats[$0.name] }
         batchSplittable = FloatExecutor.keepsBatchLeading(graph)
+        fixedBatch = graph.inputs[0].shape.first.flatMap { $0 > 0 ? $0 : nil }
         chunkLimit = BatchSplit.chunkLimit(graph)
     }
 
@@ -220,7 +223,7 @@ public final class QuantExecutor: BatchExecutor {
 
     /// Real input in, real outputs out: the input is quantized as the device's preprocessor does.
     public func run(_ input: Tensor) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) { chunk in
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) { chunk in
             var x = chunk
             if let q = self.inputFormat { x = Self.quantize(x, q, self.model.target.rounding) }
             let outs = try self.runChunk(x)
@@ -239,7 +242,7 @@ public final class QuantExecutor: BatchExecutor {
 
     /// Codes in (for an integer input), outputs as stored: codes for integer outputs.
     public func runCodes(_ input: Tensor) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: nil, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) {
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) {
             try self.runChunk($0)
         }
     }
