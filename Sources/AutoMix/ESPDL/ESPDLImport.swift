@@ -141,10 +141,24 @@ struct ESPDLImporter {
             precisions[name] = precisions[fn.name] ?? .float
             if let q = format(of: input) { extraFormats[output] = q }
         }
+        /// `v` through a Transpose by `perm` into `v::suffix`, inserted once however many nodes read it.
+        func transposed(_ v: String, perm: [Int], suffix: String, for fn: ESPDLFile.Node) -> String {
+            let out = "\(v)::\(suffix)"
+            if !nodes.contains(where: { $0.outputs == [out] }) {
+                insert(.transpose, "Transpose::\(out)", input: v, output: out, for: fn, attributes: ["perm": .ints(perm)])
+            }
+            return out
+        }
         for i in file.inputs where i.shape.count == 4 && storedChannelLast(i.name) { nhwc.insert(i.name) }
 
 
         for fn in file.nodes {
+            switch fn.attributes["quant_type"] {
+            case .string("S8")?: precisions[fn.name] = .int8
+            case .string("S16")?: precisions[fn.name] = .int16
+            case .string("F32")?, nil: precisions[fn.name] = .float
+            case let other?: throw fail(fn, "quant_type \(other) is not supported")
+            }
             if fn.opType == Self.streamingCache {
                 // ESP-DL's StreamingCache on its first call: window − 1 zero frames before the input on the frame axis
                 let x = fn.inputs[0], rank = fileShape(x).count
@@ -154,7 +168,6 @@ struct ESPDLImporter {
                 var pads = [Int](repeating: 0, count: 2 * rank)
                 pads[axis] = window - 1
                 insert(.pad, fn.name, input: x, output: fn.outputs[0], for: fn, attributes: ["pads": .ints(pads), "mode": .string("constant")])
-                precisions[fn.name] = fn.attributes["quant_type"] == .string("S16") ? .int16 : fn.attributes["quant_type"] == .string("F32") ? .float : .int8
                 if nhwc.contains(x) { nhwc.insert(fn.outputs[0]) }
                 streamed = true
                 continue
@@ -163,12 +176,6 @@ struct ESPDLImporter {
             var attributes = fn.attributes
             attributes["quant_type"] = nil
             attributes["lut"] = nil
-            switch fn.attributes["quant_type"] {
-            case .string("S8")?: precisions[fn.name] = .int8
-            case .string("S16")?: precisions[fn.name] = .int16
-            case .string("F32")?, nil: precisions[fn.name] = .float
-            case let other?: throw fail(fn, "quant_type \(other) is not supported")
-            }
             var layoutIn = fn.inputs.contains { nhwc.contains($0) }
             var inputs = fn.inputs
             var outputsKeepLayout = layoutIn && op != .transpose
@@ -176,10 +183,7 @@ struct ESPDLImporter {
             /// Runs a 1-D Conv/pool as 2-D on (N, C, 1, W): channel-first input, unsqueezed; the output is squeezed back.
             func as2D() -> String {
                 var x = inputs[0]
-                if !nhwc.contains(x) {
-                    insert(.transpose, "Transpose::\(fn.name)", input: x, output: "\(fn.name)::ncw", for: fn, attributes: ["perm": .ints([0, 2, 1])])
-                    x = "\(fn.name)::ncw"
-                }
+                if !nhwc.contains(x) { x = transposed(x, perm: [0, 2, 1], suffix: "ncw", for: fn) }
                 insert(.unsqueeze, "Unsqueeze::\(fn.name)", input: x, output: "\(fn.name)::nc1w", for: fn, axes: [2])
                 inputs[0] = "\(fn.name)::nc1w"
                 func list(_ key: String) -> [Int]? { fn.attributes[key].flatMap { if case let .ints(v) = $0 { return v } else { return nil } } }
@@ -193,12 +197,7 @@ struct ESPDLImporter {
             if layoutIn && Self.readsOriginalLayout.contains(op) {
                 // the file's op works on the device layout's axes as they are: hand it the value as stored
                 for (i, v) in inputs.enumerated() where nhwc.contains(v) {
-                    let stored = "\(v)::stored"
-                    if !nodes.contains(where: { $0.outputs == [stored] }) {
-                        insert(.transpose, "Transpose::\(v)", input: v, output: stored, for: fn,
-                               attributes: ["perm": .ints(Self.fromOurs(fileShape(v).count))])
-                    }
-                    inputs[i] = stored
+                    inputs[i] = transposed(v, perm: Self.fromOurs(fileShape(v).count), suffix: "stored", for: fn)
                 }
                 layoutIn = false
                 outputsKeepLayout = false
@@ -208,16 +207,14 @@ struct ESPDLImporter {
                 // an element-wise op or Concat beside a device-layout value reads its other 4-D values as NHWC too
                 // (the writer transposed them into that layout): AutoMix holds them channel-first
                 for (i, v) in inputs.enumerated() where !nhwc.contains(v) && file.initializers[v] == nil && fileShape(v).count == 4 {
-                    insert(.transpose, "Transpose::\(fn.name)::\(i)", input: v, output: "\(v)::nchw", for: fn, attributes: ["perm": .ints(Self.toNCHW)])
-                    inputs[i] = "\(v)::nchw"
+                    inputs[i] = transposed(v, perm: Self.toNCHW, suffix: "nchw", for: fn)
                     nhwc.insert(inputs[i])
                 }
             }
             if Self.convLike.contains(op), let x = inputs.first, !nhwc.contains(x), fileShape(x).count == 4 {
                 // the device reads a conv-like op's input as NHWC: a value the file transposed into that layout itself
                 // is NHWC as stored, so hand AutoMix's NCHW kernel its channel-first view
-                insert(.transpose, "Transpose::\(fn.name)", input: x, output: "\(x)::nchw", for: fn, attributes: ["perm": .ints(Self.toNCHW)])
-                inputs[0] = "\(x)::nchw"
+                inputs[0] = transposed(x, perm: Self.toNCHW, suffix: "nchw", for: fn)
                 nhwc.insert(inputs[0])
                 layoutIn = true
                 outputsKeepLayout = true

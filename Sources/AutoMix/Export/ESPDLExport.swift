@@ -94,31 +94,23 @@ public struct ESPDLExporter {
                            into: &otherOrder)
             return name
         }
-        /// A Transpose on the device graph, `perm` applied to a value `v` (NHWC → NCHW).
+        /// A Transpose on the device graph, made once per value: NHWC → NCHW before an op that needs the original
+        /// layout, or NCHW → NHWC (an input after an in-graph normalisation, say) as ESP-PPQ inserts before a
+        /// conv-like op.
         var transposed: [String: String] = [:]
-        func toOriginalLayout(_ v: String, precision: Precision) -> String {
+        func transpose(_ v: String, toDevice: Bool, precision: Precision) -> String {
             if let t = transposed[v] { return t }
-            let out = "\(v)::nchw"
+            let out = "\(v)::\(toDevice ? "nhwc" : "nchw")"
             nodes.append(.init(name: "Transpose::\(v)", opType: "Transpose", inputs: [v], outputs: [out],
-                               attributes: ["perm": .ints(Self.toNCHW), "quant_type": .string(quantType(precision))]))
+                               attributes: ["perm": .ints(toDevice ? [0, 2, 3, 1] : Self.toNCHW), "quant_type": .string(quantType(precision))]))
             valueShapes[out] = g.shapes[v]
             if let q = format(v) { extraFormats[out] = q }
+            if toDevice { nhwc.insert(out) }
             transposed[v] = out
             return out
         }
-        /// The other way: an NCHW value (the input after an in-graph normalisation, say) into the device layout, as
-        /// ESP-PPQ inserts before a conv-like op.
-        func toDeviceLayout(_ v: String, precision: Precision) -> String {
-            if let t = transposed[v] { return t }
-            let out = "\(v)::nhwc"
-            nodes.append(.init(name: "Transpose::\(v)", opType: "Transpose", inputs: [v], outputs: [out],
-                               attributes: ["perm": .ints([0, 2, 3, 1]), "quant_type": .string(quantType(precision))]))
-            valueShapes[out] = g.shapes[v]
-            if let q = format(v) { extraFormats[out] = q }
-            nhwc.insert(out)
-            transposed[v] = out
-            return out
-        }
+        func toOriginalLayout(_ v: String, precision: Precision) -> String { transpose(v, toDevice: false, precision: precision) }
+        func toDeviceLayout(_ v: String, precision: Precision) -> String { transpose(v, toDevice: true, precision: precision) }
 
         for n in g.nodes {
             let precision = model.precision(of: n)

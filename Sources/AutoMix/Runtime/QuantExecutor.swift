@@ -39,7 +39,7 @@ public final class QuantExecutor: BatchExecutor {
         case reduceMean(QuantFormat, QuantFormat)
         /// Negative codes times the per-channel slope codes, rescaled by `2^-shift` with the chip's rounding (ESP-PPQ's
         /// exports of PRelu on P4, S3 and int16 agree with this, not with the C kernel's floor shift).
-        case prelu(slope: Tensor, shift: Int)
+        case prelu(slope: Tensor, shift: Int, QuantFormat)
         case matMul(QuantFormat, QuantFormat, QuantFormat)
         /// The input, unchanged (a lookup already folded into the layer before it).
         case forward
@@ -199,7 +199,7 @@ public final class QuantExecutor: BatchExecutor {
         case .pRelu:
             guard let slope = model.parameters[n.inputs[1]] else { throw ShapeInference.fail(n, "slope has no integer codes") }
             return .prelu(slope: Tensor(shape: slope.shape, data: slope.codes.map { Float($0) }),
-                          shift: output.exponent - input.exponent - slope.exponents[0])
+                          shift: output.exponent - input.exponent - slope.exponents[0], output)
         case .reduceMean:
             return .reduceMean(input, output)
         default: break
@@ -263,9 +263,14 @@ public final class QuantExecutor: BatchExecutor {
     }
 
     static func quantize(_ x: Tensor, _ q: QuantFormat, _ mode: RoundingMode) -> Tensor {
+        rescaled(x, scale: 1 / q.scale, q, mode)
+    }
+
+    /// `clip(round(x · scale))` into `q`'s range, the chip's rounding.
+    static func rescaled(_ x: Tensor, scale: Double, _ q: QuantFormat, _ mode: RoundingMode) -> Tensor {
         var y = Tensor(uninitialized: x.shape)
         x.data.withUnsafeBufferPointer { xp in y.data.withUnsafeMutableBufferPointer { yp in
-            rescaleCodes(xp.baseAddress!, count: x.count, scale: 1 / q.scale, mode, lo: Float(q.qmin), hi: Float(q.qmax), yp.baseAddress!)
+            rescaleCodes(xp.baseAddress!, count: x.count, scale: scale, mode, lo: Float(q.qmin), hi: Float(q.qmax), yp.baseAddress!)
         }}
         return y
     }
@@ -296,12 +301,7 @@ public final class QuantExecutor: BatchExecutor {
                 for (s, t) in zip(step.outputs, r) { values[s] = t }
                 continue
             case let .passiveRescaled(scale, q):
-                let moved = try FloatOps.evaluate(step.node, ins, opset: graph.opset)[0]
-                var y = Tensor(uninitialized: moved.shape)
-                moved.data.withUnsafeBufferPointer { xp in y.data.withUnsafeMutableBufferPointer { yp in
-                    rescaleCodes(xp.baseAddress!, count: moved.count, scale: scale, mode, lo: Float(q.qmin), hi: Float(q.qmax), yp.baseAddress!)
-                }}
-                out = y
+                out = Self.rescaled(try FloatOps.evaluate(step.node, ins, opset: graph.opset)[0], scale: scale, q, mode)
             case let .linear(l):
                 let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
                 out = try l.run(x, outShape: shape, arithmetic: arithmetic)
@@ -336,11 +336,7 @@ public final class QuantExecutor: BatchExecutor {
                     return r.isNaN ? 0 : min(max(r, lo), hi)
                 })
             case let .rescale(scale, q):
-                var y = Tensor(uninitialized: x.shape)
-                x.data.withUnsafeBufferPointer { xp in y.data.withUnsafeMutableBufferPointer { yp in
-                    rescaleCodes(xp.baseAddress!, count: x.count, scale: scale, mode, lo: Float(q.qmin), hi: Float(q.qmax), yp.baseAddress!)
-                }}
-                out = y
+                out = Self.rescaled(x, scale: scale, q, mode)
             case let .quantize(q): out = Self.quantize(x, q, mode)
             case let .dequantize(q): out = Self.dequantize(x, q)
             case let .binary(op, a, b, o):
@@ -369,10 +365,10 @@ public final class QuantExecutor: BatchExecutor {
                 out = Tensor(shape: SelectOps.reduceShape(step.node, x.shape, axes: axes), data: sums.map {
                     min(max(mode.round(Float($0) * sa / n * so), Float(o.qmin)), Float(o.qmax))
                 })
-            case let .prelu(slope, shift):
+            case let .prelu(slope, shift, o):
                 let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
                 let products = ElementwiseOps.binary(.mul, x, slope, outShape: shape)
-                let (lo, hi) = (Float(model.formats[step.node.outputs[0]]!.qmin), Float(model.formats[step.node.outputs[0]]!.qmax))
+                let (lo, hi) = (Float(o.qmin), Float(o.qmax))
                 let scale = Double(sign: .plus, exponent: -shift, significand: 1)
                 out = Tensor(shape: shape, data: zip(x.data, products.data).map { q, p in
                     q >= 0 ? q : min(max(Float(mode.round(Double(p) * scale)), lo), hi)

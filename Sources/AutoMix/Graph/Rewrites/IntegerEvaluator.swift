@@ -25,7 +25,7 @@ enum IntegerEvaluator {
             let y = try input(1)
             guard case .int = x, case .int = y else { break }
             let out = try ShapeInference.broadcast(shape, y.shape, node: n)
-            let a = broadcastIndices(shape, to: out), b = broadcastIndices(y.shape, to: out)
+            let a = broadcastOffsets(shape, to: out), b = broadcastOffsets(y.shape, to: out)
             let xv = x.ints, yv = y.ints
             let values: [Int64] = try zip(a, b).map { i, j in
                 let (p, q) = (Int64(xv[i]), Int64(yv[j]))
@@ -84,18 +84,4 @@ enum IntegerEvaluator {
         }
     }
 
-    static func broadcastIndices(_ shape: [Int], to out: [Int]) -> [Int] {
-        let strides = broadcastStrides(shape, to: out)
-        let total = out.reduce(1, *)
-        var result = [Int](repeating: 0, count: total)
-        var index = [Int](repeating: 0, count: out.count)
-        for k in 0..<total {
-            var off = 0
-            for d in out.indices { off += index[d] * strides[d] }
-            result[k] = off
-            var d = out.count - 1
-            while d >= 0 { index[d] += 1; if index[d] < out[d] { break }; index[d] = 0; d -= 1 }
-        }
-        return result
-    }
 }

@@ -55,6 +55,22 @@ enum GemmOp {
     }
 }
 
+/// For every position of `out` in row-major order, the offset of the element of `shape` broadcast onto it.
+func broadcastOffsets(_ shape: [Int], to out: [Int]) -> [Int] {
+    let strides = broadcastStrides(shape, to: out)
+    let total = out.reduce(1, *)
+    var result = [Int](repeating: 0, count: total)
+    var index = [Int](repeating: 0, count: out.count)
+    for k in 0..<total {
+        var off = 0
+        for d in out.indices { off += index[d] * strides[d] }
+        result[k] = off
+        var d = out.count - 1
+        while d >= 0 { index[d] += 1; if index[d] < out[d] { break }; index[d] = 0; d -= 1 }
+    }
+    return result
+}
+
 /// Element strides of `shape` read as broadcast to `target` (0 along broadcast dimensions), right-aligned.
 func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
     let padded = [Int](repeating: 1, count: target.count - shape.count) + shape

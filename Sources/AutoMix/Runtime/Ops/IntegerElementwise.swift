@@ -36,14 +36,10 @@ enum IntegerElementwise {
         let (m, k, n) = (a.shape[a.shape.count - 2], a.shape.last!, b.shape.last!)
         let batchShape = Array(outShape.dropLast(2))
         let aBatch = Array(a.shape.dropLast(2)), bBatch = Array(b.shape.dropLast(2))
-        let sa = broadcastStrides(aBatch, to: batchShape), sb = broadcastStrides(bBatch, to: batchShape)
-        let batches = batchShape.reduce(1, *)
+        let aOffsets = broadcastOffsets(aBatch, to: batchShape), bOffsets = broadcastOffsets(bBatch, to: batchShape)
         let scale = Double(sign: .plus, exponent: -shift, significand: 1), lo = Double(o.qmin), hi = Double(o.qmax)
-        var out = [Float](repeating: 0, count: batches * m * n)
-        var index = [Int](repeating: 0, count: batchShape.count)
-        for t in 0..<batches {
-            var (oa, ob) = (0, 0)
-            for d in index.indices { oa += index[d] * sa[d]; ob += index[d] * sb[d] }
+        var out = [Float](repeating: 0, count: aOffsets.count * m * n)
+        for (t, (oa, ob)) in zip(aOffsets, bOffsets).enumerated() {
             for i in 0..<m {
                 for j in 0..<n {
                     var sum = 0.0
@@ -51,8 +47,6 @@ enum IntegerElementwise {
                     out[(t * m + i) * n + j] = Float(min(max(mode.round(sum * scale), lo), hi))
                 }
             }
-            var d = index.count - 1
-            while d >= 0 { index[d] += 1; if index[d] < batchShape[d] { break }; index[d] = 0; d -= 1 }
         }
         return Tensor(shape: outShape, data: out)
     }

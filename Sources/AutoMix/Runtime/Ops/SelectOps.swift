@@ -111,15 +111,7 @@ enum SelectOps {
     static func reduceSum(_ x: Tensor, axes: [Int]) -> (sums: [Double], count: Int) {
         let outShape = x.shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
         var sums = [Double](repeating: 0, count: outShape.reduce(1, *))
-        let strides = broadcastStrides(outShape, to: x.shape)
-        var index = [Int](repeating: 0, count: x.shape.count)
-        for k in 0..<x.count {
-            var off = 0
-            for d in index.indices { off += index[d] * strides[d] }
-            sums[off] += Double(x.data[k])
-            var d = x.shape.count - 1
-            while d >= 0 { index[d] += 1; if index[d] < x.shape[d] { break }; index[d] = 0; d -= 1 }
-        }
+        for (k, off) in broadcastOffsets(outShape, to: x.shape).enumerated() { sums[off] += Double(x.data[k]) }
         return (sums, x.count / max(sums.count, 1))
     }
 
