@@ -101,7 +101,7 @@ extension CoverageModelTests {
     @Test("constant operands of Sub/Div/Mul/Add are integer codes: Add/Sub at the output's exponent, Mul/Div at their own")
     func constantOperands() throws {
         let plan = try Self.plan("bn_norm", .esp32p4)
-        for n in plan.graph.nodes where Quantizer.arithmetic.contains(n.op) {
+        for n in plan.graph.nodes where n.op.rule.constantOperand != .none {
             #expect(plan.precision(of: n) == .int8, "\(n.name)")
             let c = try #require(plan.parameters[n.inputs[1]], "\(n.name): the constant has no codes")
             if n.op == .add || n.op == .sub { #expect(c.exponents == [plan.formats[n.outputs[0]]!.exponent], "\(n.name)") }

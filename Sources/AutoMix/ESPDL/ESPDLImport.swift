@@ -76,11 +76,6 @@ struct ESPDLImporter {
         return found.count == 1 ? found.first : nil
     }
 
-    /// Ops whose attributes and constants address the stored (device-layout) axes directly, or that change the
-    /// rank: given an NHWC value, the importer inserts a Transpose so that they read it as stored.
-    static let readsOriginalLayout: Set<OpKind> = [.gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .slice, .gather, .pad]
-
-    static let convLike: Set<OpKind> = [.conv, .maxPool, .averagePool, .globalAveragePool]
     static let streamingCache = "StreamingCache"
 
     /// A 4-D graph input is stored NHWC, unless ESP-PPQ left it NCHW because element-wise ops (an in-graph
@@ -89,7 +84,7 @@ struct ESPDLImporter {
         var reached: Set<String> = [input]
         for n in file.nodes where n.inputs.contains(where: reached.contains) {
             if n.opType == "Transpose", case let .ints(p)? = n.attributes["perm"], p == Self.fromNCHW { return false }
-            if let op = OpKind(rawValue: n.opType), Self.convLike.contains(op) || Self.readsOriginalLayout.contains(op) || op == .transpose { return true }
+            if let op = OpKind(rawValue: n.opType), [.channelLast, .originalAxes, .permutes].contains(op.rule.layout) { return true }
             reached.formUnion(n.outputs)
         }
         return true
@@ -118,6 +113,7 @@ struct ESPDLImporter {
         var parameters: [String: QuantizedParameter] = [:]
         var precisions: [String: Precision] = [:]
         var tables: [String: LookupTable] = [:]
+        var activations: [String: FusedActivation] = [:]
         var extraFormats: [String: QuantFormat] = [:]
         var streamed = false
         func fileShape(_ name: String) -> [Int] { file.valueInfo[name]?.shape ?? [] }
@@ -176,6 +172,13 @@ struct ESPDLImporter {
             var attributes = fn.attributes
             attributes["quant_type"] = nil
             attributes["lut"] = nil
+            attributes["activation"] = nil
+            if let a = fn.attributes["activation"] {
+                guard case let .string(name) = a, let act = FusedActivation(rawValue: name), act == .linear || op.rule.format == .layer else {
+                    throw fail(fn, "fused activation \(a) is not supported (Linear everywhere, Relu on Conv/Gemm)")
+                }
+                activations[fn.name] = act
+            }
             var layoutIn = fn.inputs.contains { nhwc.contains($0) }
             var inputs = fn.inputs
             var outputsKeepLayout = layoutIn && op != .transpose
@@ -194,8 +197,8 @@ struct ESPDLImporter {
                 attributes["pads"] = .ints([0, pads[0], 0, pads.count > 1 ? pads[1] : pads[0]])
                 return fn.outputs[0]
             }
-            if layoutIn && Self.readsOriginalLayout.contains(op) {
-                // the file's op works on the device layout's axes as they are: hand it the value as stored
+            if layoutIn && op.rule.layout == .originalAxes {
+                // the file's op addresses the stored axes directly, or changes the rank: it works on the device layout's axes as they are: hand it the value as stored
                 for (i, v) in inputs.enumerated() where nhwc.contains(v) {
                     inputs[i] = transposed(v, perm: Self.fromOurs(fileShape(v).count), suffix: "stored", for: fn)
                 }
@@ -203,7 +206,7 @@ struct ESPDLImporter {
                 outputsKeepLayout = false
             }
 
-            if layoutIn && !Self.readsOriginalLayout.contains(op) && op != .transpose {
+            if layoutIn && op.rule.layout != .originalAxes && op.rule.layout != .permutes {
                 // an element-wise op or Concat beside a device-layout value reads its other 4-D values as NHWC too
                 // (the writer transposed them into that layout): AutoMix holds them channel-first
                 for (i, v) in inputs.enumerated() where !nhwc.contains(v) && file.initializers[v] == nil && fileShape(v).count == 4 {
@@ -211,7 +214,7 @@ struct ESPDLImporter {
                     nhwc.insert(inputs[i])
                 }
             }
-            if Self.convLike.contains(op), let x = inputs.first, !nhwc.contains(x), fileShape(x).count == 4 {
+            if op.rule.layout == .channelLast, let x = inputs.first, !nhwc.contains(x), fileShape(x).count == 4 {
                 // the device reads a conv-like op's input as NHWC: a value the file transposed into that layout itself
                 // is NHWC as stored, so hand AutoMix's NCHW kernel its channel-first view
                 inputs[0] = transposed(x, perm: Self.toNCHW, suffix: "nchw", for: fn)
@@ -266,11 +269,11 @@ struct ESPDLImporter {
                 let perm = (attributes["perm"].flatMap { if case let .ints(p) = $0 { return p } else { return nil } } ?? Array((0..<rank).reversed()))
                     .map { $0 < 0 ? $0 + rank : $0 }
                 attributes["perm"] = .ints(layoutIn ? perm.map { Self.fromOurs(rank)[$0] } : perm)
-            case .concat where layoutIn, .split where layoutIn, .softmax where layoutIn:
+            case _ where layoutIn && op.rule.layout == .remapsAxis:
                 let rank = fileShape(fn.inputs[0]).count
                 let a = fn.attributes["axis"].flatMap { if case let .int(a) = $0 { return a } else { return nil } } ?? (op == .softmax ? -1 : 0)
                 attributes["axis"] = .int(Self.fromOurs(rank)[(a + rank) % rank])
-            case .reduceMean where layoutIn:
+            case _ where layoutIn && op.rule.layout == .remapsAxesInput:
                 // the axes are the device layout's (ESP-PPQ's AxisTransformPattern)
                 guard inputs.count > 1, let axes = file.initializers[inputs[1]]?.ints else { break }
                 let rank = fileShape(fn.inputs[0]).count
@@ -287,7 +290,9 @@ struct ESPDLImporter {
             }
             if case let .string(lut)? = fn.attributes["lut"] {
                 guard let t = file.initializers[lut] else { throw fail(fn, "lookup table '\(lut)' is missing") }
-                tables[fn.name] = LookupTable(codes: t.ints, step: t.count == 256 ? 1 : 65536 / max(t.count - 1, 1))
+                let table = LookupTable(codes: t.ints, step: t.count == 256 ? 1 : 65536 / max(t.count - 1, 1))
+                // ESP-DL reads an int16 table only in a `LUT` op; other int16 activations compute their formula
+                if table.coversInt8 || op == .lut { tables[fn.name] = table }
             }
             for name in inputs where !name.isEmpty && constants[name] == nil {
                 guard let t = file.initializers[name] else { continue }
@@ -333,8 +338,15 @@ struct ESPDLImporter {
             guard let t = v.dataType, t == .int8 || t == .int16 else { continue }
             formats[name] = QuantFormat(bits: t.bits, exponent: v.exponent)
         }
+        var clips: [String: ClipCodes] = [:]
+        for n in graph.nodes where n.op.rule.activation == .clamp && precisions[n.name] != .float {
+            guard let q = formats[n.inputs[0]] else { continue }
+            let lo = n.op == .relu ? 0 : n.float("min", default: -.greatestFiniteMagnitude)
+            let hi = n.op == .relu ? Float.greatestFiniteMagnitude : n.float("max", default: .greatestFiniteMagnitude)
+            clips[n.name] = ClipCodes(lo: q.quantize(Double(lo), target.rounding), hi: q.quantize(Double(hi), target.rounding))
+        }
         let model = QuantizedModel(graph: graph, target: target, precisions: precisions, formats: formats,
-                                   parameters: parameters, tables: tables)
+                                   parameters: parameters, tables: tables, activations: activations, clips: clips)
         func test(_ t: ESPDLFile.TensorData) throws -> ESPDLModel.TestValue {
             guard t.dataType == .int8 || t.dataType == .int16 || t.dataType == .float else {
                 throw AutoMixError.invalidData(path: path, reason: "test value '\(t.name)' is \(t.dataType.name), not INT8/INT16/FLOAT")

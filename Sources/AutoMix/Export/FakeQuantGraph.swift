@@ -14,12 +14,7 @@ public struct FakeQuantGraph {
     public var useQDQ: Bool
     public init(model: QuantizedModel, useQDQ: Bool = false) { self.model = model; self.useQDQ = useQDQ }
 
-    /// Ops whose output codes are copies of input codes: no rounding happens, so no fake-quant follows them. Concat
-    /// and Resize are aligned to their output's format by the quantizer, so they copy codes too.
-    static let passive = Quantizer.passive.union([.concat, .resize])
     static let opset = 13
-    /// Activations that run through a table at int8 (Relu and Clip stay clamps, exact as they are).
-    static let tableOps = ActivationTable.ops.subtracting([.relu, .clip])
 
     public func graph() throws -> Graph {
         let source = model.graph
@@ -71,9 +66,8 @@ public struct FakeQuantGraph {
         /// The chip's lookup table in standard ops: the input's codes, their table index (int16: rounded the chip's
         /// way), then a Gather from the table's real values (exact: codes times a power of two). Bit-exact with the
         /// chip where float32 `f(x)` would round differently at a boundary, and the only form of a `LUT` op.
-        func tableLookup(_ n: Node, _ a: QuantFormat, _ b: QuantFormat) {
-            let step = a.bits == 8 ? 1 : ActivationTable.int16Step
-            let table = model.tables[n.name]?.codes ?? ActivationTable.codes(n, input: a, output: b, step: step, model.target.rounding)
+        func tableLookup(_ n: Node, _ t: LookupTable, _ a: QuantFormat, _ b: QuantFormat) {
+            let (step, table) = (t.step, t.codes)
             let v = n.outputs[0], name = n.name
             let toIndex = constant(name + "::to_index", scalar(Float(1 / (a.scale * Double(step)))))
             let offset = constant(name + "::offset", scalar(Float(a.bits == 8 ? 128 : 32768 / step)))
@@ -104,18 +98,18 @@ public struct FakeQuantGraph {
                 continue
             default: break
             }
-            if model.precision(of: n0) != .float, let a = model.formats[n0.inputs[0]], let b = model.formats[n0.outputs[0]],
-               ActivationTable.isInt16LUT(n0, input: a, output: b) || (a.bits == 8 && b.bits == 8 && Self.tableOps.contains(n0.op)) {
-                tableLookup(n, a, b)
+            // table activations as their table (Relu and Clip stay clamps, exact as they are)
+            if model.precision(of: n0) != .float, n0.op.rule.activation == .table, let t = model.tables[n0.name],
+               let a = model.formats[n0.inputs[0]], let b = model.formats[n0.outputs[0]],
+               a.bits == 8 && t.coversInt8 || a.bits == 16 && t.coversInt16 {
+                tableLookup(n, t, a, b)
                 continue
             }
-            let activation = n.string("activation", default: "Linear")
-            n.attributes["activation"] = nil
             Self.toOpsetForm(&n, constant: constant)
             let integer = model.precision(of: n0) != .float
             let out = n.outputs[0]
-            let quantizesOutput = integer && !Self.passive.contains(n.op) && model.formats[out] != nil
-            let reluAfter = activation == "Relu"
+            let quantizesOutput = integer && !n.op.rule.copiesCodes && model.formats[out] != nil
+            let reluAfter = model.activation(of: n0) == .relu
             var produced = out
             if reluAfter || quantizesOutput { produced = out + "::float"; n.outputs[0] = produced }
             g.nodes.append(n)

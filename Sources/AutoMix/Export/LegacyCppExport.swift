@@ -34,7 +34,7 @@ public struct LegacyCppExport {
         let space = Self.identifier(name) + "_coefficient"
         var declarations: [String] = [], definitions: [String] = []
         var bits: Int?
-        for n in g.nodes where n.op == .conv || n.op == .gemm {
+        for n in g.nodes where n.op.rule.format == .layer {
             func refuse(_ why: String) -> AutoMixError {
                 .invalidArgument("cpp export: layer '\(n.name)' (\(n.op.rawValue)) \(why)")
             }
@@ -43,8 +43,7 @@ public struct LegacyCppExport {
             if let bits, bits != b { throw refuse("is int\(b) while earlier layers are int\(bits); the legacy model has one width") }
             bits = b
             guard w.exponents.count == 1 else { throw refuse("has per-channel weight exponents; use --granularity per-tensor") }
-            let activation = n.string("activation", default: "Linear")
-            guard activation == "Linear" || activation == "Relu" else { throw refuse("has a fused \(activation); the legacy format has ReLU only") }
+            let activation = model.activation(of: n)
             let type = b == 16 ? "int16_t" : "int8_t"
             let id = Self.identifier(n.name)
 
@@ -89,7 +88,7 @@ public struct LegacyCppExport {
                 definitions.append(array(id + "_bias_element", type: type, codes))
                 constant("Bias", "bias", "\(id)_bias_element, \(out.exponent), {\(codes.count),}")
             }
-            if activation == "Relu" { constant("Activation", "activation", "ReLU") }
+            if activation == .relu { constant("Activation", "activation", "ReLU") }
         }
         guard bits != nil else { throw AutoMixError.invalidArgument("cpp export: model '\(g.name)' has no Conv/Gemm layer") }
         let hpp = """

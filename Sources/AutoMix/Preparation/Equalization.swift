@@ -49,8 +49,10 @@ public enum Equalization {
         }
     }
 
-    static let passThrough1: Set<OpKind> = [.relu, .maxPool, .averagePool, .globalAveragePool, .leakyRelu, .pRelu, .identity, .dropout]
-    static let passThrough2 = passThrough1.union([.add, .sub])
+    /// Ops a per-channel scale crosses: level 1 single-input ones, level 2 also Add/Sub (both inputs scaled alike).
+    static func passesScale(_ op: OpKind, level: Int) -> Bool {
+        op.rule.scalesThrough && (level == 2 || op.rule.format != .aligned)
+    }
 
     /// The equalized graph; `config` decides the weight quantizer the error check uses (its default width).
     public static func apply(_ graph: Graph, settings: Settings, config: QuantizationConfig) throws -> (Graph, Report) {
@@ -160,7 +162,6 @@ public enum Equalization {
     /// it reaches, back up from those to every layer feeding them, until neither set grows. A pair is dropped when
     /// an end is not a Conv/Gemm with constant weights of its own, or the scaled values reach a graph output.
     static func findPairs(_ graph: Graph, settings: Settings) -> [Pair] {
-        let through = settings.level == 2 ? passThrough2 : passThrough1
         let consumers = graph.consumers(), producers = graph.producerIndex()
         let outputs = Set(graph.outputs.map(\.name))
         var weightUsers: [String: Int] = [:]
@@ -184,7 +185,7 @@ public enum Equalization {
                     if outputs.contains(v) { valid = false; break }
                     for c in consumers[v] ?? [] {
                         let n = graph.nodes[c]
-                        if through.contains(n.op) {
+                        if passesScale(n.op, level: settings.level) {
                             if [.add, .sub].contains(n.op), n.inputs.contains(where: { graph.constant($0) != nil }) { valid = false }
                             if [.pRelu].contains(n.op), n.inputs[0] != v { valid = false }
                             stack.append(n.outputs[0])
@@ -202,7 +203,7 @@ public enum Equalization {
                     guard seen.insert(v).inserted else { continue }
                     guard let p = producers[v] else { valid = false; break }   // the graph input
                     let n = graph.nodes[p]
-                    if through.contains(n.op) {
+                    if passesScale(n.op, level: settings.level) {
                         stack.append(contentsOf: n.op == .add || n.op == .sub ? n.inputs : [n.inputs[0]])
                     } else if up.insert(p).inserted {
                         grew = true

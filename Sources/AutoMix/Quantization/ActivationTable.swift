@@ -8,14 +8,11 @@ import Kernels
 /// - other int16: ESP-PPQ 1.3.12's `EspdlLUTFusionPass` makes them a `LUT` op, a table of every 32nd code from
 ///   −32768 to 32768 (2049 entries), read at the nearest entry (`dl_base_lut.cpp`: ties to even on P4, up elsewhere).
 public enum ActivationTable {
-    /// Activation ops that have a table form.
-    public static let ops: Set<OpKind> = [.relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .sqrt, .swish, .gelu,
-                                          .elu, .exp, .lut]
     public static let int16Step = 32
 
     /// Whether `n` at these formats runs as ESP-PPQ's int16 `LUT` op.
     public static func isInt16LUT(_ n: Node, input: QuantFormat, output: QuantFormat) -> Bool {
-        ops.contains(n.op) && n.op != .relu && n.op != .clip && input.bits == 16 && output.bits == 16
+        n.op.rule.activation == .table && input.bits == 16 && output.bits == 16
     }
 
     /// The codes a table holds: f at every input code (int8), or at every `step`-th code from −32768 (int16).

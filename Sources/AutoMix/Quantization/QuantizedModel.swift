@@ -86,12 +86,30 @@ public struct QuantizedParameter: Sendable, Equatable {
 public struct LookupTable: Sendable, Equatable {
     public var codes: [Int64]
     public var step: Int
+    public init(codes: [Int64], step: Int) { self.codes = codes; self.step = step }
+    /// A table of every code of an int8 input.
+    public var coversInt8: Bool { codes.count == 256 && step == 1 }
+    /// A table an int16 input is read through at its nearest entry (ESP-PPQ 1.3.12's `LUT` op).
+    public var coversInt16: Bool { step > 1 && codes.count == 65536 / step + 1 }
+}
+
+/// The activation a Conv/Gemm applies before rounding its output (ESP-DL's `activation` attribute).
+public enum FusedActivation: String, Sendable, Codable {
+    case linear = "Linear", relu = "Relu"
+}
+
+/// A Clip's bounds as codes of its input's format (what an `.espdl` stores as the Clip's min and max inputs).
+public struct ClipCodes: Sendable, Equatable {
+    public var lo: Int64
+    public var hi: Int64
+    public init(lo: Int64, hi: Int64) { self.lo = lo; self.hi = hi }
 }
 
 /// The one representation of a quantized model: the deploy graph in ONNX semantics (NCHW, BatchNorm folded,
-/// Relu fused into Conv/Gemm as `activation = "Relu"`, Requantize/Quantize/DequantizeLinear nodes wherever a
-/// value changes format), the format of every integer value, and the integer parameters. The integer executor,
-/// the analysis and every writer read this; the `.espdl` reader produces it too.
+/// Requantize/Quantize/DequantizeLinear nodes wherever a value changes format), and every decision the quantizer
+/// (or the `.espdl` reader) made: the precision of each node, the format of every integer value, the groups of
+/// values that share a format, the integer parameters, the activation fused into each layer, Clip bounds and
+/// lookup tables. The integer executor, the analysis and every writer only read these.
 public struct QuantizedModel: Sendable {
     public var graph: Graph
     public var target: Target
@@ -99,16 +117,33 @@ public struct QuantizedModel: Sendable {
     public var precisions: [String: Precision]
     /// The format of every value held as integer codes; a value not listed is float.
     public var formats: [String: QuantFormat]
-    /// Integer weights and biases by initializer name.
+    /// Integer weights, biases and constant operands by initializer name.
     public var parameters: [String: QuantizedParameter]
-    /// Lookup tables by node name.
+    /// Lookup tables by node name: what an integer activation runs through (int8: every code; int16: ESP-PPQ's
+    /// `LUT`). An activation without one computes its formula on each code; an int16 Relu/Clip keeps a table of
+    /// every 256th code for the file only (it runs as a clamp).
     public var tables: [String: LookupTable]
+    /// The activation fused into each Conv/Gemm, by node name (absent: linear).
+    public var activations: [String: FusedActivation]
+    /// Clip and Relu bounds as codes, by node name.
+    public var clips: [String: ClipCodes]
+    /// The value whose calibrated format each value shares (a Conv's output and the Clip after it, a passive op's
+    /// input and output), by value name; values the quantizer did not group are absent.
+    public var formatGroups: [String: String]
 
     public init(graph: Graph, target: Target, precisions: [String: Precision], formats: [String: QuantFormat],
-                parameters: [String: QuantizedParameter], tables: [String: LookupTable] = [:]) {
+                parameters: [String: QuantizedParameter], tables: [String: LookupTable] = [:],
+                activations: [String: FusedActivation] = [:], clips: [String: ClipCodes] = [:], formatGroups: [String: String] = [:]) {
         self.graph = graph; self.target = target; self.precisions = precisions; self.formats = formats
-        self.parameters = parameters; self.tables = tables
+        self.parameters = parameters; self.tables = tables; self.activations = activations; self.clips = clips
+        self.formatGroups = formatGroups
     }
 
     public func precision(of node: Node) -> Precision { precisions[node.name] ?? .float }
+    public func activation(of node: Node) -> FusedActivation { activations[node.name] ?? .linear }
+    /// Whether the quantizer calibrated `a` and `b` as one format (not merely two equal formats).
+    public func shareFormat(_ a: String, _ b: String) -> Bool {
+        guard let ga = formatGroups[a], let gb = formatGroups[b] else { return false }
+        return ga == gb
+    }
 }

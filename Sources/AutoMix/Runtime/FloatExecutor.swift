@@ -64,7 +64,7 @@ public final class FloatExecutor: BatchExecutor {
         let graphOutputs = Set(graph.outputs.map(\.name))
         var fusedActivation: [Int: Int] = [:]   // conv node index -> the Relu/Clip node it absorbs
         for (i, n) in graph.nodes.enumerated() where fuseActivations && n.op == .conv && !graphOutputs.contains(n.outputs[0]) {
-            if let users = consumers[n.outputs[0]], users.count == 1, [.relu, .clip].contains(graph.nodes[users[0]].op),
+            if let users = consumers[n.outputs[0]], users.count == 1, graph.nodes[users[0]].op.rule.activation == .clamp,
                graph.nodes[users[0]].inputs.count == 1 {
                 fusedActivation[i] = users[0]
             }

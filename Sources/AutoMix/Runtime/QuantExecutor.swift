@@ -107,12 +107,11 @@ public final class QuantExecutor: BatchExecutor {
     }
 
     static func sharesOutput(_ n: Node, _ model: QuantizedModel, _ consumers: [String: [Int]]) -> Bool {
-        guard n.op == .conv || n.op == .gemm else { return false }
-        let out = n.outputs[0]
-        if n.string("activation", default: "Linear") == "Relu" { return true }
-        guard let users = consumers[out], users.count == 1 else { return false }
+        guard n.op.rule.format == .layer else { return false }
+        if model.activation(of: n) == .relu { return true }
+        guard let users = consumers[n.outputs[0]], users.count == 1 else { return false }
         let c = model.graph.nodes[users[0]]
-        return c.op == .clip && model.formats[c.outputs[0]] == model.formats[out]
+        return c.op == .clip && model.shareFormat(n.outputs[0], c.outputs[0])
     }
 
     static func kernel(for n: Node, _ model: QuantizedModel) throws -> Kernel {
@@ -142,8 +141,9 @@ public final class QuantExecutor: BatchExecutor {
             return .float
         }
         let input = try format(n.inputs[0], "input")
-        if n.op == .softmax { return .softmax(input) }
-        if n.op == .conv || n.op == .gemm {
+        let rule = n.op.rule
+        if rule.format == .floatOutput { return .softmax(input) }
+        if rule.format == .layer {
             guard n.inputs.count > 1, let w = model.parameters[n.inputs[1]] else {
                 throw ShapeInference.fail(n, "weight '\(n.inputs.count > 1 ? n.inputs[1] : "")' has no integer codes")
             }
@@ -154,42 +154,12 @@ public final class QuantExecutor: BatchExecutor {
             }
             let bias = n.inputs.count > 2 ? model.parameters[n.inputs[2]] : nil
             return .linear(try IntegerLinear(node: n, weight: w, bias: bias, input: input,
-                                                 output: try format(n.outputs[0], "output"), rounding: mode))
+                                                 output: try format(n.outputs[0], "output"), activation: model.activation(of: n),
+                                                 rounding: mode))
         }
         let output = try format(n.outputs[0], "output")
+        if rule.activation != .none { return try activationKernel(n, model, input, output) }
         switch n.op {
-        case .relu, .clip, .leakyRelu, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .sqrt, .swish, .gelu, .elu, .exp, .lut:
-            let fn = ElementwiseOps.function(of: n, [])
-            // the file's own table: ESP-DL runs an int8 activation that has one as a LUT module, and an int16 one only
-            // when ESP-PPQ fused it into a `LUT` op (other int16 activations compute their formula)
-            if let t = model.tables[n.name], input.bits == 8, output.bits == 8, t.codes.count == 256 {
-                return .lookup(t.codes.map { Float($0) })
-            }
-            if n.op == .lut {
-                guard let t = model.tables[n.name], input.bits == 16, output.bits == 16, t.codes.count == 65536 / t.step + 1 else {
-                    throw ShapeInference.fail(n, "has no lookup table that fits \(input) → \(output)")
-                }
-                return .lookup16(t.codes.map { Float($0) }, step: t.step)
-            }
-            if input.bits == 8 && output.bits == 8 {
-                return .lookup((-128...127).map { q in
-                    Float(output.quantize(Double(UnaryFunction.evaluate(fn, Float(Double(q) * input.scale))), mode))
-                })
-            }
-            if input == output && (n.op == .relu || n.op == .clip) {
-                // a clamp of the real value is a clamp of the codes when the format does not change
-                let lo = n.op == .relu ? 0 : n.float("min", default: -.greatestFiniteMagnitude)
-                let hi = n.op == .relu ? Float.greatestFiniteMagnitude : n.float("max", default: .greatestFiniteMagnitude)
-                return .clampCodes(lo: Float(max(Double(output.qmin), min(Double(output.qmax), mode.round(Double(lo) / output.scale)))),
-                                   hi: Float(max(Double(output.qmin), min(Double(output.qmax), mode.round(Double(hi) / output.scale)))))
-            }
-            // ESP-DL computes an int16 activation of a file (table or not) by its formula; only a plan's, which ESP-PPQ
-            // 1.3.12 would export as a LUT op, runs through ESP-PPQ's table (the importer keeps the file's tables)
-            if ActivationTable.isInt16LUT(n, input: input, output: output) && model.tables[n.name] == nil {
-                let step = ActivationTable.int16Step
-                return .lookup16(ActivationTable.codes(n, input: input, output: output, step: step, mode).map { Float($0) }, step: step)
-            }
-            return .function(fn, input, output)
         case .add, .sub, .mul, .div:
             let b = try operand(1)
             let op: BinaryFunction = n.op == .add ? .add : n.op == .sub ? .sub : n.op == .mul ? .mul : .div
@@ -209,8 +179,7 @@ public final class QuantExecutor: BatchExecutor {
         case .averagePool: return .averagePool(input, output)
         case .resize where f[n.inputs[0]] != nil && f[n.inputs[0]] != output:
             return .passiveRescaled(scale: QuantFormat(bits: 8, exponent: f[n.inputs[0]]!.exponent - output.exponent).scale, output)
-        case .maxPool, .flatten, .reshape, .squeeze, .unsqueeze, .identity, .transpose, .concat, .pad, .resize, .dropout,
-             .split, .slice, .insertZeros:
+        case _ where rule.copiesCodes:
             // ESP-DL's InsertZeros copies codes: a file that gives its output another exponent reinterprets them
             for v in n.inputs where f[v] != nil && f[v] != output && n.op != .insertZeros {
                 throw ShapeInference.fail(n, "input '\(v)' is \(f[v]!) but the output is \(output); the inputs of a \(n.op.rawValue) must share its format")
@@ -219,6 +188,22 @@ public final class QuantExecutor: BatchExecutor {
         default:
             throw ShapeInference.fail(n, "has no integer kernel at \(precision.rawValue)")
         }
+    }
+
+    /// An integer activation as the model recorded it: a clamp of the codes where a Relu/Clip keeps its format, the
+    /// recorded table (int8: every code; int16: ESP-PPQ's `LUT`), else the formula on each code (ESP-DL computes an
+    /// int16 activation of a file that is no `LUT` op by its formula).
+    static func activationKernel(_ n: Node, _ model: QuantizedModel, _ input: QuantFormat, _ output: QuantFormat) throws -> Kernel {
+        let rule = n.op.rule
+        if rule.activation == .clamp, input == output, let c = model.clips[n.name] { return .clampCodes(lo: Float(c.lo), hi: Float(c.hi)) }
+        if let t = model.tables[n.name] {
+            if input.bits == 8, output.bits == 8, t.coversInt8 { return .lookup(t.codes.map { Float($0) }) }
+            if input.bits == 16, output.bits == 16, t.coversInt16, rule.activation == .table {
+                return .lookup16(t.codes.map { Float($0) }, step: t.step)
+            }
+        }
+        if n.op == .lut { throw ShapeInference.fail(n, "has no lookup table that fits \(input) → \(output)") }
+        return .function(ElementwiseOps.function(of: n, []), input, output)
     }
 
     /// Real input in, real outputs out: the input is quantized as the device's preprocessor does.

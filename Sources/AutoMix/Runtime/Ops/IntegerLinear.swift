@@ -33,7 +33,7 @@ struct IntegerLinear: Sendable {
     let float32Exact: Bool
 
     init(node: Node, weight: QuantizedParameter, bias: QuantizedParameter?, input: QuantFormat, output: QuantFormat,
-         rounding: RoundingMode) throws {
+         activation: FusedActivation, rounding: RoundingMode) throws {
         self.node = node
         let n = weight.shape[0]
         weights = Tensor(shape: weight.shape, data: weight.codes.map { Float($0) })
@@ -57,7 +57,7 @@ struct IntegerLinear: Sendable {
         shifts = (0..<n).map { output.exponent - input.exponent - weight.exponent(channel: $0) }
         inputExponent = input.exponent
         weightExponents = (0..<n).map { weight.exponent(channel: $0) }
-        relu = node.string("activation", default: "Linear") == "Relu"
+        relu = activation == .relu
         self.output = output
         self.rounding = rounding
         let k = weight.shape.dropFirst().reduce(1, *)

@@ -1,0 +1,137 @@
+/// What AutoMix knows about one op, in one place: how ESP-DL lays out its feature maps, how its output format is
+/// chosen, the precisions a plan may give it, whether it runs through a lookup table, how a constant operand is
+/// quantized, and whether ESP-DL has a module for it. The quantizer, the executor, the `.espdl` reader and writer,
+/// the fake-quant writer and equalization read these facts from `OpKind.rule`; none keeps its own list of ops.
+/// Adding an op is its `OpKind` case, its rule below, and its kernels.
+public struct OpRule: Sendable, Equatable {
+    /// What ESP-DL does with a feature map held channel-last (NHWC, or NWC for 1-D).
+    public enum Layout: Sendable, Equatable {
+        /// Reads and writes channel-last (Conv, pools): the exporter moves its input into that layout.
+        case channelLast
+        /// Works on any layout unchanged (element-wise, table activations, format conversions).
+        case followsInput
+        /// Follows its input's layout with its `axis` attribute mapped through the layout (Concat, Split, Softmax).
+        case remapsAxis
+        /// Follows its input's layout with its axes input mapped through the layout (ReduceMean).
+        case remapsAxesInput
+        /// Follows its input's layout; its sizes and scales stay in ONNX order (Resize).
+        case keepsSizes
+        /// A Transpose: its permutation is rewritten for the stored layout.
+        case permutes
+        /// Addresses the axes of the value as stored (Gemm, Reshape, Slice, Pad, …): a channel-last value is first
+        /// transposed back to the original layout.
+        case originalAxes
+    }
+
+    /// How the format of the op's output (and its inputs) is decided.
+    public enum FormatRule: Sendable, Equatable {
+        /// A compute layer (Conv, Gemm): weights and bias are quantized, the output calibrated; the precision a plan
+        /// assigns.
+        case layer
+        /// Copies or moves codes without changing them: the output shares its input's format.
+        case passive
+        /// Its inputs are moved to the output's calibrated format (ESP-PPQ's Align to Output).
+        case aligned
+        /// Its own calibrated output format; inputs keep theirs.
+        case calibrated
+        /// Integer input, float output (Softmax).
+        case floatOutput
+        /// A format change the quantizer inserts (Quantize/Requantize/DequantizeLinear).
+        case conversion
+        /// Never reaches quantization: constant folding removes it.
+        case folded
+    }
+
+    /// How an integer activation op runs.
+    public enum Activation: Sendable, Equatable {
+        case none
+        /// Relu/Clip: a clamp of the codes when the format is kept; a 256-entry table at int8 otherwise.
+        case clamp
+        /// Any other function of one value: a 256-entry table at int8, ESP-PPQ 1.3.12's `LUT` op at int16.
+        case table
+    }
+
+    /// How a constant second operand (a normalisation constant, a BatchNorm scale, a PRelu slope) is quantized.
+    public enum ConstantOperand: Sendable, Equatable {
+        case none
+        /// At the output's exponent (the inputs of an aligned Add/Sub).
+        case atOutputExponent
+        /// At the power-of-two exponent of its largest magnitude (Mul, Div, PRelu).
+        case ownExponent
+    }
+
+    public var layout: Layout
+    public var format: FormatRule
+    /// The precisions a plan may give the op: the ones ESP-DL runs it in and AutoMix can quantize, execute exactly
+    /// and write. An op with `.float` only is kept float by the quantizer, and a config naming it otherwise is refused.
+    public var precisions: Set<Precision>
+    public var activation: Activation
+    public var constantOperand: ConstantOperand
+    /// ESP-DL has a module for it (`dl_module_creator.hpp`), so the `.espdl` writer can emit it.
+    public var onDevice: Bool
+    /// A positive per-channel scale passes through it unchanged (`f(s·x) = s·f(x)`), so cross-layer equalization may
+    /// look across it.
+    public var scalesThrough: Bool
+    /// Its output codes are copies of input codes, so no rounding happens in it (passive ops, and Concat and Resize,
+    /// whose inputs the quantizer aligns to the output).
+    public var copiesCodes: Bool
+
+    static let all: Set<Precision> = [.int8, .int16, .float]
+
+    init(_ layout: Layout, _ format: FormatRule, precisions: Set<Precision> = all, activation: Activation = .none,
+         constantOperand: ConstantOperand = .none, onDevice: Bool = true, scalesThrough: Bool = false, copiesCodes: Bool? = nil) {
+        self.layout = layout; self.format = format; self.precisions = precisions; self.activation = activation
+        self.constantOperand = constantOperand; self.onDevice = onDevice; self.scalesThrough = scalesThrough
+        self.copiesCodes = copiesCodes ?? (format == .passive)
+    }
+
+    /// Whether a plan may run the op on integer codes.
+    public var runsInteger: Bool { precisions.contains(.int8) || precisions.contains(.int16) }
+}
+
+extension OpKind {
+    /// The facts of this op (see `OpRule`).
+    public var rule: OpRule {
+        switch self {
+        case .conv: return OpRule(.channelLast, .layer)
+        case .gemm: return OpRule(.originalAxes, .layer)
+        // ESP-DL runs MatMul in int8 and int16 (the reader and executor do); AutoMix plans it float until its writer has an
+        // ESP-PPQ reference to check against
+        case .matMul: return OpRule(.originalAxes, .calibrated, precisions: [.float])
+        case .add, .sub: return OpRule(.followsInput, .aligned, constantOperand: .atOutputExponent, scalesThrough: true)
+        case .mul, .div: return OpRule(.followsInput, .calibrated, constantOperand: .ownExponent)
+        // integer in files (the executor matches ESP-PPQ's exports); planned float until its slope's exponent is checked
+        // against an ESP-PPQ export of the same ONNX model
+        case .pRelu: return OpRule(.followsInput, .calibrated, precisions: [.float], constantOperand: .ownExponent, scalesThrough: true)
+        case .relu: return OpRule(.followsInput, .calibrated, activation: .clamp, scalesThrough: true)
+        case .clip: return OpRule(.followsInput, .calibrated, activation: .clamp)
+        case .leakyRelu: return OpRule(.followsInput, .calibrated, activation: .table, scalesThrough: true)
+        case .sigmoid, .hardSigmoid, .hardSwish, .tanh, .sqrt, .swish, .gelu, .elu, .exp:
+            return OpRule(.followsInput, .calibrated, activation: .table)
+        // ESP-PPQ's fused activation: a table only; it comes from files, never from an ONNX model
+        case .lut: return OpRule(.followsInput, .calibrated, precisions: [.int8, .int16], activation: .table)
+        case .erf: return OpRule(.followsInput, .calibrated, precisions: [.float], onDevice: false)
+        case .round, .floor: return OpRule(.followsInput, .calibrated, precisions: [.float], onDevice: false)
+        case .softmax: return OpRule(.remapsAxis, .floatOutput)
+        case .reduceMean: return OpRule(.remapsAxesInput, .calibrated, precisions: [.float])
+        // folded into a Conv or rewritten as a depthwise Conv / Mul+Add before quantization
+        case .batchNormalization: return OpRule(.followsInput, .calibrated, precisions: [.float], onDevice: false)
+        case .maxPool: return OpRule(.channelLast, .passive, scalesThrough: true)
+        case .averagePool, .globalAveragePool: return OpRule(.channelLast, .calibrated, scalesThrough: true)
+        case .flatten, .reshape, .squeeze, .unsqueeze, .pad: return OpRule(.originalAxes, .passive)
+        case .identity: return OpRule(.followsInput, .passive, scalesThrough: true)
+        case .dropout: return OpRule(.followsInput, .passive, onDevice: false, scalesThrough: true)
+        case .transpose: return OpRule(.permutes, .passive)
+        case .concat: return OpRule(.remapsAxis, .aligned, copiesCodes: true)
+        case .resize: return OpRule(.keepsSizes, .aligned, copiesCodes: true)
+        // integer in files; planned float (a plan's Split, Slice and ReduceMean are dequantized around)
+        case .split: return OpRule(.remapsAxis, .passive, precisions: [.float])
+        case .slice: return OpRule(.originalAxes, .passive, precisions: [.float])
+        // ESP-PPQ's half of a ConvTranspose, only ever read from a file
+        case .insertZeros: return OpRule(.followsInput, .passive, precisions: [.float])
+        case .shape, .gather, .cast, .constant, .constantOfShape:
+            return OpRule(.originalAxes, .folded, precisions: [.float], onDevice: false)
+        case .quantizeLinear, .dequantizeLinear, .requantizeLinear: return OpRule(.followsInput, .conversion)
+        }
+    }
+}
