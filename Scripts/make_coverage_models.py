@@ -189,10 +189,24 @@ def shuffle_block():
     b.save("shuffle_block", b.classifier(b.node("Flatten", [x]), 32 * 7 * 7))
 
 
+def subpixel():
+    """Sub-pixel blocks: SpaceToDepth on the one-channel input (where ESP-DL's channel order is ONNX's), DepthToSpace
+    in CRD mode (torch's pixel_shuffle) and in DCR mode with as many output channels as the block size (where
+    ESP-DL's DCR kernel is ONNX's)."""
+    b = Builder(6)
+    x = b.node("SpaceToDepth", ["input"], blocksize=2)                     # [N,4,14,14]
+    x = b.node("Relu", [b.conv(x, 4, 32)])
+    x = b.node("DepthToSpace", [b.conv(x, 32, 16, k=1)], blocksize=2, mode="CRD")   # [N,4,28,28]
+    x = b.node("Relu", [b.conv(x, 4, 16, stride=2)])                     # [N,16,14,14]
+    x = b.node("DepthToSpace", [b.conv(x, 16, 8, k=1)], blocksize=2, mode="DCR")    # [N,2,28,28]
+    x = b.node("MaxPool", [b.node("Relu", [b.conv(x, 2, 16, stride=2)])], kernel_shape=[2, 2], strides=[2, 2])
+    x = b.node("Relu", [b.conv(x, 16, 32)])
+    b.save("subpixel", b.classifier(b.node("Flatten", [x]), 32 * 7 * 7))
+
+
 if __name__ == "__main__":
+    import sys
     os.makedirs(OUT, exist_ok=True)
-    fire_resnet()
-    mbv3_se()
-    bn_norm()
-    open_size_cls()
-    shuffle_block()
+    makers = [fire_resnet, mbv3_se, bn_norm, open_size_cls, shuffle_block, subpixel]
+    for make in makers:
+        if len(sys.argv) < 2 or make.__name__ in sys.argv[1:]: make()

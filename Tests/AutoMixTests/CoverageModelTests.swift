@@ -11,7 +11,7 @@ import Testing
         try Graph.prepared(onnx: path(name), inputShape: name == "open_size_cls" ? [1, 1, 28, 28] : nil)
     }
 
-    static let models = ["fire_resnet", "mbv3_se", "bn_norm", "open_size_cls", "torch_mixed", "shuffle_block"]
+    static let models = ["fire_resnet", "mbv3_se", "bn_norm", "open_size_cls", "torch_mixed", "shuffle_block", "subpixel"]
 
     static func plan(_ name: String, _ target: Target, layers: [String: Precision] = [:], bits: Int = 8) throws -> QuantizedModel {
         let graph = try Self.graph(name)
@@ -133,7 +133,7 @@ extension CoverageModelTests {
 /// reproduces their test values, and given their exponents writes the same graph.
 @Suite(.serialized) struct ESPPPQCoverageTests {
     static let directory = Fixtures.root.appendingPathComponent("esp-ppq-coverage")
-    static let exports = ["fire_resnet", "mbv3_se", "bn_norm"].flatMap { m in
+    static let exports = ["fire_resnet", "mbv3_se", "bn_norm", "subpixel"].flatMap { m in
         [("esp32p4", 8), ("esp32s3", 8), ("esp32p4", 16)].map { (m, Target(rawValue: $0.0)!, $0.1) }
     }
     static func path(_ m: String, _ t: Target, _ bits: Int) -> String { directory.appendingPathComponent("\(m)_\(t.rawValue)_int\(bits).espdl").path }
@@ -174,6 +174,23 @@ extension CoverageModelTests {
 }
 
 extension CoverageModelTests {
+    @Test("DepthToSpace/SpaceToDepth where ESP-DL's kernel orders channels unlike ONNX are refused at export, naming the node")
+    func subpixelMismatchRefused() throws {
+        let plan = try Self.plan("subpixel", .esp32p4)
+        // the CRD block has 4 output channels for a block size of 2: in DCR mode ESP-DL's kernel would misplace them
+        var dcr = plan
+        let i = try #require(dcr.graph.nodes.firstIndex { $0.op == .depthToSpace && $0.string("mode", default: "") == "CRD" })
+        dcr.graph.nodes[i].attributes["mode"] = .string("DCR")
+        #expect { _ = try ESPDLExporter(model: dcr).export() } throws: {
+            "\($0)".contains("'\(dcr.graph.nodes[i].name)' (DepthToSpace)") && "\($0)".contains("mode CRD")
+        }
+        // SpaceToDepth agrees with ESP-DL's channel order for one input channel only
+        var s2d = plan
+        let j = try #require(s2d.graph.nodes.firstIndex { $0.op == .spaceToDepth })
+        s2d.graph.shapes[s2d.graph.nodes[j].inputs[0]] = [1, 3, 28, 28]
+        #expect { _ = try ESPDLExporter(model: s2d).export() } throws: { "\($0)".contains("(SpaceToDepth)") }
+    }
+
     @Test("a final config records the input size it was searched with, and reading it back gives the same graph")
     func finalConfigRecordsInputShape() throws {
         var config = QuantizationConfig(target: .esp32p4)

@@ -262,6 +262,8 @@ struct ESPDLImporter {
                 inputs = [inputs[0]]
             case .quantizeLinear, .dequantizeLinear, .requantizeLinear:
                 inputs = [inputs[0]]
+            case .spaceToDepth:
+                attributes["mode"] = .string("CRD")   // ESP-DL's kernel, whatever the file says
             case .averagePool, .maxPool:
                 if fileShape(fn.inputs[0]).count == 3 { conv1dOutput = as2D() }
             case .transpose:
@@ -332,6 +334,11 @@ struct ESPDLImporter {
                           constants: constants, opset: 13)
         do { try graph.inferShapes() } catch let e as AutoMixError {
             throw AutoMixError.invalidData(path: path, reason: "the graph does not check: \(e.description)")
+        }
+        for n in graph.nodes {
+            if let why = n.op.deviceMismatch(n, inputShape: graph.shapes[n.inputs[0]] ?? []) {
+                throw AutoMixError.invalidData(path: path, reason: "node '\(n.name)' (\(n.op.rawValue)): \(why)")
+            }
         }
         var formats = extraFormats
         for (name, v) in file.valueInfo {

@@ -29,6 +29,9 @@ public struct ESPDLExporter {
             let p = model.precision(of: n), rule = n.op.rule
             let unsupported = !rule.onDevice || !rule.precisions.contains(p)
             if unsupported && !problems.contains(where: { $0.op == n.op.rawValue }) { problems.append((n.op.rawValue, n.name)) }
+            if let why = n.op.deviceMismatch(n, inputShape: model.graph.shapes[n.inputs[0]] ?? []) {
+                throw AutoMixError.invalidNode(node: n.name, op: n.op.rawValue, reason: "cannot be exported to ESP-DL: \(why)")
+            }
         }
         guard problems.isEmpty else {
             let list = problems.map { "\($0.op) (node '\($0.node)')" }.joined(separator: ", ")

@@ -18,6 +18,7 @@ public enum OpKind: String, CaseIterable, Sendable, Codable {
     case flatten = "Flatten", reshape = "Reshape", transpose = "Transpose", concat = "Concat", pad = "Pad"
     case squeeze = "Squeeze", unsqueeze = "Unsqueeze", identity = "Identity", resize = "Resize"
     case dropout = "Dropout", split = "Split", slice = "Slice"
+    case depthToSpace = "DepthToSpace", spaceToDepth = "SpaceToDepth"
     /// ESP-PPQ's half of a ConvTranspose: `stride − 1` zeros between pixels (then a Conv with the flipped filter).
     case insertZeros = "InsertZeros"
     // shape arithmetic: only ever evaluated by constant folding

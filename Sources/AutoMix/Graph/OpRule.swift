@@ -122,6 +122,7 @@ extension OpKind {
         case .identity: return OpRule(.followsInput, .passive, scalesThrough: true)
         case .dropout: return OpRule(.followsInput, .passive, onDevice: false, scalesThrough: true)
         case .transpose: return OpRule(.permutes, .passive)
+        case .depthToSpace, .spaceToDepth: return OpRule(.channelLast, .passive)
         case .concat: return OpRule(.remapsAxis, .aligned, copiesCodes: true)
         case .resize: return OpRule(.keepsSizes, .aligned, copiesCodes: true)
         // integer in files; planned float (a plan's Split, Slice and ReduceMean are dequantized around)
@@ -132,6 +133,25 @@ extension OpKind {
         case .shape, .gather, .cast, .constant, .constantOfShape:
             return OpRule(.originalAxes, .folded, precisions: [.float], onDevice: false)
         case .quantizeLinear, .dequantizeLinear, .requantizeLinear: return OpRule(.followsInput, .conversion)
+        }
+    }
+}
+
+extension OpKind {
+    /// Why ESP-DL's kernel would compute something other than the ONNX op on this node, if it would: the writer refuses
+    /// such a node and the reader a file holding one, rather than let the chip compute another model.
+    public func deviceMismatch(_ n: Node, inputShape x: [Int]) -> String? {
+        guard x.count == 4, x[1] > 0 else { return nil }
+        let b = n.int("blocksize", default: 1)
+        switch self {
+        case .depthToSpace where n.string("mode", default: "DCR") == "DCR" && x[1] / (b * b) != b:
+            return "ESP-DL's DCR kernel (dl_module_depth_to_space.hpp) places channels as ONNX does only when the output has "
+                + "blocksize (\(b)) channels, not \(x[1] / (b * b)); export the model with mode CRD (torch's pixel_shuffle)"
+        case .spaceToDepth where n.string("mode", default: "DCR") == "DCR" && x[1] > 1:
+            return "ESP-DL's kernel (dl_module_space_to_depth.hpp) orders output channels channel-major, as torch's pixel_unshuffle, "
+                + "ONNX's SpaceToDepth block-major: they agree for 1 input channel, not \(x[1])"
+        default:
+            return nil
         }
     }
 }

@@ -147,6 +147,8 @@ enum ShapeInference {
             return sizes.map { s in var o = x; o[axis] = s; return o }
         case .insertZeros:
             return [try SelectOps.insertZerosShape(n, x)]
+        case .depthToSpace, .spaceToDepth:
+            return [try BlockOps.shape(n, x)]
         case .reduceMean:
             return [SelectOps.reduceShape(n, x, axes: try SelectOps.reduceAxes(n, rank: x.count, constant))]
         case .shape, .gather, .constant, .constantOfShape:

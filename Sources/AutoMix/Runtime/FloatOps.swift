@@ -53,6 +53,7 @@ enum FloatOps {
         case .slice: return [try SelectOps.slice(n, x, constant)]
         case .split: return try SelectOps.split(n, x, constant)
         case .insertZeros: return [try SelectOps.insertZeros(n, x)]
+        case .depthToSpace, .spaceToDepth: return [try BlockOps.run(n, x)]
         case .reduceMean: return [try SelectOps.reduceMean(n, x, constant)]
         case .lut: throw ShapeInference.fail(n, "is a lookup table with no float form; only the integer executor runs it")
         case .shape, .gather, .constant, .constantOfShape:
