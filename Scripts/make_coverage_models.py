@@ -47,6 +47,12 @@ class Builder:
         ins = [x, self.const("w", w)] + ([self.const("b", self.r.randn(cout) * 0.1)] if bias else [])
         return self.node("Conv", ins, kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4, group=group)
 
+    def conv_transpose(self, x, cin, cout, k, stride, pad, output_padding=0, group=1):
+        w = self.r.randn(cin, cout // group, k, k) * np.sqrt(2.0 / (cin // group * k * k / stride ** 2))
+        attrs = dict(kernel_shape=[k, k], strides=[stride, stride], pads=[pad] * 4, group=group)
+        if output_padding: attrs["output_padding"] = [output_padding] * 2
+        return self.node("ConvTranspose", [x, self.const("w", w), self.const("b", self.r.randn(cout) * 0.1)], **attrs)
+
     def gemm(self, x, cin, cout):
         w = self.r.randn(cout, cin) * np.sqrt(1.0 / cin)
         return self.node("Gemm", [x, self.const("w", w), self.const("b", self.r.randn(cout) * 0.1)], transB=1)
@@ -204,9 +210,23 @@ def subpixel():
     b.save("subpixel", b.classifier(b.node("Flatten", [x]), 32 * 7 * 7))
 
 
+def deconv():
+    """An encoder-decoder classifier: ConvTranspose with stride 2 and output_padding, a stride-1 one (no InsertZeros) and
+    a depthwise one (group = channels), each lowered to InsertZeros + Conv as ESP-PPQ does."""
+    b = Builder(7)
+    x = b.node("Relu", [b.conv("input", 1, 16, stride=2)])                       # 14x14
+    x = b.node("Relu", [b.conv(x, 16, 32, stride=2)])                            # 7x7
+    x = b.node("Relu", [b.conv_transpose(x, 32, 16, k=3, stride=2, pad=1, output_padding=1)])   # 14x14
+    x = b.node("Relu", [b.conv_transpose(x, 16, 16, k=3, stride=1, pad=1)])      # 14x14
+    x = b.node("Relu", [b.conv_transpose(x, 16, 16, k=2, stride=2, pad=0, group=16)])           # 28x28
+    x = b.node("MaxPool", [b.node("Relu", [b.conv(x, 16, 16, stride=2)])], kernel_shape=[2, 2], strides=[2, 2])
+    x = b.node("Relu", [b.conv(x, 16, 32)])
+    b.save("deconv", b.classifier(b.node("Flatten", [x]), 32 * 7 * 7))
+
+
 if __name__ == "__main__":
     import sys
     os.makedirs(OUT, exist_ok=True)
-    makers = [fire_resnet, mbv3_se, bn_norm, open_size_cls, shuffle_block, subpixel]
+    makers = [fire_resnet, mbv3_se, bn_norm, open_size_cls, shuffle_block, subpixel, deconv]
     for make in makers:
         if len(sys.argv) < 2 or make.__name__ in sys.argv[1:]: make()

@@ -2,6 +2,8 @@
 public enum OpKind: String, CaseIterable, Sendable, Codable {
     // compute
     case conv = "Conv", gemm = "Gemm", matMul = "MatMul"
+    /// Rewritten into InsertZeros + Conv at import, as ESP-PPQ does; never reaches quantization.
+    case convTranspose = "ConvTranspose"
     // element-wise
     case add = "Add", sub = "Sub", mul = "Mul", div = "Div"
     case relu = "Relu", clip = "Clip", leakyRelu = "LeakyRelu", pRelu = "PRelu", sigmoid = "Sigmoid"

@@ -38,7 +38,7 @@ public struct OpRule: Sendable, Equatable {
         case floatOutput
         /// A format change the quantizer inserts (Quantize/Requantize/DequantizeLinear).
         case conversion
-        /// Never reaches quantization: constant folding removes it.
+        /// Never reaches quantization: constant folding or a rewrite (ConvTranspose) removes it.
         case folded
     }
 
@@ -128,8 +128,9 @@ extension OpKind {
         // integer in files; planned float (a plan's Split, Slice and ReduceMean are dequantized around)
         case .split: return OpRule(.remapsAxis, .passive, precisions: [.float])
         case .slice: return OpRule(.originalAxes, .passive, precisions: [.float])
-        // ESP-PPQ's half of a ConvTranspose, only ever read from a file
-        case .insertZeros: return OpRule(.followsInput, .passive, precisions: [.float])
+        // ESP-PPQ's half of a ConvTranspose (ConvTransposeDecompose), channel-last as ESP-PPQ's CONV_LAYOUT_OP_SET has it
+        case .insertZeros: return OpRule(.channelLast, .passive)
+        case .convTranspose: return OpRule(.channelLast, .folded, precisions: [.float], onDevice: false)
         case .shape, .gather, .cast, .constant, .constantOfShape:
             return OpRule(.originalAxes, .folded, precisions: [.float], onDevice: false)
         case .quantizeLinear, .dequantizeLinear, .requantizeLinear: return OpRule(.followsInput, .conversion)

@@ -153,6 +153,16 @@ enum ShapeInference {
             return [SelectOps.reduceShape(n, x, axes: try SelectOps.reduceAxes(n, rank: x.count, constant))]
         case .shape, .gather, .constant, .constantOfShape:
             throw fail(n, "shape arithmetic that depends on runtime values is not supported")
+        case .convTranspose:
+            let w = try input(1)
+            guard x.count == 4, w.count == 4 else { throw fail(n, "only 2-D ConvTranspose is supported, got \(x) and \(w)") }
+            let s = n.ints("strides") ?? [1, 1], d = n.ints("dilations") ?? [1, 1], p = n.ints("pads") ?? [0, 0, 0, 0]
+            let extra = n.ints("output_padding") ?? [0, 0]
+            guard s.count == 2, d.count == 2, p.count == 4, extra.count == 2 else { throw fail(n, "only 2-D ConvTranspose is supported") }
+            func size(_ i: Int, _ axis: Int) -> Int {
+                x[i] < 0 ? -1 : s[axis] * (x[i] - 1) + extra[axis] + (w[i] - 1) * d[axis] + 1 - p[axis] - p[axis + 2]
+            }
+            return [[x[0], w[1] * n.int("group", default: 1), size(2, 0), size(3, 1)]]
         }
     }
 }

@@ -55,6 +55,7 @@ enum FloatOps {
         case .insertZeros: return [try SelectOps.insertZeros(n, x)]
         case .depthToSpace, .spaceToDepth: return [try BlockOps.run(n, x)]
         case .reduceMean: return [try SelectOps.reduceMean(n, x, constant)]
+        case .convTranspose: throw ShapeInference.fail(n, "is rewritten into InsertZeros + Conv before execution")
         case .lut: throw ShapeInference.fail(n, "is a lookup table with no float form; only the integer executor runs it")
         case .shape, .gather, .constant, .constantOfShape:
             throw ShapeInference.fail(n, "is shape arithmetic and must be folded away before execution")

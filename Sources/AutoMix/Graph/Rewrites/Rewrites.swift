@@ -7,7 +7,7 @@ extension Graph {
     }
 
     public func rewritten() throws -> Graph {
-        var g = try ConstantFold.apply(self)
+        var g = try ConvTransposeDecompose.apply(try ConstantFold.apply(self))
         g = try NormalizeForms.apply(g)
         g = IdentityRemoval.apply(g)
         g = PadIntoConv.apply(g)
