@@ -224,9 +224,26 @@ def deconv():
     b.save("deconv", b.classifier(b.node("Flatten", [x]), 32 * 7 * 7))
 
 
+def upsample():
+    """A U-Net-style decoder: bilinear Resize (torch's pytorch_half_pixel, and align_corners), a nearest one (asymmetric,
+    floor, as torch exports it), a skip connection added after the upsampling."""
+    b = Builder(8)
+    skip = b.node("Relu", [b.conv("input", 1, 16, stride=2)])                        # 14x14
+    x = b.node("Relu", [b.conv(skip, 16, 16, stride=2)])                              # 7x7
+    two = b.const("scales", [1, 1, 2, 2])
+    x = b.node("Resize", [x, "", two], mode="linear", coordinate_transformation_mode="pytorch_half_pixel")   # 14x14
+    x = b.node("Relu", [b.conv(b.node("Add", [x, skip]), 16, 16)])
+    x = b.node("Resize", [x, "", two], mode="linear", coordinate_transformation_mode="align_corners")        # 28x28
+    x = b.node("Relu", [b.conv(x, 16, 16, stride=2)])                                 # 14x14
+    x = b.node("Resize", [b.node("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2]), "", two], mode="nearest",
+               coordinate_transformation_mode="asymmetric", nearest_mode="floor")                             # 14x14
+    x = b.node("MaxPool", [b.node("Relu", [b.conv(x, 16, 32)])], kernel_shape=[2, 2], strides=[2, 2])
+    b.save("upsample", b.classifier(b.node("Flatten", [x]), 32 * 7 * 7))
+
+
 if __name__ == "__main__":
     import sys
     os.makedirs(OUT, exist_ok=True)
-    makers = [fire_resnet, mbv3_se, bn_norm, open_size_cls, shuffle_block, subpixel, deconv]
+    makers = [fire_resnet, mbv3_se, bn_norm, open_size_cls, shuffle_block, subpixel, deconv, upsample]
     for make in makers:
         if len(sys.argv) < 2 or make.__name__ in sys.argv[1:]: make()

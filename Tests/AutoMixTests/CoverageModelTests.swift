@@ -11,7 +11,7 @@ import Testing
         try Graph.prepared(onnx: path(name), inputShape: name == "open_size_cls" ? [1, 1, 28, 28] : nil)
     }
 
-    static let models = ["fire_resnet", "mbv3_se", "bn_norm", "open_size_cls", "torch_mixed", "shuffle_block", "subpixel", "deconv"]
+    static let models = ["fire_resnet", "mbv3_se", "bn_norm", "open_size_cls", "torch_mixed", "shuffle_block", "subpixel", "deconv", "upsample"]
 
     static func plan(_ name: String, _ target: Target, layers: [String: Precision] = [:], bits: Int = 8) throws -> QuantizedModel {
         let graph = try Self.graph(name)
@@ -133,7 +133,7 @@ extension CoverageModelTests {
 /// reproduces their test values, and given their exponents writes the same graph.
 @Suite(.serialized) struct ESPPPQCoverageTests {
     static let directory = Fixtures.root.appendingPathComponent("esp-ppq-coverage")
-    static let exports = ["fire_resnet", "mbv3_se", "bn_norm", "subpixel", "deconv"].flatMap { m in
+    static let exports = ["fire_resnet", "mbv3_se", "bn_norm", "subpixel", "deconv", "upsample"].flatMap { m in
         [("esp32p4", 8), ("esp32s3", 8), ("esp32p4", 16)].map { (m, Target(rawValue: $0.0)!, $0.1) }
     }
     static func path(_ m: String, _ t: Target, _ bits: Int) -> String { directory.appendingPathComponent("\(m)_\(t.rawValue)_int\(bits).espdl").path }

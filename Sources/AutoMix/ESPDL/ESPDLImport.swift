@@ -264,6 +264,17 @@ struct ESPDLImporter {
                 inputs = [inputs[0]]
             case .spaceToDepth:
                 attributes["mode"] = .string("CRD")   // ESP-DL's kernel, whatever the file says
+            case .resize:
+                // ESP-DL's coordinates, whatever the file says: nearest asymmetric and floored, linear half-pixel unless
+                // align_corners (dl_base_resize.cpp)
+                if fn.attributes["mode"] == .string("linear") {
+                    if attributes["coordinate_transformation_mode"] != .string("align_corners") {
+                        attributes["coordinate_transformation_mode"] = .string("half_pixel")
+                    }
+                } else {
+                    attributes["coordinate_transformation_mode"] = .string("asymmetric")
+                    attributes["nearest_mode"] = .string("floor")
+                }
             case .averagePool, .maxPool:
                 if fileShape(fn.inputs[0]).count == 3 { conv1dOutput = as2D() }
             case .transpose:
@@ -336,7 +347,7 @@ struct ESPDLImporter {
             throw AutoMixError.invalidData(path: path, reason: "the graph does not check: \(e.description)")
         }
         for n in graph.nodes {
-            if let why = n.op.deviceMismatch(n, inputShape: graph.shapes[n.inputs[0]] ?? []) {
+            if let why = n.op.deviceMismatch(n, inputShape: graph.shapes[n.inputs[0]] ?? [], constant: graph.constant) {
                 throw AutoMixError.invalidData(path: path, reason: "node '\(n.name)' (\(n.op.rawValue)): \(why)")
             }
         }

@@ -101,7 +101,7 @@ struct DeviceGraphBuilder {
                 }
             }
             return true
-        case .followsInput, .remapsAxis, .keepsSizes:
+        case .followsInput, .remapsAxis:
             guard anyNHWC else { return false }
             // an NCHW operand beside a device-layout one goes to the device layout, as ESP-PPQ's BypassAddLikePattern does
             for i in dataInputs where !nhwc.contains(inputs[i]) && shape(inputs[i]).count == 4 {
@@ -174,8 +174,9 @@ struct DeviceGraphBuilder {
         attributes["quant_type"] = .string(Self.quantType(Precision(bits: integerSide!.bits)!))
     }
 
-    /// Constant operands: the quantizer's codes for an integer op's quantized operand, integer constants as int64,
-    /// other float constants at the first input's format (integer ops) or as floats.
+    /// Constant operands: the quantizer's codes for an integer op's quantized operand, integer constants as int64, other
+    /// float constants at the first input's format where the op computes with them (Add/Sub/Mul/Div/PRelu), else as
+    /// floats (a Resize's scales, a Pad's value: ESP-DL reads them as float).
     mutating func lowerOperands(_ n: Node, _ inputs: [String], _ precision: Precision) {
         for i in inputs.indices.dropFirst() where !inputs[i].isEmpty {
             guard let c = model.graph.constant(inputs[i]) else { continue }
@@ -188,7 +189,7 @@ struct DeviceGraphBuilder {
             case let .int(s, v):
                 addInitializer(.init(name: inputs[i], dataType: .int64, dims: s, exponents: [0], ints: v, floats: [], doc: "layout ==> UNK"), .other)
             case let .float(x):
-                if let q = format(inputs[0]), precision != .float {
+                if let q = format(inputs[0]), precision != .float, n.op.rule.constantOperand != .none {
                     addInitializer(.init(name: inputs[i], dataType: Self.dtype(q), dims: x.shape, exponents: [q.exponent],
                                          ints: x.data.map { q.quantize(Double($0), model.target.rounding) }, floats: [], doc: "layout ==> UNK"), .other)
                 } else {

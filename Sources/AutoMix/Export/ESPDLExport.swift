@@ -29,7 +29,7 @@ public struct ESPDLExporter {
             let p = model.precision(of: n), rule = n.op.rule
             let unsupported = !rule.onDevice || !rule.precisions.contains(p)
             if unsupported && !problems.contains(where: { $0.op == n.op.rawValue }) { problems.append((n.op.rawValue, n.name)) }
-            if let why = n.op.deviceMismatch(n, inputShape: model.graph.shapes[n.inputs[0]] ?? []) {
+            if let why = n.op.deviceMismatch(n, inputShape: model.graph.shapes[n.inputs[0]] ?? [], constant: model.graph.constant) {
                 throw AutoMixError.invalidNode(node: n.name, op: n.op.rawValue, reason: "cannot be exported to ESP-DL: \(why)")
             }
         }

@@ -108,7 +108,7 @@ public struct FakeQuantGraph {
             Self.toOpsetForm(&n, constant: constant)
             let integer = model.precision(of: n0) != .float
             let out = n.outputs[0]
-            let quantizesOutput = integer && !n.op.rule.copiesCodes && model.formats[out] != nil
+            let quantizesOutput = integer && !n.rule.copiesCodes && model.formats[out] != nil
             let reluAfter = model.activation(of: n0) == .relu
             var produced = out
             if reluAfter || quantizesOutput { produced = out + "::float"; n.outputs[0] = produced }

@@ -14,8 +14,6 @@ public struct OpRule: Sendable, Equatable {
         case remapsAxis
         /// Follows its input's layout with its axes input mapped through the layout (ReduceMean).
         case remapsAxesInput
-        /// Follows its input's layout; its sizes and scales stay in ONNX order (Resize).
-        case keepsSizes
         /// A Transpose: its permutation is rewritten for the stored layout.
         case permutes
         /// Addresses the axes of the value as stored (Gemm, Reshape, Slice, Pad, …): a channel-last value is first
@@ -124,7 +122,8 @@ extension OpKind {
         case .transpose: return OpRule(.permutes, .passive)
         case .depthToSpace, .spaceToDepth: return OpRule(.channelLast, .passive)
         case .concat: return OpRule(.remapsAxis, .aligned, copiesCodes: true)
-        case .resize: return OpRule(.keepsSizes, .aligned, copiesCodes: true)
+        // ESP-DL's Resize reads NHWC with its scales in NCHW order, and has no float module (dl_module_resize.hpp)
+        case .resize: return OpRule(.channelLast, .aligned, precisions: [.int8, .int16], copiesCodes: true)
         // integer in files; planned float (a plan's Split, Slice and ReduceMean are dequantized around)
         case .split: return OpRule(.remapsAxis, .passive, precisions: [.float])
         case .slice: return OpRule(.originalAxes, .passive, precisions: [.float])
@@ -138,10 +137,21 @@ extension OpKind {
     }
 }
 
+extension Node {
+    /// The op's rule with the facts this node's attributes change: a linear Resize computes new values (its codes are
+    /// not copies).
+    public var rule: OpRule {
+        var r = op.rule
+        if op == .resize && string("mode", default: "nearest") != "nearest" { r.copiesCodes = false }
+        return r
+    }
+}
+
 extension OpKind {
     /// Why ESP-DL's kernel would compute something other than the ONNX op on this node, if it would: the writer refuses
     /// such a node and the reader a file holding one, rather than let the chip compute another model.
-    public func deviceMismatch(_ n: Node, inputShape x: [Int]) -> String? {
+    public func deviceMismatch(_ n: Node, inputShape x: [Int], constant: (String) -> ConstantValue?) -> String? {
+        if self == .resize { return Self.resizeMismatch(n, inputShape: x, constant: constant) }
         guard x.count == 4, x[1] > 0 else { return nil }
         let b = n.int("blocksize", default: 1)
         switch self {
@@ -154,5 +164,36 @@ extension OpKind {
         default:
             return nil
         }
+    }
+
+    /// ESP-DL resizes H and W only, nearest always with asymmetric floored coordinates, linear half-pixel or
+    /// align_corners: a Resize whose ONNX source indices (or linear weights, to 1e-6) differ from the chip's is refused.
+    static func resizeMismatch(_ n: Node, inputShape x: [Int], constant: (String) -> ConstantValue?) -> String? {
+        guard (3...4).contains(x.count), x.allSatisfy({ $0 > 0 }),
+              let g = try? ResizeGeometry(node: n, inputShape: x, constant: constant) else { return nil }
+        guard g.resizesSpatialOnly(rank: x.count) else { return "ESP-DL's Resize changes only the spatial axes, not scales \(g.scales)" }
+        let out = zip(g.outputShape, x).map { $0 < 0 ? $1 : $0 }
+        for axis in 2..<x.count where out[axis] != x[axis] || g.scales[axis] != 1 {
+            if g.linear {
+                let ours = ResizeGeometry.linearTaps(node: n, inSize: x[axis], outSize: out[axis], scale: g.scales[axis])
+                let chip = ResizeGeometry.chipLinearTaps(node: n, inSize: x[axis], outSize: out[axis], scale: g.scales[axis])
+                func weights(_ t: ResizeGeometry.Tap) -> [Int: Float] {
+                    var w: [Int: Float] = [:]
+                    w[t.i0, default: 0] += t.w0
+                    w[t.i1, default: 0] += t.w1
+                    return w
+                }
+                let same = zip(ours, chip).allSatisfy { a, b in
+                    let (wa, wb) = (weights(a), weights(b))
+                    return Set(wa.keys).union(wb.keys).allSatisfy { abs((wa[$0] ?? 0) - (wb[$0] ?? 0)) <= 1e-6 }
+                }
+                if !same { return "ESP-DL's linear Resize uses half-pixel or align_corners coordinates, not '\(n.string("coordinate_transformation_mode", default: "half_pixel"))' on an axis of \(x[axis])" }
+            } else if ResizeGeometry.sourceIndices(node: n, inSize: x[axis], outSize: out[axis], scale: g.scales[axis])
+                        != ResizeGeometry.chipNearestIndices(inSize: x[axis], outSize: out[axis], scale: g.scales[axis]) {
+                return "ESP-DL's nearest Resize takes asymmetric floored coordinates, which pick other pixels than "
+                    + "'\(n.string("coordinate_transformation_mode", default: "half_pixel"))'/'\(n.string("nearest_mode", default: "round_prefer_floor"))' here"
+            }
+        }
+        return nil
     }
 }

@@ -103,12 +103,13 @@ extension Quantizer {
     }
 
     /// ESP-PPQ's Align to Output: an input of an aligned op (Add, Sub, Concat, Resize) read by nothing else moves to the
-    /// output's exponent; other inputs get a RequantizeLinear in `insertConversions`.
+    /// output's exponent; other inputs get a RequantizeLinear in `insertConversions`. Last op first, so that a chain
+    /// (a Resize feeding an Add) ends at the last op's exponent, as ESP-PPQ's master configs chain.
     func alignInputsToOutputs(_ d: inout Draft) {
         let g = d.graph
         let consumers = g.consumers()
         let inputName = g.inputs[0].name
-        for n in g.nodes where n.op.rule.format == .aligned && d.bits(of: n) != nil {
+        for n in g.nodes.reversed() where n.op.rule.format == .aligned && d.bits(of: n) != nil {
             let out = d.find(n.outputs[0])
             for v in n.inputs where !v.isEmpty && v != inputName && g.constant(v) == nil {
                 let root = d.find(v)

@@ -47,7 +47,13 @@ enum FloatOps {
             let value = optional(2)?.data.first ?? n.float("value", default: 0)
             return [try LayoutOps.pad(n, x, pads: pads, value: value, outShape: outShape)]
         case .resize:
-            return [LayoutOps.resizeNearest(n, x, geometry: try ResizeGeometry(node: n, inputShape: x.shape, constant: constant))]
+            let geometry = try ResizeGeometry(node: n, inputShape: x.shape, constant: constant)
+            guard geometry.linear else { return [LayoutOps.resizeNearest(n, x, geometry: geometry)] }
+            guard (3...4).contains(x.shape.count), geometry.resizesSpatialOnly(rank: x.shape.count) else {
+                throw ShapeInference.fail(n, "linear Resize of axes other than H and W is not supported")
+            }
+            let (rows, cols, shape) = LayoutOps.linearTaps(n, x.shape, geometry, chip: false)
+            return [LayoutOps.resizeLinear(x, outShape: shape, rows: rows, cols: cols)]
         case .quantizeLinear, .dequantizeLinear, .requantizeLinear:
             throw ShapeInference.fail(n, "is a quantized-model op; only the integer executor runs it")
         case .slice: return [try SelectOps.slice(n, x, constant)]

@@ -45,6 +45,8 @@ public final class QuantExecutor: BatchExecutor {
         case forward
         /// An op that moves or selects codes without changing them (MaxPool, Reshape, Transpose, Concat, …).
         case passive
+        /// A linear Resize as ESP-DL computes it: dequantized codes interpolated in float32, rounded into the output.
+        case resizeLinear(QuantFormat, QuantFormat)
         /// A nearest Resize whose output has another exponent: ESP-DL rounds each copied code by `2^(e_in − e_out)`.
         case passiveRescaled(scale: Double, QuantFormat)
         case float
@@ -177,9 +179,11 @@ public final class QuantExecutor: BatchExecutor {
         switch n.op {
         case .globalAveragePool: return .globalAverage(input, output)
         case .averagePool: return .averagePool(input, output)
+        case .resize where n.string("mode", default: "nearest") == "linear":
+            return .resizeLinear(input, output)
         case .resize where f[n.inputs[0]] != nil && f[n.inputs[0]] != output:
             return .passiveRescaled(scale: QuantFormat(bits: 8, exponent: f[n.inputs[0]]!.exponent - output.exponent).scale, output)
-        case _ where rule.copiesCodes:
+        case _ where n.rule.copiesCodes:
             // ESP-DL's InsertZeros copies codes: a file that gives its output another exponent reinterprets them
             for v in n.inputs where f[v] != nil && f[v] != output && n.op != .insertZeros {
                 throw ShapeInference.fail(n, "input '\(v)' is \(f[v]!) but the output is \(output); the inputs of a \(n.op.rawValue) must share its format")
@@ -285,6 +289,11 @@ public final class QuantExecutor: BatchExecutor {
                 for s in step.releases { values[s] = nil }
                 for (s, t) in zip(step.outputs, r) { values[s] = t }
                 continue
+            case let .resizeLinear(a, o):
+                let geometry = try ResizeGeometry(node: step.node, inputShape: x.shape) { self.constantValue($0, step, ins) }
+                let (rows, cols, shape) = LayoutOps.linearTaps(step.node, x.shape, geometry, chip: true)
+                out = LayoutOps.resizeLinear(x, outShape: shape, rows: rows, cols: cols,
+                                             codes: (Float(a.scale), Float(1 / o.scale), Float(o.qmin), Float(o.qmax), mode))
             case let .passiveRescaled(scale, q):
                 out = Self.rescaled(try FloatOps.evaluate(step.node, ins, opset: graph.opset)[0], scale: scale, q, mode)
             case let .linear(l):

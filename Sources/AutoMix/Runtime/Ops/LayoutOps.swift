@@ -67,3 +67,49 @@ enum LayoutOps {
         return Tensor(shape: outShape, data: out)
     }
 }
+
+extension LayoutOps {
+    /// A linear Resize of the spatial axes (H and W of NCHW, W of NCW) through per-axis taps: each row interpolated along
+    /// W first, then the two rows along H, in float32, ESP-DL's order. With `codes`, `x` holds codes: they are
+    /// dequantized by `inScale` first and the result rounded by `mode` at `outInverse` into `[lo, hi]` (the chip's
+    /// integer Resize, `resize_linear_c1`); without, real values in and out.
+    static func resizeLinear(_ x: Tensor, outShape: [Int], rows: [ResizeGeometry.Tap], cols: [ResizeGeometry.Tap],
+                             codes: (inScale: Float, outInverse: Float, lo: Float, hi: Float, mode: RoundingMode)? = nil) -> Tensor {
+        let (inH, inW) = x.shape.count == 4 ? (x.shape[2], x.shape[3]) : (1, x.shape[2])
+        let (outH, outW) = (rows.count, cols.count)
+        let planes = x.shape[0] * x.shape[1]
+        let s = codes?.inScale ?? 1
+        var out = [Float](repeating: 0, count: planes * outH * outW)
+        x.data.withUnsafeBufferPointer { xp in
+            for p in 0..<planes {
+                let base = p * inH * inW
+                for (oy, r) in rows.enumerated() {
+                    let row0 = base + r.i0 * inW, row1 = base + r.i1 * inW
+                    for (ox, c) in cols.enumerated() {
+                        let a: Float = (xp[row0 + c.i0] * s) * c.w0 + (xp[row0 + c.i1] * s) * c.w1
+                        let b: Float = (xp[row1 + c.i0] * s) * c.w0 + (xp[row1 + c.i1] * s) * c.w1
+                        let v: Float = a * r.w0 + b * r.w1
+                        let o = (p * outH + oy) * outW + ox
+                        if let q = codes {
+                            out[o] = min(max(q.mode.round(v * q.outInverse), q.lo), q.hi)
+                        } else {
+                            out[o] = v
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, data: out)
+    }
+
+    /// Taps of a linear Resize along H and W of `x` (one tap along H for a 1-D map), ONNX's or the chip's.
+    static func linearTaps(_ n: Node, _ x: [Int], _ geometry: ResizeGeometry, chip: Bool) -> (rows: [ResizeGeometry.Tap], cols: [ResizeGeometry.Tap], outShape: [Int]) {
+        let outShape = zip(geometry.outputShape, x).map { $0 < 0 ? $1 : $0 }
+        func taps(_ axis: Int) -> [ResizeGeometry.Tap] {
+            chip ? ResizeGeometry.chipLinearTaps(node: n, inSize: x[axis], outSize: outShape[axis], scale: geometry.scales[axis])
+                 : ResizeGeometry.linearTaps(node: n, inSize: x[axis], outSize: outShape[axis], scale: geometry.scales[axis])
+        }
+        let rows = x.count == 4 ? taps(2) : [ResizeGeometry.Tap(i0: 0, i1: 0, w0: 1, w1: 0)]
+        return (rows, taps(x.count - 1), outShape)
+    }
+}
