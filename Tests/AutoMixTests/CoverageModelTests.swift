@@ -42,6 +42,20 @@ import Testing
         #expect(try QuantExecutor(model: back.model).run(images) == (try QuantExecutor(model: plan).run(images)))
     }
 
+    /// (Models with table activations write them as a Gather on computed indices, which only onnxruntime runs:
+    /// Scripts/check_fake_quant.py checks those, in Scripts/coverage_report.sh.)
+    @Test("the fake-quant ONNX graph (standard ops, InsertZeros as a ConvTranspose) computes the int8 plan exactly",
+          arguments: ["bn_norm", "shuffle_block", "subpixel", "deconv", "upsample"], [Target.esp32p4, .esp32s3])
+    func fakeQuantIsThePlan(_ name: String, _ target: Target) throws {
+        let plan = try Self.plan(name, target)
+        let fq = try FakeQuantGraph(model: plan).graph()
+        #expect(!fq.nodes.contains { $0.op == .insertZeros || $0.op == .lut || $0.op.isQuantOnly && $0.op != .quantizeLinear && $0.op != .dequantizeLinear })
+        let images = QuantizationTests.val.batch(0..<24)
+        let a = try FloatExecutor(graph: fq).run(images)[0], b = try QuantExecutor(model: plan).run(images)[0]
+        let step = plan.formats[plan.graph.outputs[0].name].map { Float($0.scale) } ?? 1e-6
+        #expect(maxAbsDiff(a.data, b.data) <= step * 1e-3, "\(name): \(maxAbsDiff(a.data, b.data) / step) steps")
+    }
+
     @Test("a Concat on channels is written on the device's channel axis (NHWC: 3)")
     func concatAxisIsTheDeviceChannelAxis() throws {
         let graph = try Graph.prepared(onnx: Self.path("fire_resnet"))

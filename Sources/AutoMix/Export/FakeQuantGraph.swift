@@ -105,7 +105,7 @@ public struct FakeQuantGraph {
                 tableLookup(n, t, a, b)
                 continue
             }
-            Self.toOpsetForm(&n, constant: constant)
+            Self.toOpsetForm(&n, inputShape: source.shapes[n0.inputs[0]] ?? [], constant: constant)
             let integer = model.precision(of: n0) != .float
             let out = n.outputs[0]
             let quantizesOutput = integer && !n.rule.copiesCodes && model.formats[out] != nil
@@ -130,8 +130,16 @@ public struct FakeQuantGraph {
     }
 
     /// The normalised graph keeps Clip bounds, Squeeze/Unsqueeze axes and Pad pads as attributes; opset 13 wants inputs.
-    static func toOpsetForm(_ n: inout Node, constant: (String, ConstantValue) -> String) {
+    /// InsertZeros, ESP-PPQ's own op, becomes a depthwise 1×1 ConvTranspose of ones with its strides, which puts the same zeros
+    /// between pixels.
+    static func toOpsetForm(_ n: inout Node, inputShape: [Int], constant: (String, ConstantValue) -> String) {
         switch n.op {
+        case .insertZeros:
+            let c = inputShape.count == 4 ? inputShape[1] : 1
+            let ones = constant(n.name + "::ones", .float(Tensor(shape: [c, 1, 1, 1], data: [Float](repeating: 1, count: c))))
+            n = Node(name: n.name, op: .convTranspose, inputs: [n.inputs[0], ones], outputs: n.outputs,
+                     attributes: ["strides": .ints(n.ints("stride") ?? [1, 1]), "output_padding": .ints(n.ints("output_padding") ?? [0, 0]),
+                                  "group": .int(c), "kernel_shape": .ints([1, 1])])
         case .clip:
             let lo = n.float("min", default: -.greatestFiniteMagnitude), hi = n.float("max", default: .greatestFiniteMagnitude)
             n.attributes = [:]

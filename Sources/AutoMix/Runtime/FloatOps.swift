@@ -61,7 +61,12 @@ enum FloatOps {
         case .insertZeros: return [try SelectOps.insertZeros(n, x)]
         case .depthToSpace, .spaceToDepth: return [try BlockOps.run(n, x)]
         case .reduceMean: return [try SelectOps.reduceMean(n, x, constant)]
-        case .convTranspose: throw ShapeInference.fail(n, "is rewritten into InsertZeros + Conv before execution")
+        case .convTranspose:
+            // prepared graphs hold its InsertZeros + Conv; a fake-quant graph writes InsertZeros as this
+            let (spread, conv, filter) = try ConvTransposeDecompose.lower(n, weight: try input(1))
+            let y = try spread.map { try SelectOps.insertZeros($0, x) } ?? x
+            let shape = try ShapeInference.outputShapes(conv, [y.shape, filter.shape, optional(2)?.shape], constant: { _ in nil })[0]
+            return [try ConvOp.run(conv, x: y, w: filter, bias: optional(2), outShape: shape, clamp: clamp, packed: nil)]
         case .lut: throw ShapeInference.fail(n, "is a lookup table with no float form; only the integer executor runs it")
         case .shape, .gather, .constant, .constantOfShape:
             throw ShapeInference.fail(n, "is shape arithmetic and must be folded away before execution")
