@@ -121,6 +121,17 @@ struct DeviceGraphBuilder {
         case .permutes:
             if anyNHWC { attributes["perm"] = .ints((n.ints("perm") ?? [0, 3, 2, 1]).map { Self.toNCHW[$0] }) }
             return false
+        case .remapsAxesInput where anyNHWC && n.int("keepdims", default: 1) != 0:
+            // ESP-PPQ's ReduceMean keeps the device layout with its axes as an int64 input in that layout
+            let rank = shape(n.inputs[0]).count
+            let axes = (n.ints("axes") ?? g.constant(n.inputs.count > 1 ? n.inputs[1] : "")?.ints ?? Array(0..<rank))
+                .map { Int64(Self.toNCHW[($0 + rank) % rank]) }
+            let name = "\(n.name)::axes"
+            addInitializer(.init(name: name, dataType: .int64, dims: [axes.count], exponents: [0], ints: axes, floats: [],
+                                 doc: "layout ==> UNK"), .other)
+            inputs = [inputs[0], name]
+            attributes["axes"] = nil
+            return true
         case .originalAxes, .remapsAxesInput:
             for i in dataInputs where nhwc.contains(inputs[i]) { inputs[i] = transpose(inputs[i], toDevice: false, precision: precision) }
             return false

@@ -98,9 +98,7 @@ extension OpKind {
         case .matMul: return OpRule(.originalAxes, .calibrated, precisions: [.float])
         case .add, .sub: return OpRule(.followsInput, .aligned, constantOperand: .atOutputExponent, scalesThrough: true)
         case .mul, .div: return OpRule(.followsInput, .calibrated, constantOperand: .ownExponent)
-        // integer in files (the executor matches ESP-PPQ's exports); planned float until its slope's exponent is checked
-        // against an ESP-PPQ export of the same ONNX model
-        case .pRelu: return OpRule(.followsInput, .calibrated, precisions: [.float], constantOperand: .ownExponent, scalesThrough: true)
+        case .pRelu: return OpRule(.followsInput, .calibrated, constantOperand: .ownExponent, scalesThrough: true)
         case .relu: return OpRule(.followsInput, .calibrated, activation: .clamp, scalesThrough: true)
         case .clip: return OpRule(.followsInput, .calibrated, activation: .clamp)
         case .leakyRelu: return OpRule(.followsInput, .calibrated, activation: .table, scalesThrough: true)
@@ -111,7 +109,7 @@ extension OpKind {
         case .erf: return OpRule(.followsInput, .calibrated, precisions: [.float], onDevice: false)
         case .round, .floor: return OpRule(.followsInput, .calibrated, precisions: [.float], onDevice: false)
         case .softmax: return OpRule(.remapsAxis, .floatOutput)
-        case .reduceMean: return OpRule(.remapsAxesInput, .calibrated, precisions: [.float])
+        case .reduceMean: return OpRule(.remapsAxesInput, .calibrated)
         // folded into a Conv or rewritten as a depthwise Conv / Mul+Add before quantization
         case .batchNormalization: return OpRule(.followsInput, .calibrated, precisions: [.float], onDevice: false)
         case .maxPool: return OpRule(.channelLast, .passive, scalesThrough: true)
@@ -124,9 +122,8 @@ extension OpKind {
         case .concat: return OpRule(.remapsAxis, .aligned, copiesCodes: true)
         // ESP-DL's Resize reads NHWC with its scales in NCHW order, and has no float module (dl_module_resize.hpp)
         case .resize: return OpRule(.channelLast, .aligned, precisions: [.int8, .int16], copiesCodes: true)
-        // integer in files; planned float (a plan's Split, Slice and ReduceMean are dequantized around)
-        case .split: return OpRule(.remapsAxis, .passive, precisions: [.float])
-        case .slice: return OpRule(.originalAxes, .passive, precisions: [.float])
+        case .split: return OpRule(.remapsAxis, .passive)
+        case .slice: return OpRule(.originalAxes, .passive)
         // ESP-PPQ's half of a ConvTranspose (ConvTransposeDecompose), channel-last as ESP-PPQ's CONV_LAYOUT_OP_SET has it
         case .insertZeros: return OpRule(.channelLast, .passive)
         case .convTranspose: return OpRule(.channelLast, .folded, precisions: [.float], onDevice: false)
