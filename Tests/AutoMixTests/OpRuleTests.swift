@@ -19,6 +19,7 @@ import Testing
         for op in OpKind.allCases where op.rule.precisions.contains(.int8) && ![.layer, .conversion].contains(op.rule.format) {
             var (node, model) = Self.oneNode(op)
             if op == .lut { model.tables["n"] = LookupTable(codes: Array(-128...127), step: 1) }   // a LUT is its table
+            if op == .pRelu { model.parameters["x2"] = QuantizedParameter(shape: [4, 1, 1], codes: [1, 2, 3, 4], exponents: [-4], bits: 8) }
             let kernel = try QuantExecutor.kernel(for: node, model)
             if op.rule.copiesCodes { #expect({ if case .passive = kernel { return true } else { return false } }(), "\(op)") }
             if case .float = kernel { Issue.record("\(op) claims int8 but runs float") }
