@@ -43,17 +43,8 @@ struct ResizeGeometry {
     /// ONNX's linear taps along one axis: the source coordinate by `coordinate_transformation_mode`, clamped to the
     /// input, between its floor and the next index.
     static func linearTaps(node n: Node, inSize: Int, outSize: Int, scale: Double) -> [Tap] {
-        let ctm = n.string("coordinate_transformation_mode", default: "half_pixel")
-        return (0..<outSize).map { o in
-            let xr = Double(o)
-            var xo: Double
-            switch ctm {
-            case "asymmetric": xo = xr / scale
-            case "align_corners": xo = outSize > 1 ? xr * Double(inSize - 1) / Double(outSize - 1) : 0
-            case "pytorch_half_pixel": xo = outSize > 1 ? (xr + 0.5) / scale - 0.5 : 0
-            default: xo = (xr + 0.5) / scale - 0.5
-            }
-            xo = min(max(xo, 0), Double(inSize - 1))
+        (0..<outSize).map { o in
+            let xo = min(max(sourceCoordinate(node: n, o, inSize: inSize, outSize: outSize, scale: scale), 0), Double(inSize - 1))
             let i0 = Int(xo.rounded(.down)), f = Float(xo - Double(i0))
             return Tap(i0: i0, i1: min(i0 + 1, inSize - 1), w0: 1 - f, w1: f)
         }
@@ -82,20 +73,23 @@ struct ResizeGeometry {
         return (0..<outSize).map { min(Int(Float($0) * inv), inSize - 1) }
     }
 
+    /// ONNX's source coordinate of output index `o` by the node's `coordinate_transformation_mode`.
+    static func sourceCoordinate(node n: Node, _ o: Int, inSize: Int, outSize: Int, scale: Double) -> Double {
+        let xr = Double(o)
+        switch n.string("coordinate_transformation_mode", default: "half_pixel") {
+        case "asymmetric": return xr / scale
+        case "align_corners": return outSize > 1 ? xr * Double(inSize - 1) / Double(outSize - 1) : 0
+        case "pytorch_half_pixel": return outSize > 1 ? (xr + 0.5) / scale - 0.5 : 0
+        case "tf_half_pixel_for_nn": return (xr + 0.5) / scale
+        default: return (xr + 0.5) / scale - 0.5
+        }
+    }
+
     /// Source index of each output index along one axis.
     static func sourceIndices(node n: Node, inSize: Int, outSize: Int, scale: Double) -> [Int] {
-        let ctm = n.string("coordinate_transformation_mode", default: "half_pixel")
         let nearest = n.string("nearest_mode", default: "round_prefer_floor")
         return (0..<outSize).map { o in
-            let xr = Double(o)
-            let xo: Double
-            switch ctm {
-            case "asymmetric": xo = xr / scale
-            case "align_corners": xo = outSize > 1 ? xr * Double(inSize - 1) / Double(outSize - 1) : 0
-            case "pytorch_half_pixel": xo = outSize > 1 ? (xr + 0.5) / scale - 0.5 : 0
-            case "tf_half_pixel_for_nn": xo = (xr + 0.5) / scale
-            default: xo = (xr + 0.5) / scale - 0.5
-            }
+            let xo = sourceCoordinate(node: n, o, inSize: inSize, outSize: outSize, scale: scale)
             var i: Double
             switch nearest {
             case "floor": i = xo.rounded(.down)
