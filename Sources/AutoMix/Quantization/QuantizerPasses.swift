@@ -109,11 +109,18 @@ extension Quantizer {
         let g = d.graph
         let consumers = g.consumers()
         let inputName = g.inputs[0].name
+        // a group read outside itself more than once (the input of two Slices, say) keeps its exponent
+        var readers: [String: Int] = [:]
+        for v in Set(d.parent.keys).union(d.parent.values) {
+            let root = d.find(v)
+            readers[root, default: 0] += (consumers[v] ?? []).filter { !g.nodes[$0].outputs.contains { d.find($0) == root } }.count
+        }
         for n in g.nodes.reversed() where n.op.rule.format == .aligned && d.bits(of: n) != nil {
             let out = d.find(n.outputs[0])
             for v in n.inputs where !v.isEmpty && v != inputName && g.constant(v) == nil {
                 let root = d.find(v)
-                guard root != out, d.groupBits[root] == d.groupBits[out], consumers[v]?.count == 1 else { continue }
+                guard root != out, d.groupBits[root] == d.groupBits[out], consumers[v]?.count == 1,
+                      readers[root].map({ $0 <= 1 }) ?? true else { continue }
                 d.groupExponent[root] = d.groupExponent[out]
             }
         }
