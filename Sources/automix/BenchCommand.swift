@@ -24,6 +24,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "The float executor's Conv matrix products: avx512 (own kernel; the default where the CPU has it) or openblas.")
     var gemm: GemmBackend = .preferred
 
+    func validate() throws {
+        try Check.positive(batch, "--batch")
+        try Check.positive(runs, "--runs")
+        try Check.positive(calibBatch, "--calib-batch")
+        guard bits == 8 || bits == 16 else { throw ValidationError("--bits must be 8 or 16, not \(bits)") }
+    }
+
     func median(_ body: () throws -> Void) rethrows -> Double {
         try body()
         var times: [Double] = []

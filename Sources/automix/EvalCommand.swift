@@ -13,7 +13,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "End with one JSON object of the results.") var json = false
 
     func validate() throws {
-        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+        try Check.positive(batch, "--batch")
     }
 
     func run() throws {

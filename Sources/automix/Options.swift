@@ -3,7 +3,7 @@ import AutoMix
 import Foundation
 
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Float ONNX classifier (opset 11–18).")
+    @Option(name: .long, help: "Float ONNX classifier (opset 11–22).")
     var model: String
 }
 

@@ -5,18 +5,18 @@ import Foundation
 /// The calibration options every quantizing command shares.
 struct QuantizeOptions: ParsableArguments {
     @Option(help: "ImageFolder of calibration images (labels unused).") var calib: String
-    @Option(help: "The chip: esp32p4 (per-channel weights, round half even) or esp32s3 (per-tensor, round half up).")
-    var target: Target = .esp32p4
-    @Option(help: "Default width of every Conv/Gemm layer: 8 or 16.") var bits = 8
+    @Option(help: "The chip: esp32p4 (per-channel weights, round half even), esp32s3 (per-tensor, round half up) or c (default esp32p4).")
+    var target: Target?
+    @Option(help: "Default width of every Conv/Gemm layer: 8 or 16 (default 8).") var bits: Int?
     @Option(name: .customLong("layer"), help: "Per-layer precision, NAME=int8|int16|float (repeatable).")
     var layerOverrides: [String] = []
-    @Option(help: "A JSON quantization config, e.g. a search's final config (target, bits, layers, observers); --target/--bits/--layer are ignored then.")
+    @Option(help: "A JSON quantization config, e.g. a search's final config (target, bits, layers, observers); it takes the place of --target, --bits, --layer, the observers and --granularity.")
     var config: String?
     @Option(help: "Calibration batch size.") var calibBatch = 32
     @Option(help: "Use only the first N calibration images.") var calibLimit: Int?
     @Option(help: "Activation observer at 8 bit: kl (ESP-PPQ's default), minmax, percentile, mse or ifmr.")
-    var observer8: Observer = .kl
-    @Option(help: "Activation observer at 16 bit (default minmax).") var observer16: Observer = .minmax
+    var observer8: Observer?
+    @Option(help: "Activation observer at 16 bit (default minmax).") var observer16: Observer?
     @Option(help: "Activation observer at every width (overrides --observer8 and --observer16).") var calibration: Observer?
     @Option(help: "Weight exponents: per-channel or per-tensor (default: the target's; esp32p4 per channel, esp32s3 per tensor).")
     var granularity: WeightGranularity?
@@ -24,9 +24,23 @@ struct QuantizeOptions: ParsableArguments {
     var layerObservers: [String] = []
     @OptionGroup var prepare: PreparationOptions
 
+    func validate() throws {
+        try Check.positive(calibBatch, "--calib-batch")
+        try Check.positive(calibLimit, "--calib-limit")
+        if let bits, bits != 8 && bits != 16 { throw ValidationError("--bits must be 8 or 16, not \(bits)") }
+        if config != nil {
+            let given = [("--target", target != nil), ("--bits", bits != nil), ("--layer", !layerOverrides.isEmpty),
+                         ("--observer8", observer8 != nil), ("--observer16", observer16 != nil), ("--calibration", calibration != nil),
+                         ("--granularity", granularity != nil), ("--layer-observer", !layerObservers.isEmpty)].filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("\(given.joined(separator: ", ")) cannot be given with --config, which sets \(given.count > 1 ? "them" : "it")")
+            }
+        }
+    }
+
     func quantizationConfig() throws -> QuantizationConfig {
         if let config { return try SearchOutputs.readConfig(config) }
-        guard bits == 8 || bits == 16 else { throw AutoMixError.invalidArgument("--bits must be 8 or 16, not \(bits)") }
+        let (target, bits) = (self.target ?? .esp32p4, self.bits ?? 8)
         var layers: [String: Precision] = [:]
         for o in layerOverrides {
             guard let eq = o.lastIndex(of: "="), let p = Precision(rawValue: String(o[o.index(after: eq)...])) else {
@@ -41,8 +55,8 @@ struct QuantizeOptions: ParsableArguments {
             }
             observers[String(o[..<eq])] = obs
         }
-        var config = QuantizationConfig(target: target, bits: bits, layers: layers, activationObserver8: calibration ?? observer8,
-                                        activationObserver16: calibration ?? observer16, observerOverrides: observers,
+        var config = QuantizationConfig(target: target, bits: bits, layers: layers, activationObserver8: calibration ?? observer8 ?? .kl,
+                                        activationObserver16: calibration ?? observer16 ?? .minmax, observerOverrides: observers,
                                         preparation: prepare.preparation)
         config.weightGranularity = granularity
         return config
@@ -112,6 +126,8 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "An .espdl export of the same model (e.g. ESP-PPQ's) whose exponents to compare with AutoMix's.")
     var compareEspdl: String?
     @Flag(help: "End with one JSON object of the results.") var json = false
+
+    func validate() throws { try Check.positive(batch, "--batch") }
 
     func run() throws {
         try reportingErrors {

@@ -16,6 +16,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write one CSV row per image: file,top1,label,top5.") var predictions: String?
     @Flag(help: "End with one JSON object of the results.") var json = false
 
+    func validate() throws { try Check.positive(batch, "--batch") }
+
     func run() throws {
         try reportingErrors {
             let espdl = try ESPDLModel.load(file, target: target)

@@ -28,6 +28,17 @@ struct SearchCommand: ParsableCommand {
     var tryEqualization = false
     @Flag(help: "End with one JSON object of the results.") var json = false
 
+    func validate() throws {
+        try Check.positive(batch, "--batch")
+        try Check.positive(calibBatch, "--calib-batch")
+        try Check.positive(calibLimit, "--calib-limit")
+        try Check.finite(maxDrop, "--max-drop")
+        guard maxDrop >= 0 else { throw ValidationError("--max-drop must not be negative, not \(maxDrop)") }
+        if relative && maxDrop >= 1 {
+            throw ValidationError("--max-drop \(maxDrop) with --relative is a fraction of the float metric and must be below 1 (0.01 = 1 %)")
+        }
+    }
+
     func run() throws {
         try reportingErrors {
             let start = Date()

@@ -106,3 +106,37 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("amct_log/accuracy_based_auto_calibration_record_equalized.json").path))
     }
 }
+
+/// The ladder on a table of plan → metric, no model: what a resumed journal may and may not decide.
+@Suite struct SearchResumeBudgetTests {
+    static let layers = ["a", "b", "c"]
+    static func metric(_ plan: [String: Precision]) -> Double {
+        90 + Double(plan.values.filter { $0 != .int8 }.count)   // each promoted layer gains a point
+    }
+    static func search(maxDrop: Double, resumed: [SearchJournal.Trial], _ url: URL) -> PrecisionSearch {
+        let identity = SearchJournal.Identity(model: "m", modelFingerprint: "0", data: "d", dataFingerprint: "0", calib: "c",
+                                              calibFingerprint: "0", target: .esp32p4, bits: 8, metric: "top1")
+        let journal = SearchJournal(identity: identity, maxDrop: maxDrop, relative: false, floatMetric: 93, trials: [])
+        let empty = Graph(name: "g", nodes: [], inputs: [], outputs: [], constants: [:], opset: 13)
+        return PrecisionSearch(ranking: layers, journal: journal, resumed: resumed, journalURL: url, evaluate: { metric($0) },
+                               cost: { PlanCost(plan: $0, layers: [], graph: empty) }, log: { _ in })
+    }
+
+    @Test("a journal resumed with a tighter --max-drop judges its trials by the new budget: the same plan as a fresh search")
+    func resumeRejudgesTrials() throws {
+        let dir = Fixtures.temporaryDirectory()
+        // a first search with a loose budget: all-int8 (90) meets a drop of 5
+        let loose = try Self.search(maxDrop: 5, resumed: [], dir.appendingPathComponent("loose.json")).run()
+        #expect(loose.final?.plan == [:])
+        let old = try SearchJournal.read(dir.appendingPathComponent("loose.json")).trials
+        #expect(old.first?.passed == true)
+        // resumed with a budget of 1.5 (needs 91.5): the int8 trial no longer passes
+        let fresh = try Self.search(maxDrop: 1.5, resumed: [], dir.appendingPathComponent("fresh.json")).run()
+        let resumedSearch = Self.search(maxDrop: 1.5, resumed: old, dir.appendingPathComponent("resumed.json"))
+        let resumed = try resumedSearch.run()
+        #expect(resumedSearch.trialsResumed == 1)
+        #expect(resumed.final?.plan == fresh.final?.plan)
+        #expect(resumed.final.map { Self.metric($0.plan) } ?? 0 >= 91.5)
+        #expect(try SearchJournal.read(dir.appendingPathComponent("resumed.json")).trials.first?.passed == false)
+    }
+}

@@ -44,6 +44,9 @@ public struct Dataset: Sendable {
                            labels: samples.map(\.label), paths: samples.map(\.path), skipped: [])
         }
         let keep = Set(0..<samples.count).subtracting(bad).sorted()
+        guard !keep.isEmpty else {
+            throw AutoMixError.invalidData(path: folder.root, reason: "none of its \(samples.count) images could be read (the first: \(failures.errors[bad[0]]!))")
+        }
         var kept = [Float]()
         kept.reserveCapacity(keep.count * per)
         for i in keep { kept.append(contentsOf: data[(i * per)..<((i + 1) * per)]) }

@@ -3,11 +3,16 @@ import ONNXProto
 import SwiftProtobuf
 
 extension Graph {
-    /// Loads an ONNX model (raw or external data, opsets 11–18) without running any pass.
+    /// Loads an ONNX model (raw or external data, opsets 11–22) without running any pass.
     /// Every unsupported op is reported at once, with one node of each, before any other work.
+    /// The largest input AutoMix runs: 64 Mi values per image (a 4096×4096 RGB image is 48 Mi).
+    static let maxInputElements = 1 << 26
+
     public static func load(onnx path: String) throws -> Graph {
         let url = URL(fileURLWithPath: path)
-        guard FileManager.default.fileExists(atPath: path) else { throw AutoMixError.fileNotFound(path: path) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw AutoMixError.fileNotFound(path: path) }
+        guard !isDirectory.boolValue else { throw AutoMixError.invalidModel(path: path, reason: "is a directory, not an ONNX file") }
         let bytes: Data
         do { bytes = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw AutoMixError.unreadable(path: path, reason: "\(error.localizedDescription)")
@@ -25,21 +30,29 @@ extension Graph {
     init(_ model: Onnx_ModelProto, path: String, baseDirectory: URL?) throws {
         let g = model.graph
         let opset = model.opsetImport.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }.map { Int($0.version) } ?? 0
-        guard (7...22).contains(opset) else {
-            throw AutoMixError.invalidModel(path: path, reason: "opset \(opset) is not supported (11–18 are)")
+        guard (11...22).contains(opset) else {
+            throw AutoMixError.invalidModel(path: path, reason: "opset \(opset) is not supported (11–22 are)")
         }
 
         var unsupported: [(op: String, node: String)] = []
         for (i, n) in g.node.enumerated() {
             let known = OpKind(rawValue: n.opType).map { !$0.isQuantOnly } == true && (n.domain.isEmpty || n.domain == "ai.onnx")
-            if !known, !unsupported.contains(where: { $0.op == n.opType }) {
-                unsupported.append((n.opType, n.name.isEmpty ? "#\(i)" : n.name))
+            // an op of another domain is named with it: a custom `Relu` is not ONNX's
+            let op = n.domain.isEmpty || n.domain == "ai.onnx" ? n.opType : "\(n.domain).\(n.opType)"
+            if !known, !unsupported.contains(where: { $0.op == op }) {
+                unsupported.append((op, n.name.isEmpty ? "#\(i)" : n.name))
             }
         }
         if !unsupported.isEmpty { throw AutoMixError.unsupportedOps(path: path, ops: unsupported) }
 
         var constants: [String: ConstantValue] = [:]
-        for t in g.initializer { constants[t.name] = try ONNXTensor.read(t, baseDirectory: baseDirectory, modelPath: path) }
+        for t in g.initializer {
+            let value = try ONNXTensor.read(t, baseDirectory: baseDirectory, modelPath: path)
+            if case let .float(x) = value, let bad = x.data.first(where: { !$0.isFinite }) {
+                throw AutoMixError.invalidModel(path: path, reason: "initializer '\(t.name)' holds \(bad); a weight must be a finite number")
+            }
+            constants[t.name] = value
+        }
 
         var nodes: [Node] = []
         var usedNames = Set<String>()
@@ -67,6 +80,16 @@ extension Graph {
         // Older exporters list initializers among the inputs too; those are constants, not inputs.
         let inputs = g.input.filter { constants[$0.name] == nil }.map(info)
         guard !inputs.isEmpty else { throw AutoMixError.invalidModel(path: path, reason: "the graph has no input") }
+        for i in inputs {
+            // sizes from the file are checked before anything is allocated for them
+            let (elements, overflow) = i.shape.filter { $0 > 0 }.reduce((1, false)) { acc, d in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+                return (p, acc.1 || o)
+            }
+            guard !overflow, elements <= Self.maxInputElements else {
+                throw AutoMixError.invalidModel(path: path, reason: "input '\(i.name)' \(i.shape) holds more than \(Self.maxInputElements) values per image")
+            }
+        }
         self.init(name: g.name, nodes: nodes, inputs: inputs, outputs: g.output.map(info), constants: constants, opset: opset)
         try checkTopologicalOrder(path: path)
     }

@@ -53,8 +53,12 @@ public final class PrecisionSearch {
         if let t = memo[key] { return t }
         var t: SearchJournal.Trial
         if let old = replay[key] {
+            // the metric is the trial's result; whether it meets the budget is this run's question (--max-drop or
+            // --relative may differ from the journal's)
             t = old
             t.index = journal.trials.count
+            t.drop = journal.floatMetric - t.metric
+            t.passed = passes(t.metric)
             trialsResumed += 1
             log("trial \(t.index) [\(phase)] resumed from the journal: \(Self.describe(plan)) → \(String(format: "%.2f", t.metric))")
         } else {

@@ -14,7 +14,14 @@ public enum SearchOutputs {
     }
 
     public static func readConfig(_ path: String) throws -> QuantizationConfig {
-        try JSONFile.read(QuantizationConfig.self, from: path, what: "a quantization config")
+        let config = try JSONFile.read(QuantizationConfig.self, from: path, what: "a quantization config")
+        guard config.bits == 8 || config.bits == 16 else {
+            throw AutoMixError.invalidData(path: path, reason: "bits must be 8 or 16, not \(config.bits)")
+        }
+        if let shape = config.inputShape, shape.isEmpty || !shape.dropFirst().allSatisfy({ (1...(1 << 16)).contains($0) }) {
+            throw AutoMixError.invalidData(path: path, reason: "input_shape \(shape) is not a list of sizes 1…65536")
+        }
+        return config
     }
 
     /// `tmp/config.json`, AMCT's quantization config: globals, then one object per Conv/Gemm layer.
