@@ -33,7 +33,7 @@ struct SearchCommand: ParsableCommand {
         try Check.positive(calibBatch, "--calib-batch")
         try Check.positive(calibLimit, "--calib-limit")
         try Check.finite(maxDrop, "--max-drop")
-        guard maxDrop >= 0 else { throw ValidationError("--max-drop must not be negative, not \(maxDrop)") }
+        // (a negative budget asks for a gain over float: allowed, and the way to test a budget no plan meets)
         if relative && maxDrop >= 1 {
             throw ValidationError("--max-drop \(maxDrop) with --relative is a fraction of the float metric and must be below 1 (0.01 = 1 %)")
         }
@@ -52,6 +52,9 @@ struct SearchCommand: ParsableCommand {
                 URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_ranking_info\(suffix).json")
             }
             let finalURL = URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_final_config.json")
+            // one search per output folder; taking the lock also shows, before any work, that the folders can be written
+            let lock = try SearchLock(folders: [results, logDir, tmpDir], command: "search --model \(model)")
+            defer { lock.release() }
             let log = SearchLog(path: logDir + "/automix.log", append: resume)
 
             let original = try data.preparedGraph(model)
@@ -207,7 +210,14 @@ struct SearchCommand: ParsableCommand {
                 "journal": journalURL.path, "ranking": rankingURL.path, "variants": tried, "last_layer_graphwise": chosen.lastGraphwise,
                 "preparation": config.preparation.map { (try? JSONSerialization.jsonObject(with: JSONEncoder().encode($0))) as Any } as Any,
             ]
+            let stem = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
+            let tmpConfig = URL(fileURLWithPath: tmpDir).appendingPathComponent("config.json")
+            let record = URL(fileURLWithPath: tmpDir).appendingPathComponent("scale_offset_record.txt")
             guard let final = outcome.final else {
+                // an earlier run's final plan must not stand beside this run's ranking and journal as if it were theirs
+                let stale = removeStale([finalURL, tmpConfig, record]
+                    + ModelWriters.paths(formats: [.all], directory: results, name: stem).map { URL(fileURLWithPath: $0) })
+                if !stale.isEmpty { log("removed an earlier run's final files: \(stale.joined(separator: ", "))") }
                 log(String(format: "budget not met: even with every layer in float the %@ drop exceeds %.3f; no model or final config written "
                     + "(ranking and journal kept)", metric.rawValue, search.budget))
                 out["final_metric"] = NSNull()
@@ -222,24 +232,24 @@ struct SearchCommand: ParsableCommand {
             finalConfig.inputShape = try data.fixedInputShape()
             finalConfig.layers = Dictionary(uniqueKeysWithValues: layers.map { ($0.name, final.plan[$0.name] ?? .int8) })
             let finalModel = try Quantizer(graph: try chosen.outcome.graph(for: finalConfig), config: finalConfig, calibration: calibration).build()
-            try FileManager.default.createDirectory(atPath: tmpDir, withIntermediateDirectories: true)
             let int16Layers = layers.map(\.name).filter { final.plan[$0] == .int16 }
             let floatLayers = layers.map(\.name).filter { final.plan[$0] == .float }
-            try writeAtomically(try SearchOutputs.finalConfig(finalConfig, extra: [
+            let finalConfigData = try SearchOutputs.finalConfig(finalConfig, extra: [
                 "model": model, "metric": metric.rawValue, "float_metric": floatMetric, "final_metric": final.metric,
                 "drop": final.drop, "budget": search.budget, "max_drop": maxDrop, "relative": relative,
                 "weight_bytes": final.cost.weightBytes, "mac_cost": final.cost.macCost,
                 "calibration": ["path": calib, "images": calibration.images, "batch": calibBatch, "limit": calibLimit as Any],
                 "int16_layers": int16Layers, "float_layers": floatLayers,
-            ]), to: finalURL)
-            let tmpConfig = URL(fileURLWithPath: tmpDir).appendingPathComponent("config.json")
-            let record = URL(fileURLWithPath: tmpDir).appendingPathComponent("scale_offset_record.txt")
-            try writeAtomically(try SearchOutputs.amctConfig(finalModel, config: finalConfig, layers: layers, batches: calibBatches.count), to: tmpConfig)
-            try writeAtomically(Data(SearchOutputs.scaleOffsetRecord(finalModel, layers: layers).utf8), to: record)
-            // the files for the chip and for other tools; the first calibration image is the .espdl's test input
-            let stem = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
-            // a plan the chip cannot run is no answer: a failure here is the search's failure, not a warning
-            let modelFiles = try ModelWriters.write(finalModel, formats: [.all], directory: results, name: stem, testInput: calibBatches.first)
+            ])
+            // the files for the chip and for other tools (the first calibration image is the .espdl's test input), the final
+            // config and AMCT's files: built and checked first, then written as one set, so a failure (a plan the chip cannot
+            // run, a full disk) leaves the previous set whole and ends the search with an error
+            let written = try ModelWriters.files(finalModel, formats: [.all], directory: results, name: stem, testInput: calibBatches.first)
+            let modelFiles = written.map(\.path)
+            try writeAllAtomically([(finalURL, finalConfigData),
+                                    (tmpConfig, try SearchOutputs.amctConfig(finalModel, config: finalConfig, layers: layers, batches: calibBatches.count)),
+                                    (record, Data(SearchOutputs.scaleOffsetRecord(finalModel, layers: layers).utf8))]
+                                   + written.map { (URL(fileURLWithPath: $0.path), $0.data) })
 
             let floatCost = PlanCost(plan: Dictionary(uniqueKeysWithValues: layers.map { ($0.name, Precision.float) }), layers: layers, graph: graph)
             print("""

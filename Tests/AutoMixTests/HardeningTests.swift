@@ -91,3 +91,51 @@ import Testing
         #expect { _ = try Graph.load(onnx: custom) } throws: { "\($0)".contains("com.vendor.Relu") }
     }
 }
+
+extension HardeningTests {
+    @Test("a second search in the same folders is refused naming the first one's pid; a lock left by a killed search is taken over")
+    func searchLock() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let results = dir.appendingPathComponent("Results").path
+        let first = try SearchLock(folders: [results, dir.appendingPathComponent("log").path], command: "test")
+        let r = try runCLI(SearchTests.arguments(dir, []).map { $0 == dir.appendingPathComponent("amct_log").path ? dir.appendingPathComponent("log").path : $0 })
+        #expect(r.status == 1)
+        #expect(r.err.contains("pid \(getpid())") && r.err.contains("in use"), "\(r.err)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("tmp/\(SearchLock.fileName)").path), "no lock left behind")
+        first.release()
+        // a lock whose process is gone: a finished child's pid
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        try "\(child.processIdentifier) 2026-01-01T00:00:00Z search\n".write(toFile: results + "/" + SearchLock.fileName, atomically: true, encoding: .utf8)
+        let second = try SearchLock(folders: [results], command: "test")
+        #expect(try String(contentsOfFile: results + "/" + SearchLock.fileName, encoding: .utf8).hasPrefix("\(getpid()) "))
+        second.release()
+        #expect(!FileManager.default.fileExists(atPath: results + "/" + SearchLock.fileName))
+    }
+
+    @Test("a set of files fails as one: the previous set stays whole and no temporary is left")
+    func fileSetIsOneUnit() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let a = dir.appendingPathComponent("m.espdl"), b = dir.appendingPathComponent("m.info"), c = dir.appendingPathComponent("m.json")
+        for (u, s) in [(a, "old espdl"), (b, "old info"), (c, "old json")] { try s.write(to: u, atomically: true, encoding: .utf8) }
+        // the third file cannot be placed: its name is taken by a folder with something in it
+        let blocked = dir.appendingPathComponent("m_deploy_model.onnx")
+        try FileManager.default.createDirectory(at: blocked.appendingPathComponent("inside"), withIntermediateDirectories: true)
+        #expect(throws: AutoMixError.self) {
+            try writeAllAtomically([(a, Data("new espdl".utf8)), (b, Data("new info".utf8)), (blocked, Data("new onnx".utf8)), (c, Data("new json".utf8))])
+        }
+        // the third file cannot be written at all: its folder does not exist
+        let nowhere = dir.appendingPathComponent("missing/m_fake_quant_model.onnx")
+        #expect(throws: AutoMixError.self) {
+            try writeAllAtomically([(a, Data("new espdl".utf8)), (b, Data("new info".utf8)), (nowhere, Data("new onnx".utf8)), (c, Data("new json".utf8))])
+        }
+        for (u, s) in [(a, "old espdl"), (b, "old info"), (c, "old json")] { #expect(try String(contentsOf: u, encoding: .utf8) == s) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(names.sorted() == ["m.espdl", "m.info", "m.json", "m_deploy_model.onnx"], "\(names)")
+        try writeAllAtomically([(a, Data("new espdl".utf8)), (b, Data("new info".utf8))])
+        #expect(try String(contentsOf: a, encoding: .utf8) == "new espdl")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).count == 4)
+    }
+}

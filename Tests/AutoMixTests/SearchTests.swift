@@ -77,11 +77,17 @@ import Testing
         var args = Self.arguments(dir)
         let i = args.firstIndex(of: "--max-drop")!
         args.replaceSubrange(i...(i + 1), with: ["--max-drop=-1"])
+        // an earlier run's final files in the same folders must not survive beside this run's ranking
+        let fm = FileManager.default
+        let earlier = [dir.appendingPathComponent("Results/accuracy_based_auto_calibration_final_config.json"),
+                       dir.appendingPathComponent("Results/fmnist_cnn.espdl")]
+        try fm.createDirectory(at: dir.appendingPathComponent("Results"), withIntermediateDirectories: true)
+        for u in earlier { try Data("{}".utf8).write(to: u) }
         let r = try runCLI(args)
         #expect(r.status != 0)
         #expect(r.err.contains("budget not met"))
         #expect(try Self.lastJSON(r.out)["budget_met"] as? Bool == false)
-        let fm = FileManager.default
+        for u in earlier { #expect(!fm.fileExists(atPath: u.path), "\(u.path) left from an earlier run") }
         #expect(!fm.fileExists(atPath: dir.appendingPathComponent("Results/accuracy_based_auto_calibration_final_config.json").path))
         #expect(!fm.fileExists(atPath: dir.appendingPathComponent("tmp/config.json").path))
         #expect(fm.fileExists(atPath: dir.appendingPathComponent("Results/accuracy_based_auto_calibration_ranking_info.json").path))

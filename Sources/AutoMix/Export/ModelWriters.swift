@@ -10,9 +10,28 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 public enum ModelWriters {
     /// Writes the requested files into `directory` as `<name>.espdl` (+ `.info`, `.json`),
     /// `<name>_fake_quant_model.onnx` and `<name>_deploy_model.onnx`; returns the paths written. Everything is
-    /// built and checked before the first file is written, and each file is written atomically.
+    /// built and checked before the first file is written, and the files are written as one unit (`writeAllAtomically`).
     public static func write(_ model: QuantizedModel, formats: Set<ExportFormat>, directory: String, name: String,
                              testInput: Tensor? = nil) throws -> [String] {
+        let files = try self.files(model, formats: formats, directory: directory, name: name, testInput: testInput)
+        try writeAllAtomically(files.map { (URL(fileURLWithPath: $0.path), $0.data) })
+        return files.map(\.path)
+    }
+
+    /// The names `files` gives for these formats (what a failed run removes of an earlier one's).
+    public static func paths(formats: Set<ExportFormat>, directory: String, name: String) -> [String] {
+        let all = formats.contains(.all), base = URL(fileURLWithPath: directory)
+        var names: [String] = []
+        if all || formats.contains(.espdl) { names += ["\(name).espdl", "\(name).info", "\(name).json"] }
+        if all || formats.contains(.deployONNX) { names.append("\(name)_deploy_model.onnx") }
+        if all || formats.contains(.fakeQuantONNX) { names.append("\(name)_fake_quant_model.onnx") }
+        if formats.contains(.cpp) { names += ["\(name)_coefficient.hpp", "\(name)_coefficient.cpp"] }
+        return names.map { base.appendingPathComponent($0).path }
+    }
+
+    /// The files' contents, built and checked, nothing written; the directory is created.
+    public static func files(_ model: QuantizedModel, formats: Set<ExportFormat>, directory: String, name: String,
+                             testInput: Tensor? = nil) throws -> [(path: String, data: Data)] {
         let all = formats.contains(.all)
         var files: [(path: String, data: Data)] = []
         let base = URL(fileURLWithPath: directory)
@@ -39,7 +58,6 @@ public enum ModelWriters {
         do { try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true) } catch {
             throw AutoMixError.writeFailed(path: directory, reason: (error as NSError).localizedDescription)
         }
-        for f in files { try writeAtomically(f.data, to: URL(fileURLWithPath: f.path)) }
-        return files.map(\.path)
+        return files
     }
 }
