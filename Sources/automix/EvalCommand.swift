@@ -29,7 +29,6 @@ struct EvalCommand: ParsableCommand {
             }
             print(String(format: "top-1 %.2f %%  top-5 %.2f %%  images %d  %.1f images/s", result.top1, result.top5,
                          result.images, result.imagesPerSecond))
-            if !dataset.skipped.isEmpty { print("skipped \(dataset.skipped.count) unreadable images") }
             if json {
                 var out: [String: Any] = ["model": model.model, "top1": result.top1, "top5": result.top5, "images": result.images,
                                           "images_per_s": result.imagesPerSecond, "skipped": dataset.skipped.count]

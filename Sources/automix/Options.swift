@@ -108,8 +108,15 @@ struct DataOptions: ParsableArguments {
     func load(_ root: String, for graph: Graph, quiet: Bool, label: String = "decode") throws -> Dataset {
         let folder = try ImageFolder(root: root, labels: labelRule)
         let count = min(limit ?? Int.max, folder.samples.count)
-        return try Dataset.load(folder, preprocessing: try preprocessing(for: graph), skipBadImages: skipBadImages,
-                                limit: limit, progress: Progress(label, total: count, enabled: !quiet))
+        let set = try Dataset.load(folder, preprocessing: try preprocessing(for: graph), skipBadImages: skipBadImages,
+                                   limit: limit, progress: Progress(label, total: count, enabled: !quiet))
+        if !set.skipped.isEmpty {
+            // the skipped are named, so that a user can see what a figure leaves out
+            let shown = set.skipped.prefix(5).joined(separator: ", ")
+            let more = set.skipped.count > 5 ? " and \(set.skipped.count - 5) more" : ""
+            FileHandle.standardError.write(Data("skipped \(set.skipped.count) unreadable images in \(root): \(shown)\(more)\n".utf8))
+        }
+        return set
     }
 }
 

@@ -80,5 +80,6 @@ import Testing
         #expect(r.status == 0)
         #expect(r.out.contains("\"skipped\":1"))
         #expect(r.out.contains("\"images\":1"))
+        #expect(r.err.contains("skipped 1 unreadable images") && r.err.contains("broken.jpg"), "the skipped image is named: \(r.err)")
     }
 }

@@ -139,3 +139,123 @@ extension HardeningTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).count == 4)
     }
 }
+
+extension HardeningTests {
+    /// A PNG whose header claims `width`×`height` (8-bit RGB), with almost no data.
+    static func pngHeader(width: UInt32, height: UInt32) -> Data {
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+        func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+            let t = Array(type.utf8)
+            var crc: UInt32 = 0xFFFF_FFFF
+            for b in t + body { crc ^= UInt32(b); for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 } }
+            return be(UInt32(body.count)) + t + body + be(~crc)
+        }
+        let ihdr = be(width) + be(height) + [8, 2, 0, 0, 0]
+        let idat: [UInt8] = [0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01]
+        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr) + chunk("IDAT", idat) + chunk("IEND", []))
+    }
+
+    @Test("a PNG or JPEG header claiming a huge size is refused before any pixel memory is allocated, also with --skip-bad-images")
+    func hugeImageHeaders() throws {
+        let root = Fixtures.temporaryDirectory(), cls = root.appendingPathComponent("0")
+        try FileManager.default.createDirectory(at: cls, withIntermediateDirectories: true)
+        try Self.pngHeader(width: 100_000, height: 100_000).write(to: cls.appendingPathComponent("huge.png"))
+        var jpeg = [UInt8](try Data(contentsOf: Fixtures.root.appendingPathComponent("preprocess/rgb_q90_61x47.jpg")))
+        let sof = (0..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 }!
+        jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0xEA, 0x60, 0xEA, 0x60])   // 60000 × 60000
+        try Data(jpeg).write(to: cls.appendingPathComponent("huge.jpg"))
+        for name in ["huge.png", "huge.jpg"] {
+            #expect { _ = try ImageDecoder.decode(file: cls.appendingPathComponent(name).path) } throws: { "\($0)".contains("megapixels") }
+        }
+        try FileManager.default.copyItem(at: Fixtures.root.appendingPathComponent("preprocess/gray_28x28.png"), to: cls.appendingPathComponent("ok.png"))
+        let r = try runCLI(["eval", "--model", Self.model, "--data", root.path, "--skip-bad-images", "--json"])
+        #expect(r.status == 0 && r.out.contains("\"skipped\":2") && r.err.contains("huge.png"), "\(r.err)")
+    }
+
+    /// Seeded byte mutations of small `.espdl` goldens: every one is read and, when it reads, run on its test input and on a
+    /// fixed input; each ends in a value or an AutoMix error, never a trap (a trap ends the test process).
+    @Test("fuzz: 300 mutated .espdl files give errors, never traps")
+    func fuzzESPDL() throws {
+        let dir = Fixtures.root.appendingPathComponent("esp-dl-zoo")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("Gemm") || $0.contains("how_to_run_model") }.sorted()
+        let sources = try files.map { try Data(contentsOf: dir.appendingPathComponent($0)) }
+        #expect(sources.count >= 4)
+        var rng = SplitMix(seed: 16)
+        var errors = 0
+        for _ in 0..<300 {
+            var bytes = [UInt8](sources[Int(rng.next() % UInt64(sources.count))])
+            switch rng.next() % 4 {
+            case 0: for _ in 0..<(1 + rng.next() % 8) { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(rng.next() & 255) }
+            case 1:
+                let p = Int(rng.next() % UInt64(bytes.count - 4)) & ~3
+                let word: [UInt8] = [[255, 255, 255, 255], [0, 0, 0, 128], [255, 255, 255, 127], [0, 0, 1, 0]][Int(rng.next() % 4)]
+                bytes.replaceSubrange(p..<(p + 4), with: word)
+            case 2: bytes = Array(bytes.prefix(Int(rng.next() % UInt64(bytes.count))))
+            default:
+                let p = Int(rng.next() % UInt64(bytes.count))
+                for i in p..<min(p + 64, bytes.count) { bytes[i] = 0 }
+            }
+            do {
+                let file = try ESPDLFile.read(bytes: bytes, path: "fuzz.espdl")
+                let model = try ESPDLModel.load(file: file)
+                _ = try? model.checkTestValues()
+                _ = try model.runOnFixedInput()
+            } catch is AutoMixError {
+                errors += 1
+            }
+        }
+        #expect(errors > 0)
+    }
+}
+
+/// A small seeded generator (SplitMix64), so the fuzz cases are the same on every run.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension HardeningTests {
+    static func mutate(_ source: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
+        var bytes = source
+        switch rng.next() % 3 {
+        case 0: for _ in 0..<(1 + rng.next() % 8) { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(rng.next() & 255) }
+        case 1: bytes = Array(bytes.prefix(Int(rng.next() % UInt64(bytes.count))))
+        default:
+            let p = Int(rng.next() % UInt64(bytes.count - 4))
+            bytes.replaceSubrange(p..<(p + 4), with: [[255, 255, 255, 127], [0, 0, 0, 128], [255, 255, 255, 255]][Int(rng.next() % 3)])
+        }
+        return bytes
+    }
+
+    @Test("fuzz: 100 mutated ONNX models and 300 mutated PNG/JPEG files give errors or results, never traps")
+    func fuzzONNXAndImages() throws {
+        var rng = SplitMix(seed: 17)
+        let onnx = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.model("fmnist_mbv2s"))))
+        let dir = Fixtures.temporaryDirectory()
+        let image = fixedInput([1, 1, 28, 28])
+        for i in 0..<100 {
+            let path = dir.appendingPathComponent("m\(i).onnx")
+            try Data(Self.mutate(onnx, &rng)).write(to: path)
+            do {
+                let g = try Graph.prepared(onnx: path.path)
+                _ = try FloatExecutor(graph: g).run(image)
+            } catch is AutoMixError {}
+            try FileManager.default.removeItem(at: path)
+        }
+        let images = try ["preprocess/gray_28x28.png", "preprocess/rgb_q90_61x47.jpg"].map {
+            [UInt8](try Data(contentsOf: Fixtures.root.appendingPathComponent($0)))
+        }
+        for i in 0..<300 {
+            let path = dir.appendingPathComponent(i % 2 == 0 ? "i.png" : "i.jpg")
+            try Data(Self.mutate(images[i % 2], &rng)).write(to: path)
+            do { _ = try ImageDecoder.decode(file: path.path) } catch is AutoMixError {}
+        }
+    }
+}

@@ -25,6 +25,16 @@ public enum ImageDecoder {
         throw AutoMixError.badImage(path: path, reason: "neither JPEG nor PNG")
     }
 
+    /// The largest image decoded: 50 megapixels (a 8192×6144 photo). A header claiming more is refused before any
+    /// pixel memory is allocated.
+    static let maxPixels = 50_000_000
+
+    static func checkSize(_ width: Int, _ height: Int, path: String) throws {
+        guard width > 0, height > 0, width <= maxPixels / height else {
+            throw AutoMixError.badImage(path: path, reason: "its header claims \(width)×\(height) pixels; at most \(maxPixels / 1_000_000) megapixels are decoded")
+        }
+    }
+
     static func decodeJPEG(_ bytes: [UInt8], path: String) throws -> DecodedImage {
         guard let h = tjInitDecompress() else { throw AutoMixError.badImage(path: path, reason: "TurboJPEG failed to start") }
         defer { tjDestroy(h) }
@@ -34,6 +44,7 @@ public enum ImageDecoder {
         func failure() -> AutoMixError { AutoMixError.badImage(path: path, reason: String(cString: tjGetErrorStr2(h))) }
         guard tjDecompressHeader3(h, &buf, size, &w, &ht, &sub, &cs) == 0, w > 0, ht > 0 else { throw failure() }
         let width = Int(w), height = Int(ht)
+        try checkSize(width, height, path: path)
         let gray = cs == Int32(TJCS_GRAY.rawValue)
         let cmyk = cs == Int32(TJCS_CMYK.rawValue) || cs == Int32(TJCS_YCCK.rawValue)
         let channels = gray ? 1 : (cmyk ? 4 : 3)
@@ -74,6 +85,7 @@ public enum ImageDecoder {
         let stored = (color ? 3 : 1) + (hasAlpha ? 1 : 0)
         img.format = (color ? 0x02 : 0) | (hasAlpha ? 0x01 : 0)
         let width = Int(img.width), height = Int(img.height)
+        try checkSize(width, height, path: path)
         var out = [UInt8](repeating: 0, count: width * height * stored)
         guard png_image_finish_read(&img, nil, &out, Int32(width * stored), nil) != 0 else { throw failure() }
         let channels = color ? 3 : 1

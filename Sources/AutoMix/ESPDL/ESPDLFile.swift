@@ -118,11 +118,32 @@ public struct ESPDLFile: Sendable {
         return t
     }
 
+    /// The most values one tensor or feature map may hold (1 GiB of float32): sizes in a file are checked against it
+    /// before anything is allocated for them.
+    static let maxElements = 1 << 28
+    /// Power-of-two exponents beyond this make no sense for int8/int16 codes (ESP-DL's are within ±32).
+    static let maxExponent = 64
+
+    /// The element count of `dims`, or an error naming `what` when a size is negative or the count overflows or exceeds
+    /// `maxElements`; `unknown` sizes (-1 in a value's shape) are skipped.
+    static func checkedCount(_ dims: [Int], _ what: String, allowUnknown: Bool = false) throws -> Int {
+        var count = 1
+        for d in dims {
+            if allowUnknown && d == -1 { continue }
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard d >= 0, !overflow, p <= maxElements else {
+                throw FlatBufferTable.Corrupt(reason: "\(what) has sizes \(dims), which no tensor can have")
+            }
+            count = p
+        }
+        return count
+    }
+
     static func tensor(_ t: FlatBufferTable) throws -> TensorData {
         let name = try t.string(16) ?? ""
         let type = try dataType(try t.int32(6), of: name)
         let dims = try t.int64s(4).map { Int($0) }
-        let count = dims.reduce(1, *)
+        let count = try checkedCount(dims, "tensor '\(name)'")
         var ints: [Int64] = []
         var floats: [Float] = []
         let raw = try t.byteSlice(20, elementSize: 16)
@@ -136,7 +157,14 @@ public struct ESPDLFile: Sendable {
         } else if type == .int64 {
             ints = try t.int64s(14)
         }
-        return TensorData(name: name, dataType: type, dims: dims, exponents: try t.int64s(30).map { Int($0) },
+        let exponents = try t.int64s(30).map { Int($0) }
+        guard exponents.allSatisfy({ abs($0) <= maxExponent }) else {
+            throw FlatBufferTable.Corrupt(reason: "tensor '\(name)' has exponents \(exponents) beyond ±\(maxExponent)")
+        }
+        guard count == 0 || ints.count == count || floats.count == count else {
+            throw FlatBufferTable.Corrupt(reason: "tensor '\(name)' holds \(max(ints.count, floats.count)) values for sizes \(dims)")
+        }
+        return TensorData(name: name, dataType: type, dims: dims, exponents: exponents,
                           ints: ints, floats: floats, doc: try t.string(18) ?? "")
     }
 
@@ -170,9 +198,12 @@ public struct ESPDLFile: Sendable {
             type = raw == 0 ? nil : try dataType(raw, of: name)
             if let s = try tensorType.table(6) {
                 shape = try s.tables(4).map { d in Int(try d.table(4)?.int64(6) ?? -1) }
+                _ = try checkedCount(shape, "value '\(name)'", allowUnknown: true)
             }
         }
-        return ValueInfo(name: name, dataType: type, shape: shape, exponent: Int(try v.int64s(10).first ?? 0))
+        let exponent = Int(try v.int64s(10).first ?? 0)
+        guard abs(exponent) <= maxExponent else { throw FlatBufferTable.Corrupt(reason: "value '\(name)' has exponent \(exponent) beyond ±\(maxExponent)") }
+        return ValueInfo(name: name, dataType: type, shape: shape, exponent: exponent)
     }
 
     static func node(_ n: FlatBufferTable) throws -> Node {

@@ -93,6 +93,9 @@ struct ESPDLImporter {
     static let plainLayouts: Set<String> = ["NHWC", "HWCN", "NWC", "WCN"]
 
     func model(target explicitTarget: Target?) throws -> ESPDLModel {
+        for n in file.nodes where n.outputs.isEmpty || n.outputs.contains(where: \.isEmpty) {
+            throw fail(n, "has no output")
+        }
         for n in file.nodes where n.inputs.isEmpty || n.inputs[0].isEmpty || (file.valueInfo[n.inputs[0]]?.shape.isEmpty ?? true)
             && file.initializers[n.inputs[0]] == nil && !file.inputs.contains(where: { $0.name == n.inputs[0] }) {
             throw fail(n, "its first input '\(n.inputs.first ?? "")' has no recorded shape")
@@ -158,8 +161,12 @@ struct ESPDLImporter {
             if fn.opType == Self.streamingCache {
                 // ESP-DL's StreamingCache on its first call: window − 1 zero frames before the input on the frame axis
                 let x = fn.inputs[0], rank = fileShape(x).count
-                guard case let .int(window)? = fn.attributes["window_size"], window >= 1 else { throw fail(fn, "window_size is missing") }
-                let stored = { if case let .int(a)? = fn.attributes["frame_axis"] { return (a + rank) % rank } else { return 1 } }()
+                guard case let .int(window)? = fn.attributes["window_size"], (1...(1 << 16)).contains(window) else {
+                    throw fail(fn, "window_size is missing or not 1…65536")
+                }
+                let given = { if case let .int(a)? = fn.attributes["frame_axis"] { return a } else { return 1 } }()
+                guard rank > 0, (-rank..<rank).contains(given) else { throw fail(fn, "frame_axis \(given) is outside its \(rank) axes") }
+                let stored = (given + rank) % rank
                 let axis = nhwc.contains(x) ? Self.fromOurs(rank)[stored] : stored
                 var pads = [Int](repeating: 0, count: 2 * rank)
                 pads[axis] = window - 1
@@ -194,7 +201,7 @@ struct ESPDLImporter {
                 if let k = list("kernel_shape") { attributes["kernel_shape"] = .ints([1] + k) }
                 attributes["strides"] = .ints([1] + (list("strides") ?? [1]))
                 if op == .conv || list("dilations") != nil { attributes["dilations"] = .ints([1] + (list("dilations") ?? [1])) }
-                attributes["pads"] = .ints([0, pads[0], 0, pads.count > 1 ? pads[1] : pads[0]])
+                attributes["pads"] = .ints([0, pads.first ?? 0, 0, pads.count > 1 ? pads[1] : pads.first ?? 0])
                 return fn.outputs[0]
             }
             if layoutIn && op.rule.layout == .originalAxes {
@@ -239,6 +246,9 @@ struct ESPDLImporter {
                 let (n, c) = depthwise ? (dims[2], dims[3]) : (dims[3], dims[2])
                 if conv1d { conv1dOutput = as2D() }
                 guard !depthwise || c == 1 else { throw fail(fn, "grouped convolution with \(c) channels per group is not supported") }
+                guard w.exponents.count == 1 || w.exponents.count == n else {
+                    throw fail(fn, "weight '\(w.name)' has \(w.exponents.count) exponents for \(n) output channels")
+                }
                 let shape = op == .conv ? [n, c, kH, kW] : [n, c]
                 if op == .gemm { attributes["transB"] = .int(1) }
                 if w.dataType == .float {
@@ -250,6 +260,9 @@ struct ESPDLImporter {
                                                 blocks: !Self.plainLayouts.contains(w.layout))
                 parameters[w.name] = QuantizedParameter(shape: shape, codes: codes, exponents: w.exponents, bits: bits)
                 if inputs.count > 2, !inputs[2].isEmpty, let b = file.initializers[inputs[2]] {
+                    guard b.count == n, b.exponents.count == 1 || b.exponents.count == n else {
+                        throw fail(fn, "bias '\(b.name)' has \(b.count) values and \(b.exponents.count) exponents for \(n) output channels")
+                    }
                     parameters[b.name] = QuantizedParameter(shape: [b.count], codes: b.ints, exponents: b.exponents,
                                                             bits: b.dataType.bits)
                 }
@@ -281,15 +294,18 @@ struct ESPDLImporter {
                 let rank = fileShape(fn.inputs[0]).count
                 let perm = (attributes["perm"].flatMap { if case let .ints(p) = $0 { return p } else { return nil } } ?? Array((0..<rank).reversed()))
                     .map { $0 < 0 ? $0 + rank : $0 }
+                guard perm.sorted() == Array(0..<rank) else { throw fail(fn, "perm \(perm) is no permutation of \(rank) axes") }
                 attributes["perm"] = .ints(layoutIn ? perm.map { Self.fromOurs(rank)[$0] } : perm)
             case _ where layoutIn && op.rule.layout == .remapsAxis:
                 let rank = fileShape(fn.inputs[0]).count
                 let a = fn.attributes["axis"].flatMap { if case let .int(a) = $0 { return a } else { return nil } } ?? (op == .softmax ? -1 : 0)
+                guard (-rank..<rank).contains(a) else { throw fail(fn, "axis \(a) is outside its \(rank) axes") }
                 attributes["axis"] = .int(Self.fromOurs(rank)[(a + rank) % rank])
             case _ where layoutIn && op.rule.layout == .remapsAxesInput:
                 // the axes are the device layout's (ESP-PPQ's AxisTransformPattern)
                 guard inputs.count > 1, let axes = file.initializers[inputs[1]]?.ints else { break }
                 let rank = fileShape(fn.inputs[0]).count
+                guard axes.allSatisfy({ (-rank..<rank).contains(Int($0)) }) else { throw fail(fn, "axes \(axes) are outside its \(rank) axes") }
                 let ours = axes.map { Int64(Self.fromOurs(rank)[(Int($0) + rank) % rank]) }
                 let name = "\(inputs[1])::nchw"
                 constants[name] = .int(shape: [ours.count], values: ours)
@@ -316,6 +332,9 @@ struct ESPDLImporter {
                 } else if t.exponents.isEmpty || t.dataType == .int64 {
                     constants[name] = .int(shape: t.dims, values: t.ints)
                 } else {
+                    guard t.exponents.count == 1 || t.exponents.count == t.dims.first else {
+                        throw fail(fn, "initializer '\(name)' has \(t.exponents.count) exponents for sizes \(t.dims)")
+                    }
                     let p = QuantizedParameter(shape: t.dims, codes: t.ints, exponents: t.exponents, bits: t.dataType.bits)
                     parameters[name] = p
                     constants[name] = .float(p.dequantized)
@@ -397,6 +416,10 @@ extension ESPDLModel {
         guard testInputs.count == 1, !testOutputs.isEmpty else {
             throw AutoMixError.invalidData(path: file.path, reason: "holds \(testInputs.count) test inputs and \(testOutputs.count) test outputs; nothing to check")
         }
+        let want = model.graph.inputs[0].shape.dropFirst(), have = testInputs[0].codes.shape
+        guard have.count == want.count + 1, zip(have.dropFirst(), want).allSatisfy({ $1 < 0 || $0 == $1 }) else {
+            throw AutoMixError.invalidData(path: file.path, reason: "the test input has shape \(have), the graph's input \(model.graph.inputs[0].shape)")
+        }
         var m = model
         m.graph.outputs = testOutputs.map { ValueInfo(name: $0.name, shape: m.graph.shapes[$0.name] ?? []) }
         let executor = try QuantExecutor(model: m, arithmetic: arithmetic)
@@ -412,7 +435,8 @@ extension ESPDLModel {
                 let close = zip(expected.codes.data, got.data).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) }
                 return (expected.name, close ? 0 : 1, got.count, 32)
             }
-            let diff = zip(expected.codes.data, got.data).map { abs(Int64($0) - Int64($1)) }.max() ?? 0
+            // (a code that is no finite number, from a file with absurd exponents, counts as the widest miss)
+            let diff = zip(expected.codes.data, got.data).map { e, g in g.isFinite ? abs(Int64(e) - Int64(g)) : Int64(1) << 32 }.max() ?? 0
             return (expected.name, diff, got.count, q.bits)
         })
     }

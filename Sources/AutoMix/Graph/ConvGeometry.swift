@@ -15,6 +15,11 @@ struct ConvGeometry {
         guard s.count == 2, d.count == 2 else {
             throw AutoMixError.invalidNode(node: node.name, op: node.op.rawValue, reason: "only 2-D windows are supported")
         }
+        let limit = 1 << 16
+        guard (s + d + [kernel.0, kernel.1]).allSatisfy({ (1...limit).contains($0) }), inH >= 0, inW >= 0 else {
+            throw AutoMixError.invalidNode(node: node.name, op: node.op.rawValue,
+                                           reason: "strides \(s), dilations \(d) and kernel \(kernel) must be 1…\(limit)")
+        }
         self.kernel = kernel
         strides = (s[0], s[1]); dilations = (d[0], d[1])
         let ekH = (kernel.0 - 1) * d[0] + 1, ekW = (kernel.1 - 1) * d[1] + 1
@@ -36,6 +41,9 @@ struct ConvGeometry {
             let p = node.ints("pads") ?? [0, 0, 0, 0]
             guard p.count == 4 else {
                 throw AutoMixError.invalidNode(node: node.name, op: node.op.rawValue, reason: "pads \(p) are not 2-D")
+            }
+            guard p.allSatisfy({ (0...(1 << 16)).contains($0) }) else {
+                throw AutoMixError.invalidNode(node: node.name, op: node.op.rawValue, reason: "pads \(p) must be 0…65536")
             }
             pads = (p[0], p[1], p[2], p[3])
         default:

@@ -17,7 +17,9 @@ public protocol BatchExecutor: Sendable {
 enum BatchSplit {
     static func run(_ input: Tensor, fixedBatch: Int?, splittable: Bool, modelName: String, chunkLimit: Int = .max,
                     chunk: @Sendable (Tensor) throws -> [Tensor]) throws -> [Tensor] {
-        let batch = input.shape[0]
+        guard let batch = input.shape.first, batch > 0 else {
+            throw AutoMixError.invalidArgument("model '\(modelName)': the input \(input.shape) has no images on its first axis")
+        }
         let perImage = input.count / max(batch, 1)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let chunks: [Range<Int>]
@@ -51,7 +53,7 @@ enum BatchSplit {
         return (0..<parts[0].count).map { o in
             let first = parts[0][o]
             var data: [Float] = []
-            data.reserveCapacity(first.count / first.shape[0] * batch)
+            data.reserveCapacity(first.count / max(first.shape.first ?? 1, 1) * batch)
             for p in parts { data.append(contentsOf: p[o].data) }
             return Tensor(shape: [batch] + first.shape.dropFirst(), data: data)
         }
