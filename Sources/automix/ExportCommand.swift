@@ -60,7 +60,7 @@ struct ExportCommand: ParsableCommand {
                 let x = set.batch(0..<set.count)
                 let y = try QuantExecutor(model: quantized).run(x)[0]
                 let dir = URL(fileURLWithPath: dumpIO)
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                try createFolder(dir.path)
                 try writeAtomically(x.data.withUnsafeBufferPointer { Data(buffer: $0) }, to: dir.appendingPathComponent("inputs.f32"))
                 try writeAtomically(y.data.withUnsafeBufferPointer { Data(buffer: $0) }, to: dir.appendingPathComponent("outputs.f32"))
                 let q = quantized.formats[graph.outputs[0].name]

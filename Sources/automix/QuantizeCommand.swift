@@ -25,6 +25,7 @@ struct QuantizeOptions: ParsableArguments {
     @OptionGroup var prepare: PreparationOptions
 
     func validate() throws {
+        try prepare.checkEqualizationAsked()
         try Check.positive(calibBatch, "--calib-batch")
         try Check.positive(calibLimit, "--calib-limit")
         if let bits, bits != 8 && bits != 16 { throw ValidationError("--bits must be 8 or 16, not \(bits)") }

@@ -29,6 +29,7 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "End with one JSON object of the results.") var json = false
 
     func validate() throws {
+        try prepare.checkEqualizationAsked(also: tryEqualization)
         try Check.positive(batch, "--batch")
         try Check.positive(calibBatch, "--calib-batch")
         try Check.positive(calibLimit, "--calib-limit")

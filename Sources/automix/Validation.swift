@@ -25,10 +25,10 @@ extension DataOptions {
 
 extension PreparationOptions {
     func validate() throws {
-        guard equalizationLevel == 1 || equalizationLevel == 2 else {
-            throw ValidationError("--equalization-level must be 1 or 2, not \(equalizationLevel)")
+        if let level = equalizationLevel, level != 1 && level != 2 {
+            throw ValidationError("--equalization-level must be 1 or 2, not \(level)")
         }
         try Check.positive(equalizationIterations, "--equalization-iterations")
-        try Check.finite([equalizationThreshold, splitThreshold], "--equalization-threshold/--split-threshold")
+        try Check.finite([equalizationThreshold ?? 0, splitThreshold], "--equalization-threshold/--split-threshold")
     }
 }

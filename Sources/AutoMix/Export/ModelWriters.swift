@@ -55,9 +55,7 @@ public enum ModelWriters {
             files.append((path("\(name)_coefficient.hpp"), Data(hpp.utf8)))
             files.append((path("\(name)_coefficient.cpp"), Data(cpp.utf8)))
         }
-        do { try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true) } catch {
-            throw AutoMixError.writeFailed(path: directory, reason: (error as NSError).localizedDescription)
-        }
+        try createFolder(directory)
         return files
     }
 }

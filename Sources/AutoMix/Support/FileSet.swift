@@ -51,3 +51,19 @@ public func writeAllAtomically(_ files: [(url: URL, data: Data)]) throws {
 public func removeStale(_ urls: [URL]) -> [String] {
     urls.filter { FileManager.default.fileExists(atPath: $0.path) && (try? FileManager.default.removeItem(at: $0)) != nil }.map(\.path)
 }
+
+/// Creates `path` (and its parents) as a folder, or says in words why it cannot: a file where a folder should be, a
+/// folder that cannot be written.
+public func createFolder(_ path: String) throws {
+    let fm = FileManager.default
+    var isDirectory: ObjCBool = false
+    var ancestor = URL(fileURLWithPath: path).standardizedFileURL
+    while !fm.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) && ancestor.path != "/" {
+        ancestor.deleteLastPathComponent()
+    }
+    if !isDirectory.boolValue { throw AutoMixError.writeFailed(path: path, reason: "'\(ancestor.path)' is a file, not a folder") }
+    guard fm.isWritableFile(atPath: ancestor.path) else { throw AutoMixError.writeFailed(path: path, reason: "'\(ancestor.path)' is not writable") }
+    do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+        throw AutoMixError.writeFailed(path: path, reason: (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription)
+    }
+}

@@ -20,9 +20,7 @@ public final class SearchLock {
     }
 
     private func take(_ folder: String, command: String) throws {
-        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-            throw AutoMixError.writeFailed(path: folder, reason: (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription)
-        }
+        try createFolder(folder)
         let path = URL(fileURLWithPath: folder).appendingPathComponent(Self.fileName).path
         let record = "\(getpid()) \(ISO8601DateFormatter().string(from: Date())) \(command)\n"
         for _ in 0..<2 {
