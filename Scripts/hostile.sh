@@ -83,6 +83,9 @@ case_ "bench --runs 0" error $A bench --model "$M" --runs 0
 case_ "--max-drop nan" error $A search --max-drop nan
 case_ "--max-drop 2 --relative" error $A search --max-drop 2 --relative
 case_ "--mean nan" error $A eval --model "$M" --data "$V" --mean nan
+case_ "--batch 100000" error $A eval --model "$M" --data "$V" --batch 100000
+case_ "--resize 100000" error $A eval --model "$M" --data "$V" --resize 100000
+case_ "--input-shape 1,1,60000,60000" error $A eval --model "$M" --data "$V" --input-shape 1,1,60000,60000
 case_ "--bits 7" error $A quantize --model "$M" --calib "$C" --data "$V" --bits 7
 case_ "--equalization-level without --equalization" error $A quantize --model "$M" --calib "$C" --data "$V" --equalization-level 2
 cat > "$W/bits7.json" <<'JSON'

@@ -25,9 +25,9 @@ struct BenchCommand: ParsableCommand {
     var gemm: GemmBackend = .preferred
 
     func validate() throws {
-        try Check.positive(batch, "--batch")
+        try Check.batch(batch, "--batch")
         try Check.positive(runs, "--runs")
-        try Check.positive(calibBatch, "--calib-batch")
+        try Check.batch(calibBatch, "--calib-batch")
         guard bits == 8 || bits == 16 else { throw ValidationError("--bits must be 8 or 16, not \(bits)") }
     }
 

@@ -13,7 +13,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "End with one JSON object of the results.") var json = false
 
     func validate() throws {
-        try Check.positive(batch, "--batch")
+        try Check.batch(batch, "--batch")
     }
 
     func run() throws {

@@ -26,7 +26,7 @@ struct QuantizeOptions: ParsableArguments {
 
     func validate() throws {
         try prepare.checkEqualizationAsked()
-        try Check.positive(calibBatch, "--calib-batch")
+        try Check.batch(calibBatch, "--calib-batch")
         try Check.positive(calibLimit, "--calib-limit")
         if let bits, bits != 8 && bits != 16 { throw ValidationError("--bits must be 8 or 16, not \(bits)") }
         if config != nil {
@@ -128,7 +128,7 @@ struct QuantizeCommand: ParsableCommand {
     var compareEspdl: String?
     @Flag(help: "End with one JSON object of the results.") var json = false
 
-    func validate() throws { try Check.positive(batch, "--batch") }
+    func validate() throws { try Check.batch(batch, "--batch") }
 
     func run() throws {
         try reportingErrors {

@@ -16,7 +16,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write one CSV row per image: file,top1,label,top5.") var predictions: String?
     @Flag(help: "End with one JSON object of the results.") var json = false
 
-    func validate() throws { try Check.positive(batch, "--batch") }
+    func validate() throws { try Check.batch(batch, "--batch") }
 
     func run() throws {
         try reportingErrors {

@@ -30,8 +30,8 @@ struct SearchCommand: ParsableCommand {
 
     func validate() throws {
         try prepare.checkEqualizationAsked(also: tryEqualization)
-        try Check.positive(batch, "--batch")
-        try Check.positive(calibBatch, "--calib-batch")
+        try Check.batch(batch, "--batch")
+        try Check.batch(calibBatch, "--calib-batch")
         try Check.positive(calibLimit, "--calib-limit")
         try Check.finite(maxDrop, "--max-drop")
         // (a negative budget asks for a gain over float: allowed, and the way to test a budget no plan meets)

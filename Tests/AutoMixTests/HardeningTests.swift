@@ -29,6 +29,8 @@ import Testing
         (["quantize", "--model", model, "--calib", calib, "--data", val, "--bits", "7"], "--bits"),
         (["export", "--model", model, "--calib", calib, "--equalization-level", "3"], "--equalization-level"),
         (["run", "x.espdl", "--batch", "0"], "--batch"),
+        (["eval", "--model", model, "--data", val, "--batch", "100000"], "at most 4096"),
+        (["eval", "--model", model, "--data", val, "--resize", "100000"], "--resize"),
         (["quantize", "--model", model, "--calib", calib, "--data", val, "--equalization-level", "2"], "only with --equalization"),
     ])
     func optionsValidated(_ args: [String], _ option: String) throws {

@@ -51,8 +51,13 @@ extension Graph {
             }
             return
         }
-        guard given.count == known.count, given.dropFirst().allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else {
-            throw AutoMixError.invalidArgument("--input-shape \(given.map(String.init).joined(separator: ",")) does not fit model input '\(input.name)' of rank \(known.count)")
+        let text = given.map(String.init).joined(separator: ",")
+        guard given.count == known.count else {
+            throw AutoMixError.invalidArgument("--input-shape \(text) does not fit model input '\(input.name)' of rank \(known.count)")
+        }
+        guard given.dropFirst().allSatisfy({ $0 > 0 && $0 <= 1 << 16 }),
+              given.dropFirst().reduce(1.0, { $0 * Double($1) }) <= Double(Graph.maxInputElements) else {
+            throw AutoMixError.invalidArgument("--input-shape \(text): sizes must be 1…65536 and at most \(Graph.maxInputElements) values per image")
         }
         for (i, (k, v)) in zip(known, given).enumerated() where i > 0 && k > 0 && k != v {
             throw AutoMixError.invalidArgument("--input-shape gives \(v) for axis \(i) of model input '\(input.name)', which is fixed at \(k)")
