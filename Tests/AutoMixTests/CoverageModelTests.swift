@@ -205,6 +205,18 @@ extension CoverageModelTests {
         #expect { _ = try ESPDLExporter(model: s2d).export() } throws: { "\($0)".contains("(SpaceToDepth)") }
     }
 
+    @Test("a Resize after a float layer runs at int16 (ESP-DL has no float Resize): the plan exports and reads back exactly")
+    func resizeAfterFloatLayer() throws {
+        let graph = try Self.graph("upsample")
+        let resize = try #require(graph.nodes.first { $0.op == .resize })
+        let before = try #require(graph.nodes.first { $0.outputs.contains(resize.inputs[0]) || $0.op == .conv && graph.consumers()[$0.outputs[0]]?.contains(where: { graph.nodes[$0].outputs.contains(resize.inputs[0]) }) == true })
+        let plan = try Self.plan("upsample", .esp32p4, layers: [before.name: .float])
+        #expect(plan.precision(of: resize) == .int16)
+        let dir = Fixtures.temporaryDirectory()
+        _ = try ModelWriters.write(plan, formats: [.espdl], directory: dir.path, name: "m")
+        #expect(try ESPDLModel.load(dir.appendingPathComponent("m.espdl").path).checkTestValues(arithmetic: .exact).maxAbsDiff == 0)
+    }
+
     @Test("a final config records the input size it was searched with, and reading it back gives the same graph")
     func finalConfigRecordsInputShape() throws {
         var config = QuantizationConfig(target: .esp32p4)

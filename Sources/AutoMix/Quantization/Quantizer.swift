@@ -73,6 +73,11 @@ public struct Quantizer {
                 let incoming = n.inputs.compactMap { producer[$0].map { result[graph.nodes[$0].name]! } }
                 p = widest(incoming) ?? downstream[n.name] ?? config.defaultPrecision
             }
+            // an op ESP-DL runs only on integers (Resize) reading float data runs at int16, its input quantized
+            if p == .float && !n.op.rule.precisions.contains(.float), config.layers[n.name] == nil,
+               let q = [Precision.int16, .int8].first(where: { canRun(n, at: $0) }) {
+                p = q
+            }
             if p != .float && !canRun(n, at: p) {
                 if config.layers[n.name] != nil {
                     throw AutoMixError.invalidNode(node: n.name, op: n.op.rawValue,
