@@ -4,6 +4,10 @@ import Foundation
 /// write never leaves a half-written file or destroys the previous one.
 public func writeAtomically(_ data: Data, to url: URL) throws {
     let dir = url.deletingLastPathComponent()
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw AutoMixError.writeFailed(path: url.path, reason: "its folder '\(dir.path)' does not exist")
+    }
     let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
     do {
         try data.write(to: tmp)

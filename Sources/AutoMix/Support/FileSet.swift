@@ -13,6 +13,10 @@ public func writeAllAtomically(_ files: [(url: URL, data: Data)]) throws {
         if FileManager.default.fileExists(atPath: f.url.path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw AutoMixError.writeFailed(path: f.url.path, reason: "a folder has this name")
         }
+        let dir = f.url.deletingLastPathComponent()
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw AutoMixError.writeFailed(path: f.url.path, reason: "its folder '\(dir.path)' does not exist")
+        }
     }
     var written: [URL] = []
     do {
