@@ -94,6 +94,7 @@ import Testing
     func fakeQuant(_ target: Target, _ layers: [String: Precision]) throws {
         let plan = try Self.plan("fmnist_mbv2s", target: target, layers: layers)
         let fq = try FakeQuantGraph(model: plan).graph()
+        #expect(try FakeQuantGraph(model: plan).onnxModel().producerVersion == AutoMixVersion.string)
         #expect(fq.nodes.allSatisfy { !$0.op.isQuantOnly || $0.op == .quantizeLinear || $0.op == .dequantizeLinear })
         #expect(!fq.nodes.contains { $0.attributes["activation"] != nil })
         let images = QuantizationTests.val.batch(0..<200)
@@ -109,6 +110,12 @@ import Testing
         } else {
             #expect(worst <= 1, "\(worst) × 1e-4")
         }
+    }
+
+    @Test("automix --version prints the version the ONNX files carry")
+    func version() throws {
+        let r = try runCLI(["--version"])
+        #expect(r.status == 0 && r.out.trimmingCharacters(in: .whitespacesAndNewlines) == AutoMixVersion.string)
     }
 
     @Test("a plan with an op ESP-DL cannot run is refused, naming op and node, before anything is written")

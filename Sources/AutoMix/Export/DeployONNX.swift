@@ -48,6 +48,7 @@ extension ESPDLFile {
         var m = Onnx_ModelProto()
         m.irVersion = 8
         m.producerName = "automix"
+        m.producerVersion = AutoMixVersion.string
         var onnxOpset = Onnx_OperatorSetIdProto(); onnxOpset.version = 13
         var espdl = Onnx_OperatorSetIdProto(); espdl.domain = Self.deployDomain; espdl.version = 1
         m.opsetImport = [onnxOpset, espdl]

@@ -20,6 +20,7 @@ extension Graph {
         var m = Onnx_ModelProto()
         m.irVersion = 8
         m.producerName = producer
+        m.producerVersion = AutoMixVersion.string
         var op = Onnx_OperatorSetIdProto()
         op.version = Int64(opset)
         m.opsetImport = [op]
