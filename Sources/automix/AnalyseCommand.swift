@@ -15,7 +15,7 @@ struct AnalyseCommand: ParsableCommand {
     @Flag(help: "End with one JSON object of the results.") var json = false
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let start = Date()
             let config = try quant.quantizationConfig()
             let original = try data.preparedGraph(model.model)
@@ -27,17 +27,17 @@ struct AnalyseCommand: ParsableCommand {
             var t = Date()
             let graphwise = try Sensitivity.graphwise(float: graph, quantized: quantized, batches: batches)
             let graphwiseSeconds = Date().timeIntervalSince(t)
-            print(Sensitivity.table(graphwise.map { ($0.key, $0.value) }))
+            say(Sensitivity.table(graphwise.map { ($0.key, $0.value) }))
             t = Date()
             let layers = Quantizer.layers(of: graph).filter { quantized.precisions[$0.name] != .float }
             let layerwise = try Sensitivity.layerwise(float: graph, quantized: quantized, batches: batches,
                                                       progress: Progress("layerwise", total: layers.count))
             let layerwiseSeconds = Date().timeIntervalSince(t)
-            print(Sensitivity.table(layerwise.map { ($0.key, $0.value) }))
+            say(Sensitivity.table(layerwise.map { ($0.key, $0.value) }))
             t = Date()
             let cosine = try Sensitivity.cosine(float: graph, quantized: quantized, config: config, batches: batches)
             let cosineSeconds = Date().timeIntervalSince(t)
-            print(Sensitivity.table(cosine.map { ($0.key, $0.value) }, measure: "COSINE SIMILARITY (AMCT, 0.5 + 0.5·cos)"))
+            say(Sensitivity.table(cosine.map { ($0.key, $0.value) }, measure: "COSINE SIMILARITY (AMCT, 0.5 + 0.5·cos)"))
 
             let result = SensitivityRanking(
                 model: model.model, target: config.target, bits: config.bits, calibrationImages: calibration.images,
@@ -48,7 +48,7 @@ struct AnalyseCommand: ParsableCommand {
                 })
             try result.write(to: URL(fileURLWithPath: ranking))
             let seconds = Date().timeIntervalSince(start)
-            print(String(format: "%d layers ranked on %d images: graphwise %.2f s, layerwise %.2f s, cosine %.2f s; %@ written (%.1f s in all)",
+            say(String(format: "%d layers ranked on %d images: graphwise %.2f s, layerwise %.2f s, cosine %.2f s; %@ written (%.1f s in all)",
                          layers.count, images, graphwiseSeconds, layerwiseSeconds, cosineSeconds, ranking, seconds))
             if json {
                 printJSON(["model": model.model, "target": config.target.rawValue, "layers": layers.count, "images": images,

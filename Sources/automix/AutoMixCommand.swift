@@ -17,6 +17,12 @@ struct AutoMixCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
+            // under --json even a usage error ends with one JSON object on stdout (a command's own errors printed theirs)
+            let code = exitCode(for: error)
+            if CommandLine.arguments.contains("--json"), code != .success, !(error is ExitCode) {
+                let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                printJSON(["error": message, "exit_code": Int(code.rawValue)])
+            }
             exit(withError: error)
         }
     }

@@ -43,7 +43,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let graph = try data.preparedGraph(model.model)
             guard gemm.isAvailable else { throw AutoMixError.invalidArgument("--gemm \(gemm.rawValue): this CPU has no AVX-512") }
             let executor = try FloatExecutor(graph: graph, gemm: gemm)
@@ -54,7 +54,7 @@ struct BenchCommand: ParsableCommand {
                            data: (0..<count).map { i in Float((i &* 2654435761) & 0xFFFF) / 32768 - 1 })
             let floatTime = try median { _ = try executor.run(x) }
             let floatRate = Double(batch) / floatTime
-            print(String(format: "float          batch %d  median %.1f ms  %.1f images/s  (%d runs; Conv GEMM %@, OpenBLAS %@)",
+            say(String(format: "float          batch %d  median %.1f ms  %.1f images/s  (%d runs; Conv GEMM %@, OpenBLAS %@)",
                          batch, floatTime * 1000, floatRate, runs, gemm.rawValue, BLASKernels.coreName))
             var out: [String: Any] = ["model": model.model, "batch": batch, "images_per_s": floatRate,
                                       "median_ms": floatTime * 1000, "runs": runs, "gemm": gemm.rawValue,
@@ -75,9 +75,9 @@ struct BenchCommand: ParsableCommand {
                 let integer = try QuantExecutor(model: quantized)
                 let intTime = try median { _ = try integer.run(x) }
                 let intRate = Double(batch) / intTime
-                print(String(format: "exact int%d     batch %d  median %.1f ms  %.1f images/s  (%.2f× float; %@)", bits, batch,
+                say(String(format: "exact int%d     batch %d  median %.1f ms  %.1f images/s  (%.2f× float; %@)", bits, batch,
                              intTime * 1000, intRate, intRate / floatRate, target.rawValue))
-                print(String(format: "calibration    %d images  %.2f s", calibration.images, calibSeconds))
+                say(String(format: "calibration    %d images  %.2f s", calibration.images, calibSeconds))
                 out.merge(["target": target.rawValue, "bits": bits, "quantized_images_per_s": intRate,
                            "quantized_median_ms": intTime * 1000, "quantized_vs_float": intRate / floatRate,
                            "calibration_seconds": calibSeconds]) { $1 }
@@ -90,7 +90,7 @@ struct BenchCommand: ParsableCommand {
                     let layerwise = try Sensitivity.layerwise(float: graph, quantized: quantized, batches: analysed)
                     let layerwiseSeconds = Date().timeIntervalSince(t)
                     let images = analysed.reduce(0) { $0 + $1.shape[0] }
-                    print(String(format: "analyse        %d images, %d layers: graphwise %.2f s + layerwise %.2f s = %.2f s",
+                    say(String(format: "analyse        %d images, %d layers: graphwise %.2f s + layerwise %.2f s = %.2f s",
                                  images, layerwise.count, graphwise, layerwiseSeconds, graphwise + layerwiseSeconds))
                     out.merge(["graphwise_seconds": graphwise, "layerwise_seconds": layerwiseSeconds,
                                "analyse_seconds": graphwise + layerwiseSeconds, "analysed_layers": layerwise.count]) { $1 }
@@ -112,7 +112,7 @@ struct BenchCommand: ParsableCommand {
         }
         let medians = nodes.indices.map { i in samples.map { $0[i] }.sorted()[runs / 2] }
         let total = medians.reduce(0, +)
-        print(String(format: "profile, one core, batch %d: %.1f ms (%.1f images/s)", x.shape[0], total * 1000, Double(x.shape[0]) / total))
+        say(String(format: "profile, one core, batch %d: %.1f ms (%.1f images/s)", x.shape[0], total * 1000, Double(x.shape[0]) / total))
         var byOp: [String: (Double, Int)] = [:]
         for (n, t) in zip(nodes, medians) {
             let key = n.op == .conv && n.int("group", default: 1) > 1 ? "Conv (grouped)" : n.op.rawValue
@@ -120,11 +120,11 @@ struct BenchCommand: ParsableCommand {
             byOp[key, default: (0, 0)].1 += 1
         }
         for (op, (t, c)) in byOp.sorted(by: { $0.value.0 > $1.value.0 }) {
-            print(String(format: "  %-16@ %3d nodes  %7.1f ms  %5.1f %%", op, c, t * 1000, 100 * t / total))
+            say(String(format: "  %-16@ %3d nodes  %7.1f ms  %5.1f %%", op, c, t * 1000, 100 * t / total))
         }
-        print("  slowest layers:")
+        say("  slowest layers:")
         for i in medians.indices.sorted(by: { medians[$0] > medians[$1] }).prefix(12) {
-            print(String(format: "  %-40@ %-8@ %7.2f ms", nodes[i].name, nodes[i].op.rawValue, medians[i] * 1000))
+            say(String(format: "  %-40@ %-8@ %7.2f ms", nodes[i].name, nodes[i].op.rawValue, medians[i] * 1000))
         }
     }
 }

@@ -17,7 +17,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let graph = try data.preparedGraph(model.model)
             let executor = try FloatExecutor(graph: graph)
             let dataset = try data.load(for: graph, quiet: false)
@@ -27,7 +27,7 @@ struct EvalCommand: ParsableCommand {
                 try writeAtomically(Data(result.predictionsCSV(paths: dataset.paths, labels: dataset.labels).utf8),
                                     to: URL(fileURLWithPath: predictions))
             }
-            print(String(format: "top-1 %.2f %%  top-5 %.2f %%  images %d  %.1f images/s", result.top1, result.top5,
+            say(String(format: "top-1 %.2f %%  top-5 %.2f %%  images %d  %.1f images/s", result.top1, result.top5,
                          result.images, result.imagesPerSecond))
             if json {
                 var out: [String: Any] = ["model": model.model, "top1": result.top1, "top5": result.top5, "images": result.images,

@@ -31,7 +31,7 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "End with one JSON object of the results.") var json = false
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let config = try quant.quantizationConfig()
             let graph = try data.preparedGraph(model.model, recorded: config.inputShape)
             var input: Tensor?
@@ -50,10 +50,10 @@ struct ExportCommand: ParsableCommand {
             let stem = name ?? URL(fileURLWithPath: model.model).deletingPathExtension().lastPathComponent
             let paths = try ModelWriters.write(quantized, formats: Set(format), directory: results, name: stem, testInput: input)
             if format.contains(.cpp) {
-                print("Quantized model info:")
-                for line in LegacyCppExport(model: quantized, name: stem).log() { print(line) }
+                say("Quantized model info:")
+                for line in LegacyCppExport(model: quantized, name: stem).log() { say(line) }
             }
-            for p in paths { print("wrote \(p)") }
+            for p in paths { say("wrote \(p)") }
             if let dumpIO {
                 guard data.data != nil else { throw AutoMixError.invalidArgument("--dump-io needs --data") }
                 let set = try data.load(for: graph, quiet: false)
@@ -67,7 +67,7 @@ struct ExportCommand: ParsableCommand {
                 let meta: [String: Any] = ["input_shape": x.shape, "output_shape": y.shape, "output_exponent": q?.exponent as Any,
                                            "files": set.paths, "labels": set.labels]
                 try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys]), to: dir.appendingPathComponent("io.json"))
-                print("wrote \(set.count) inputs and simulated outputs to \(dumpIO)")
+                say("wrote \(set.count) inputs and simulated outputs to \(dumpIO)")
             }
             if json { printJSON(["model": model.model, "target": config.target.rawValue, "files": paths]) }
         }

@@ -15,7 +15,7 @@ struct InspectCommand: ParsableCommand {
             if file.hasSuffix(".onnx") || file.hasSuffix(".espdl") {
                 let f = file.hasSuffix(".onnx") ? try ESPDLFile.read(deployONNX: file) : try ESPDLFile.read(file)
                 let text = f.printable()
-                print(values ? text : String(text[..<(text.range(of: "\ninitializers value:")?.lowerBound ?? text.endIndex)]))
+                say(values ? text : String(text[..<(text.range(of: "\ninitializers value:")?.lowerBound ?? text.endIndex)]))
                 return
             }
             guard let data = FileManager.default.contents(atPath: file) else { throw AutoMixError.fileNotFound(path: file) }
@@ -26,18 +26,18 @@ struct InspectCommand: ParsableCommand {
             func right(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
             func num(_ v: Any?, _ f: String = "%.4g") -> String { (v as? Double).map { String(format: f, $0) } ?? "-" }
             if let layers = json["layers"] as? [[String: Any]] {
-                print("rank  layer                                              layerwise   graphwise  cosine      MACs")
+                say("rank  layer                                              layerwise   graphwise  cosine      MACs")
                 for l in layers {
-                    print(right("\((l["rank_layerwise"] as? Int) ?? 0)", 4) + "  " + left(l["name"] as? String ?? "", 48) + " "
+                    say(right("\((l["rank_layerwise"] as? Int) ?? 0)", 4) + "  " + left(l["name"] as? String ?? "", 48) + " "
                         + right(num(l["layerwise_noise_signal"]), 10) + "  " + right(num(l["graphwise_noise_signal"]), 10) + "  "
                         + right(num(l["cosine_similarity"], "%.5f"), 8) + "  " + right("\((l["macs"] as? Int) ?? 0)", 9))
                 }
             } else if let trials = json["trials"] as? [[String: Any]] {
-                print("trial  phase                      int16  float   metric    drop  passed  MAC cost   seconds")
+                say("trial  phase                      int16  float   metric    drop  passed  MAC cost   seconds")
                 for t in trials {
                     let plan = t["plan"] as? [String: String] ?? [:]
                     let cost = t["cost"] as? [String: Any] ?? [:]
-                    print(right("\((t["index"] as? Int) ?? 0)", 5) + "  " + left(t["phase"] as? String ?? "", 25) + "  "
+                    say(right("\((t["index"] as? Int) ?? 0)", 5) + "  " + left(t["phase"] as? String ?? "", 25) + "  "
                         + right("\(plan.values.filter { $0 == "int16" }.count)", 5) + "  " + right("\(plan.values.filter { $0 == "float" }.count)", 5) + "  "
                         + right(num(t["metric"], "%.2f"), 7) + "  " + right(num(t["drop"], "%.2f"), 6) + "  "
                         + right((t["passed"] as? Bool) == true ? "yes" : "no", 6) + "  " + right(num(cost["mac_cost"], "%.3g"), 8) + "  "

@@ -120,18 +120,34 @@ struct DataOptions: ParsableArguments {
     }
 }
 
-/// Prints the one JSON object that ends a `--json` run.
+/// Where human output goes: stdout, or stderr under `--json`, so that stdout then holds only the JSON object.
+enum Output {
+    nonisolated(unsafe) static var json = false
+}
+
+/// Human output (tables, summaries, notes).
+func say(_ text: String) {
+    if Output.json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { print(text) }
+}
+
+/// Prints the one JSON object of a `--json` run, with the schema and tool version every AutoMix JSON carries.
 func printJSON(_ object: [String: Any]) {
+    var object = object
+    object["schema_version"] = 1
+    object["automix_version"] = AutoMixVersion.string
     let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// Runs a command body, turning AutoMix errors into one line on stderr and exit code 1.
-func reportingErrors(_ body: () throws -> Void) throws {
+/// Runs a command body, turning AutoMix errors into one line on stderr and exit code 1 (under `--json`, also an
+/// object `{"error": …, "exit_code": 1}` on stdout).
+func reportingErrors(json: Bool = false, _ body: () throws -> Void) throws {
+    Output.json = json
     do {
         try body()
     } catch let e as AutoMixError {
         FileHandle.standardError.write(Data("automix: error: \(e.description)\n".utf8))
+        if json { printJSON(["error": e.description, "exit_code": 1]) }
         throw ExitCode.failure
     }
 }

@@ -67,7 +67,7 @@ struct QuantizeOptions: ParsableArguments {
     func prepared(_ graph: Graph, config: QuantizationConfig, set: Dataset) throws -> Graph {
         guard let p = config.preparation else { return graph }
         let outcome = try p.apply(to: graph, config: config, batches: batches(set))
-        for note in outcome.notes { print(note) }
+        for note in outcome.notes { say(note) }
         return try outcome.graph(for: config)
     }
 
@@ -131,7 +131,7 @@ struct QuantizeCommand: ParsableCommand {
     func validate() throws { try Check.batch(batch, "--batch") }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let config = try quant.quantizationConfig()
             let original = try data.preparedGraph(model.model, recorded: config.inputShape)
             let floatExecutor = try FloatExecutor(graph: original)
@@ -139,15 +139,15 @@ struct QuantizeCommand: ParsableCommand {
             let (graph, calibration, quantized) = (plan.graph, plan.calibration, plan.model)
             let counts = Dictionary(grouping: Quantizer.layers(of: graph).map { quantized.precisions[$0.name] ?? .float }, by: { $0 })
                 .mapValues(\.count)
-            print("quantized \(model.model) for \(config.target.rawValue): "
+            say("quantized \(model.model) for \(config.target.rawValue): "
                 + Precision.allCases.compactMap { p in counts[p].map { "\($0) \(p.rawValue)" } }.joined(separator: ", ")
                 + " layers; calibration \(calibration.images) images in \(String(format: "%.1f", calibration.seconds)) s")
             var out: [String: Any] = ["model": model.model, "target": config.target.rawValue, "bits": config.bits,
                                       "calibration_images": calibration.images]
             if let compareEspdl {
                 let c = ExponentComparison(quantized, try ESPDLModel.load(compareEspdl, target: config.target).model)
-                for m in c.mismatches.prefix(20) { print("  exponent differs: \(m.name): AutoMix \(m.ours), other \(m.theirs)") }
-                print(String(format: "exponents equal to %@: %d of %d tensors (%.1f %%)", compareEspdl, c.matched, c.compared, 100 * c.fraction))
+                for m in c.mismatches.prefix(20) { say("  exponent differs: \(m.name): AutoMix \(m.ours), other \(m.theirs)") }
+                say(String(format: "exponents equal to %@: %d of %d tensors (%.1f %%)", compareEspdl, c.matched, c.compared, 100 * c.fraction))
                 out["exponents_compared"] = c.compared
                 out["exponents_equal"] = c.matched
             }
@@ -158,7 +158,7 @@ struct QuantizeCommand: ParsableCommand {
                     // the only pass that changes the float function: report what it costs before quantization
                     let swapped = try Evaluation.run(try FloatExecutor(graph: graph), on: dataset, batchSize: batch)
                     let agree = swapped.agreement(with: reference)
-                    print(String(format: "float with ReLU6 as Relu: top-1 %.2f %% (original %.2f %%), agreement %.2f %%", swapped.top1, reference.top1, agree))
+                    say(String(format: "float with ReLU6 as Relu: top-1 %.2f %% (original %.2f %%), agreement %.2f %%", swapped.top1, reference.top1, agree))
                     out["prepared_float_top1"] = swapped.top1
                     out["prepared_float_agreement"] = agree
                 }
@@ -170,7 +170,7 @@ struct QuantizeCommand: ParsableCommand {
                                         to: URL(fileURLWithPath: predictions))
                     out["predictions"] = predictions
                 }
-                print(String(format: "float top-1 %.2f %%  quantized top-1 %.2f %%  drop %.2f  agreement %.2f %%  (%d images, %.1f images/s quantized)",
+                say(String(format: "float top-1 %.2f %%  quantized top-1 %.2f %%  drop %.2f  agreement %.2f %%  (%d images, %.1f images/s quantized)",
                              reference.top1, result.top1, reference.top1 - result.top1, agreement, result.images, result.imagesPerSecond))
                 out.merge(["float_top1": reference.top1, "top1": result.top1, "top5": result.top5, "drop": reference.top1 - result.top1,
                            "agreement": agreement, "images": result.images, "images_per_s": result.imagesPerSecond]) { $1 }

@@ -19,30 +19,30 @@ struct RunCommand: ParsableCommand {
     func validate() throws { try Check.batch(batch, "--batch") }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let espdl = try ESPDLModel.load(file, target: target)
             var out: [String: Any] = ["model": file, "target": espdl.model.target.rawValue]
-            print("\(file): \(espdl.model.graph.nodes.count) nodes, target \(espdl.model.target.rawValue) (from \(espdl.targetSource))")
-            if espdl.streaming { print("streaming model: emulated as its first call (every StreamingCache starts with zeros)") }
+            say("\(file): \(espdl.model.graph.nodes.count) nodes, target \(espdl.model.target.rawValue) (from \(espdl.targetSource))")
+            if espdl.streaming { say("streaming model: emulated as its first call (every StreamingCache starts with zeros)") }
             if !espdl.testOutputs.isEmpty {
                 // ESP-PPQ made the embedded values with its float32 simulation; exact chip arithmetic is shown beside it
                 let fromAutoMix = espdl.file.metadata[ESPDLExporter.producerKey] == "automix"
                 let check = try espdl.checkTestValues(arithmetic: fromAutoMix ? .exact : .espPPQ)
                 let exact = try espdl.checkTestValues(arithmetic: .exact)
                 for (o, e) in zip(check.perOutput, exact.perOutput) {
-                    print("test output \(o.name): \(o.count) \(o.bits == 32 ? "float" : "int\(o.bits)") values, max |diff| \(o.maxAbsDiff) "
+                    say("test output \(o.name): \(o.count) \(o.bits == 32 ? "float" : "int\(o.bits)") values, max |diff| \(o.maxAbsDiff) "
                         + "(exact integer arithmetic: \(e.maxAbsDiff))")
                 }
-                print("embedded test values: \(check.passes ? "match" : "DIFFER") (max |diff| \(check.maxAbsDiff) steps; "
+                say("embedded test values: \(check.passes ? "match" : "DIFFER") (max |diff| \(check.maxAbsDiff) steps; "
                     + "device tolerance: int8 0, int16 1)")
                 out["test_max_abs_diff"] = check.maxAbsDiff
                 out["test_max_abs_diff_exact"] = exact.maxAbsDiff
                 out["test_passed"] = check.passes
             } else {
                 let smoke = try espdl.runOnFixedInput()
-                print("no embedded test values: ran every node on a fixed normal input instead (\(String(format: "%.2f", smoke.seconds)) s)")
+                say("no embedded test values: ran every node on a fixed normal input instead (\(String(format: "%.2f", smoke.seconds)) s)")
                 for o in smoke.outputs {
-                    print("output \(o.name): \(o.shape.map(String.init).joined(separator: "x")) \(o.format.map(\.description) ?? "float"), checksum \(o.checksum)")
+                    say("output \(o.name): \(o.shape.map(String.init).joined(separator: "x")) \(o.format.map(\.description) ?? "float"), checksum \(o.checksum)")
                 }
                 out["fixed_input_run"] = true
                 out["fixed_input_seconds"] = smoke.seconds
@@ -56,7 +56,7 @@ struct RunCommand: ParsableCommand {
                                         to: URL(fileURLWithPath: predictions))
                     out["predictions"] = predictions
                 }
-                print(String(format: "top-1 %.2f %%  top-5 %.2f %%  images %d  %.1f images/s", result.top1, result.top5,
+                say(String(format: "top-1 %.2f %%  top-5 %.2f %%  images %d  %.1f images/s", result.top1, result.top5,
                              result.images, result.imagesPerSecond))
                 out.merge(["top1": result.top1, "top5": result.top5, "images": result.images,
                            "images_per_s": result.imagesPerSecond, "skipped": dataset.skipped.count]) { $1 }

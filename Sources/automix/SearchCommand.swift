@@ -41,7 +41,7 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(json: json) {
             let start = Date()
             var data = self.data
             if data.data == nil { data.data = "Datasets/fashion_mnist/val" }
@@ -221,9 +221,10 @@ struct SearchCommand: ParsableCommand {
                 if !stale.isEmpty { log("removed an earlier run's final files: \(stale.joined(separator: ", "))") }
                 log(String(format: "budget not met: even with every layer in float the %@ drop exceeds %.3f; no model or final config written "
                     + "(ranking and journal kept)", metric.rawValue, search.budget))
-                out["final_metric"] = NSNull()
-                out["int16_layers"] = [String]()
-                out["float_layers"] = [String]()
+                // the same keys as a met budget, empty
+                out.merge(["final_metric": NSNull(), "int16_layers": [String](), "float_layers": [String](), "final_config": NSNull(),
+                           "config": NSNull(), "record": NSNull(), "model_files": [String](), "weight_bytes": NSNull(),
+                           "mac_cost": NSNull()]) { $1 }
                 if json { printJSON(out) }
                 throw ExitCode(2)
             }
@@ -253,7 +254,7 @@ struct SearchCommand: ParsableCommand {
                                    + written.map { (URL(fileURLWithPath: $0.path), $0.data) })
 
             let floatCost = PlanCost(plan: Dictionary(uniqueKeysWithValues: layers.map { ($0.name, Precision.float) }), layers: layers, graph: graph)
-            print("""
+            say("""
 
                 plan        \(metric.rawValue)    drop   weight bytes   MAC cost (int8 = 1)
                 float       \(String(format: "%6.2f", floatMetric))  \(String(format: "%5.2f", 0.0))   \(String(format: "%12d", floatCost.weightBytes))   \(String(format: "%.3g", floatCost.macCost))

@@ -262,3 +262,23 @@ extension HardeningTests {
         }
     }
 }
+
+extension HardeningTests {
+    static let jsonCases: [([String], Int32)] = [
+        (["eval", "--model", model, "--data", val, "--limit", "20", "--json"], 0),
+        (["eval", "--model", model, "--data", val, "--limit", "0", "--json"], 64),
+        (["eval", "--model", "/nowhere.onnx", "--data", val, "--json"], 1),
+        (["quantize", "--model", model, "--calib", calib, "--calib-limit", "32", "--data", val, "--limit", "20", "--json"], 0),
+        (["run", Fixtures.root.appendingPathComponent("esp-ppq/fmnist_cnn_esp32p4_int8.espdl").path, "--json"], 0),
+        (["bench", "--model", model, "--runs", "1", "--batch", "2", "--json"], 0),
+    ]
+
+    @Test("--json: stdout is one JSON object for every command and exit path (success, error, usage error)", arguments: jsonCases)
+    func jsonOnly(_ args: [String], _ status: Int32) throws {
+        let r = try runCLI(args)
+        #expect(r.status == status, "\(r.err)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        #expect(object?["automix_version"] as? String == AutoMixVersion.string, "stdout: \(r.out)")
+        if status != 0 { #expect(object?["error"] is String && object?["exit_code"] as? Int == Int(status)) }
+    }
+}

@@ -12,9 +12,9 @@ import Testing
          "--tmp-dir", dir.appendingPathComponent("tmp").path, "--json"] + extra
     }
 
+    /// The `--json` output: stdout must hold that one object and nothing else.
     static func lastJSON(_ out: String) throws -> [String: Any] {
-        let line = out.split(separator: "\n").last.map(String.init) ?? ""
-        return try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] ?? [:]
     }
 
     static func journal(_ dir: URL) -> URL { dir.appendingPathComponent("amct_log/accuracy_based_auto_calibration_record.json") }
@@ -86,7 +86,12 @@ import Testing
         let r = try runCLI(args)
         #expect(r.status != 0)
         #expect(r.err.contains("budget not met"))
-        #expect(try Self.lastJSON(r.out)["budget_met"] as? Bool == false)
+        let missed = try Self.lastJSON(r.out)
+        #expect(missed["budget_met"] as? Bool == false)
+        // the same keys as a met budget, and the versions every JSON carries
+        for key in ["weight_bytes", "mac_cost", "final_config", "model_files", "schema_version", "automix_version"] {
+            #expect(missed.keys.contains(key), "\(key)")
+        }
         for u in earlier { #expect(!fm.fileExists(atPath: u.path), "\(u.path) left from an earlier run") }
         #expect(!fm.fileExists(atPath: dir.appendingPathComponent("Results/accuracy_based_auto_calibration_final_config.json").path))
         #expect(!fm.fileExists(atPath: dir.appendingPathComponent("tmp/config.json").path))
