@@ -183,7 +183,7 @@ extension HardeningTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("Gemm") || $0.contains("how_to_run_model") }.sorted()
         let sources = try files.map { try Data(contentsOf: dir.appendingPathComponent($0)) }
         #expect(sources.count >= 4)
-        var rng = SplitMix(seed: 16)
+        var rng = SplitMix64(seed: 16)
         var errors = 0
         for _ in 0..<300 {
             var bytes = [UInt8](sources[Int(rng.next() % UInt64(sources.count))])
@@ -211,21 +211,9 @@ extension HardeningTests {
     }
 }
 
-/// A small seeded generator (SplitMix64), so the fuzz cases are the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 extension HardeningTests {
-    static func mutate(_ source: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
+    static func mutate(_ source: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         var bytes = source
         switch rng.next() % 3 {
         case 0: for _ in 0..<(1 + rng.next() % 8) { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(rng.next() & 255) }
@@ -239,7 +227,7 @@ extension HardeningTests {
 
     @Test("fuzz: 100 mutated ONNX models and 300 mutated PNG/JPEG files give errors or results, never traps")
     func fuzzONNXAndImages() throws {
-        var rng = SplitMix(seed: 17)
+        var rng = SplitMix64(seed: 17)
         let onnx = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.model("fmnist_mbv2s"))))
         let dir = Fixtures.temporaryDirectory()
         let image = fixedInput([1, 1, 28, 28])
