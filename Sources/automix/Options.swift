@@ -8,7 +8,7 @@ struct ModelOptions: ParsableArguments {
 }
 
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "ImageFolder: root/<class>/*.{jpg,jpeg,png}.")
+    @Option(name: .long, help: "ImageFolder: root/<class>/*.{jpg,jpeg,png} (search's default: Datasets/fashion_mnist/val).")
     var data: String?
 
     @Option(name: .long, help: "Class indices: 'sorted' folder names (torchvision), 'numeric' folder names, or a class-list file.")

@@ -11,7 +11,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Calibration ImageFolder.") var calib = "Datasets/fashion_mnist/calib"
     @OptionGroup var data: DataOptions
     @Option(help: "The chip: esp32p4 or esp32s3.") var target: Target = .esp32p4
-    @Option(help: "Allowed top-1 loss against the float model, in points (a fraction of the float metric with --relative).")
+    @Option(help: "Allowed loss of the metric (top-1, or agreement with --metric agreement) against the float model, in points (a fraction of the float metric with --relative).")
     var maxDrop = 0.1
     @Flag(help: "Read --max-drop as a fraction of the float model's metric.") var relative = false
     @Option(help: "top1 (labelled data) or agreement (with the float model's own predictions, for unlabelled data).")
@@ -53,6 +53,12 @@ struct SearchCommand: ParsableCommand {
                 URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_ranking_info\(suffix).json")
             }
             let finalURL = URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_final_config.json")
+            // the inputs exist before any folder is made (the defaults are the bundled data, relative to the AutoMix folder)
+            for (option, path) in [("--model", model), ("--calib", calib), ("--data", data.data!)] where !FileManager.default.fileExists(atPath: path) {
+                let bundled = path == "Datasets/models/fmnist_mbv2s.onnx" || path.hasPrefix("Datasets/fashion_mnist/")
+                throw AutoMixError.invalidArgument("\(option) \(path): no such file or directory"
+                    + (bundled ? " (the bundled default: run from the AutoMix folder after Scripts/setup.sh, or give \(option))" : ""))
+            }
             // one search per output folder; taking the lock also shows, before any work, that the folders can be written
             let lock = try SearchLock(folders: [results, logDir, tmpDir], command: "search --model \(model)")
             defer { lock.release() }

@@ -270,3 +270,23 @@ extension HardeningTests {
         if status != 0 { #expect(object?["error"] is String && object?["exit_code"] as? Int == Int(status)) }
     }
 }
+
+extension HardeningTests {
+    @Test("search with its bundled defaults outside the AutoMix folder says where to run from and leaves no folder behind")
+    func searchDefaultsElsewhere() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Fixtures.cli)
+        p.arguments = ["search"]
+        p.currentDirectoryURL = dir
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 1)
+        #expect(text.contains("--model") && text.contains("run from the AutoMix folder"), "\(text)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+}
