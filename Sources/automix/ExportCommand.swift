@@ -16,7 +16,7 @@ struct ExportCommand: ParsableCommand {
             --format cpp --bits 16 --granularity per-tensor --calibration minmax.
             """)
 
-    @OptionGroup var model: ModelOptions
+    @Option(help: "Float ONNX classifier (default: the model a search's final config given as --config records).") var model: String?
     @OptionGroup var quant: QuantizeOptions
     @OptionGroup var data: DataOptions
     @Option(help: "espdl, fake-quant-onnx, deploy-onnx, all, or cpp (repeatable).") var format: [ExportFormat] = [.espdl]
@@ -33,7 +33,8 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors(json: json) {
             let config = try quant.quantizationConfig()
-            let graph = try data.preparedGraph(model.model, recorded: config.inputShape)
+            let modelPath = try quant.modelPath(model)
+            let graph = try data.preparedGraph(modelPath, recorded: config.inputShape)
             var input: Tensor?
             if let testInput {
                 guard let d = FileManager.default.contents(atPath: testInput) else { throw AutoMixError.fileNotFound(path: testInput) }
@@ -46,8 +47,11 @@ struct ExportCommand: ParsableCommand {
                 input = Tensor(shape: shape, data: d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
             }
             let imposed = try exponentsFrom.map { try ESPDLModel.load($0, target: config.target).model }
-            let quantized = try quant.plan(graph, config: config, data: data, imposed: imposed).model
-            let stem = name ?? URL(fileURLWithPath: model.model).deletingPathExtension().lastPathComponent
+            let plan = try quant.plan(graph, config: config, data: data, imposed: imposed)
+            let quantized = plan.model
+            // the .espdl's test input: the given file, else the first calibration image, as the search embeds it
+            if input == nil, plan.set.count > 0 { input = plan.set.batch(0..<1) }
+            let stem = name ?? URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
             let paths = try ModelWriters.write(quantized, formats: Set(format), directory: results, name: stem, testInput: input)
             if format.contains(.cpp) {
                 say("Quantized model info:")
@@ -69,7 +73,7 @@ struct ExportCommand: ParsableCommand {
                 try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys]), to: dir.appendingPathComponent("io.json"))
                 say("wrote \(set.count) inputs and simulated outputs to \(dumpIO)")
             }
-            if json { printJSON(["model": model.model, "target": config.target.rawValue, "files": paths]) }
+            if json { printJSON(["model": modelPath, "target": config.target.rawValue, "files": paths]) }
         }
     }
 }

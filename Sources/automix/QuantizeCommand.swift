@@ -4,7 +4,8 @@ import Foundation
 
 /// The calibration options every quantizing command shares.
 struct QuantizeOptions: ParsableArguments {
-    @Option(help: "ImageFolder of calibration images (labels unused).") var calib: String
+    @Option(help: "ImageFolder of calibration images (labels unused; default: the one a search's final config given as --config records).")
+    var calib: String?
     @Option(help: "The chip: esp32p4 (per-channel weights, round half even), esp32s3 (per-tensor, round half up) or c (default esp32p4).")
     var target: Target?
     @Option(help: "Default width of every Conv/Gemm layer: 8 or 16 (default 8).") var bits: Int?
@@ -12,8 +13,8 @@ struct QuantizeOptions: ParsableArguments {
     var layerOverrides: [String] = []
     @Option(help: "A JSON quantization config, e.g. a search's final config (target, bits, layers, observers); it takes the place of --target, --bits, --layer, the observers and --granularity.")
     var config: String?
-    @Option(help: "Calibration batch size.") var calibBatch = 32
-    @Option(help: "Use only the first N calibration images.") var calibLimit: Int?
+    @Option(help: "Calibration batch size (default 32, or what a search's final config records).") var calibBatch: Int?
+    @Option(help: "Use only the first N calibration images (default: all, or what a search's final config records).") var calibLimit: Int?
     @Option(help: "Activation observer at 8 bit: kl (ESP-PPQ's default), minmax, percentile, mse or ifmr.")
     var observer8: Observer?
     @Option(help: "Activation observer at 16 bit (default minmax).") var observer16: Observer?
@@ -24,8 +25,27 @@ struct QuantizeOptions: ParsableArguments {
     var layerObservers: [String] = []
     @OptionGroup var prepare: PreparationOptions
 
+    /// What a search's final config records beside the plan (`model`, `calibration.path/limit/batch`), so that
+    /// `export --config FINAL` alone rebuilds the search's files.
+    var recorded: (model: String?, calib: String?, limit: Int?, batch: Int?) {
+        guard let config, let data = FileManager.default.contents(atPath: config),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return (nil, nil, nil, nil) }
+        let calibration = object["calibration"] as? [String: Any]
+        return (object["model"] as? String, calibration?["path"] as? String, calibration?["limit"] as? Int, calibration?["batch"] as? Int)
+    }
+    var calibrationBatch: Int { calibBatch ?? recorded.batch ?? 32 }
+
+    /// The model: the option, else the one the config records.
+    func modelPath(_ given: String?) throws -> String {
+        guard let path = given ?? recorded.model else {
+            throw AutoMixError.invalidArgument("--model is required (or --config with a search's final config, which records it)")
+        }
+        return path
+    }
+
     func validate() throws {
         try prepare.checkEqualizationAsked()
+        if calib == nil && config == nil { throw ValidationError("--calib is required (or --config with a search's final config, which records it)") }
         try Check.batch(calibBatch, "--calib-batch")
         try Check.positive(calibLimit, "--calib-limit")
         if let bits, bits != 8 && bits != 16 { throw ValidationError("--bits must be 8 or 16, not \(bits)") }
@@ -73,13 +93,17 @@ struct QuantizeOptions: ParsableArguments {
 
     func calibrationSet(_ graph: Graph, data: DataOptions) throws -> Dataset {
         var options = data
-        options.limit = calibLimit
-        return try options.load(calib, for: graph, quiet: false, label: "decode calib")
+        let recorded = self.recorded
+        options.limit = calibLimit ?? recorded.limit
+        guard let path = calib ?? recorded.calib else {
+            throw AutoMixError.invalidArgument("--calib is required: the config \(config ?? "") records no calibration set")
+        }
+        return try options.load(path, for: graph, quiet: false, label: "decode calib")
     }
 
     /// Calibration batches in order (ESP-PPQ's analyses read the first 9 of its calibration loader).
     func batches(_ set: Dataset) -> [Tensor] {
-        stride(from: 0, to: set.count, by: calibBatch).map { set.batch($0..<min($0 + calibBatch, set.count)) }
+        stride(from: 0, to: set.count, by: calibrationBatch).map { set.batch($0..<min($0 + calibrationBatch, set.count)) }
     }
 
     /// A plan made as quantize, export and analyse make it: the calibration images, the float graph after the
@@ -104,7 +128,7 @@ struct QuantizeOptions: ParsableArguments {
         let executor = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
         // per-batch percentiles cost a selection per tensor and batch: collected only when an observer asks for them
         let observers = [config.activationObserver8, config.activationObserver16] + Array(config.observerOverrides.values)
-        return try Calibration.run(executor, on: set, batchSize: calibBatch, percentiles: observers.contains(.percentile),
+        return try Calibration.run(executor, on: set, batchSize: calibrationBatch, percentiles: observers.contains(.percentile),
                                    progress: Progress("calibrate", total: 2 * set.count))
     }
 }
@@ -117,7 +141,7 @@ struct QuantizeCommand: ParsableCommand {
         commandName: "quantize",
         abstract: "Calibrate one fixed precision plan (like ESP-PPQ's espdl_quantize_onnx) and report its accuracy against float.")
 
-    @OptionGroup var model: ModelOptions
+    @Option(help: "Float ONNX classifier (default: the model a search's final config given as --config records).") var model: String?
     @OptionGroup var quant: QuantizeOptions
     @OptionGroup var data: DataOptions
     @Option(help: "Conv/Gemm sums: 'exact' (the chip's integer arithmetic) or 'esp-ppq' (float32, as ESP-PPQ simulates).")
@@ -133,16 +157,17 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors(json: json) {
             let config = try quant.quantizationConfig()
-            let original = try data.preparedGraph(model.model, recorded: config.inputShape)
+            let modelPath = try quant.modelPath(model)
+            let original = try data.preparedGraph(modelPath, recorded: config.inputShape)
             let floatExecutor = try FloatExecutor(graph: original)
             let plan = try quant.plan(original, config: config, data: data)
             let (graph, calibration, quantized) = (plan.graph, plan.calibration, plan.model)
             let counts = Dictionary(grouping: Quantizer.layers(of: graph).map { quantized.precisions[$0.name] ?? .float }, by: { $0 })
                 .mapValues(\.count)
-            say("quantized \(model.model) for \(config.target.rawValue): "
+            say("quantized \(modelPath) for \(config.target.rawValue): "
                 + Precision.allCases.compactMap { p in counts[p].map { "\($0) \(p.rawValue)" } }.joined(separator: ", ")
                 + " layers; calibration \(calibration.images) images in \(String(format: "%.1f", calibration.seconds)) s")
-            var out: [String: Any] = ["model": model.model, "target": config.target.rawValue, "bits": config.bits,
+            var out: [String: Any] = ["model": modelPath, "target": config.target.rawValue, "bits": config.bits,
                                       "calibration_images": calibration.images]
             if let compareEspdl {
                 let c = ExponentComparison(quantized, try ESPDLModel.load(compareEspdl, target: config.target).model)

@@ -115,6 +115,13 @@ import Testing
         let config = try SearchOutputs.readConfig(dir.appendingPathComponent("Results/accuracy_based_auto_calibration_final_config.json").path)
         #expect((config.preparation?.equalization != nil) == equalizedChosen)
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("amct_log/accuracy_based_auto_calibration_record_equalized.json").path))
+        // the final config alone rebuilds the search's .espdl, byte for byte (model, calibration set, passes, test input)
+        let again = dir.appendingPathComponent("again")
+        let e = try runCLI(["export", "--config", dir.appendingPathComponent("Results/accuracy_based_auto_calibration_final_config.json").path,
+                            "--results", again.path])
+        #expect(e.status == 0, "\(e.err)")
+        #expect(try Data(contentsOf: again.appendingPathComponent("fmnist_cnn.espdl"))
+                == Data(contentsOf: dir.appendingPathComponent("Results/fmnist_cnn.espdl")))
     }
 }
 
