@@ -9,8 +9,8 @@ struct AnalyseCommand: ParsableCommand {
         aliases: ["analyze"])
 
     @OptionGroup var model: ModelOptions
-    @OptionGroup var quant: QuantizeOptions
-    @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Plan and calibration") var quant: QuantizeOptions
+    @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Option(help: "Where the ranking goes.") var ranking = "Results/accuracy_based_auto_calibration_ranking_info.json"
     @Flag(help: "End with one JSON object of the results.") var json = false
 

@@ -18,7 +18,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Calibration ImageFolder (default: calibrate on the benchmark batch itself).") var calib: String?
     @Option(help: "Calibration and analysis batch size.") var calibBatch = 8
     @Flag(help: "Also time `analyse` (graphwise + layerwise over all layers) on --calib.") var analyse = false
-    @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Flag(help: "End with one JSON object of the results.") var json = false
     @Flag(help: "Also print the float time per op type and the slowest layers (one core, median of the runs).") var profile = false
     @Option(help: "The float executor's Conv matrix products: avx512 (own kernel; the default where the CPU has it) or openblas.")

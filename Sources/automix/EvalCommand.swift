@@ -7,7 +7,7 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval", abstract: "Float top-1/top-5 accuracy and speed of a model on an ImageFolder.")
 
     @OptionGroup var model: ModelOptions
-    @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Option(help: "Images per inference batch.") var batch = 32
     @Option(help: "Write one CSV row per image: file,top1,label,top5.") var predictions: String?
     @Flag(help: "End with one JSON object of the results.") var json = false

@@ -17,8 +17,8 @@ struct ExportCommand: ParsableCommand {
             """)
 
     @Option(help: "Float ONNX classifier (default: the model a search's final config given as --config records).") var model: String?
-    @OptionGroup var quant: QuantizeOptions
-    @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Plan and calibration") var quant: QuantizeOptions
+    @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Option(help: "espdl, fake-quant-onnx, deploy-onnx, all, or cpp (repeatable).") var format: [ExportFormat] = [.espdl]
     @Option(help: "Folder to write into.") var results = "Results"
     @Option(help: "File name stem (default: the model file's).") var name: String?

@@ -23,7 +23,7 @@ struct QuantizeOptions: ParsableArguments {
     var granularity: WeightGranularity?
     @Option(name: .customLong("layer-observer"), help: "Observer for one layer's output, NAME=kl|minmax|percentile|mse|ifmr (repeatable).")
     var layerObservers: [String] = []
-    @OptionGroup var prepare: PreparationOptions
+    @OptionGroup(title: "Float-graph passes before calibration") var prepare: PreparationOptions
 
     /// What a search's final config records beside the plan (`model`, `calibration.path/limit/batch`), so that
     /// `export --config FINAL` alone rebuilds the search's files.
@@ -142,8 +142,8 @@ struct QuantizeCommand: ParsableCommand {
         abstract: "Calibrate one fixed precision plan (like ESP-PPQ's espdl_quantize_onnx) and report its accuracy against float.")
 
     @Option(help: "Float ONNX classifier (default: the model a search's final config given as --config records).") var model: String?
-    @OptionGroup var quant: QuantizeOptions
-    @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Plan and calibration") var quant: QuantizeOptions
+    @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Option(help: "Conv/Gemm sums: 'exact' (the chip's integer arithmetic) or 'esp-ppq' (float32, as ESP-PPQ simulates).")
     var arithmetic: Arithmetic = .exact
     @Option(help: "Images per inference batch.") var batch = 32

@@ -9,7 +9,7 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "An EDL2 .espdl model (ESP-PPQ's or AutoMix's).") var file: String
     @Option(help: "The chip: esp32p4, esp32s3 or c (default: the file's own target metadata, else read from the filters).") var target: Target?
-    @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Option(help: "Conv/Gemm sums for --data: 'exact' (the chip's integer arithmetic) or 'esp-ppq' (float32, as ESP-PPQ simulates).")
     var arithmetic: Arithmetic = .exact
     @Option(help: "Images per inference batch.") var batch = 32

@@ -9,7 +9,7 @@ struct SearchCommand: ParsableCommand {
 
     @Option(help: "Float ONNX classifier.") var model = "Datasets/models/fmnist_mbv2s.onnx"
     @Option(help: "Calibration ImageFolder.") var calib = "Datasets/fashion_mnist/calib"
-    @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Option(help: "The chip: esp32p4 or esp32s3.") var target: Target = .esp32p4
     @Option(help: "Allowed loss of the metric (top-1, or agreement with --metric agreement) against the float model, in points (a fraction of the float metric with --relative).")
     var maxDrop = 0.1
@@ -23,7 +23,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Directory of the results (ranking, final config).") var results = "Results"
     @Option(help: "Directory of the journal and log.") var logDir = "amct_log"
     @Option(help: "Directory of AMCT's config.json and scale_offset_record.txt.") var tmpDir = "tmp"
-    @OptionGroup var prepare: PreparationOptions
+    @OptionGroup(title: "Float-graph passes before calibration") var prepare: PreparationOptions
     @Flag(help: "Also search with layerwise equalization (the --equalization-* settings) and keep the cheaper final plan.")
     var tryEqualization = false
     @Flag(help: "End with one JSON object of the results.") var json = false
