@@ -377,10 +377,7 @@ struct ESPDLImporter {
         }
         var clips: [String: ClipCodes] = [:]
         for n in graph.nodes where n.op.rule.activation == .clamp && precisions[n.name] != .float {
-            guard let q = formats[n.inputs[0]] else { continue }
-            let lo = n.op == .relu ? 0 : n.float("min", default: -.greatestFiniteMagnitude)
-            let hi = n.op == .relu ? Float.greatestFiniteMagnitude : n.float("max", default: .greatestFiniteMagnitude)
-            clips[n.name] = ClipCodes(lo: q.quantize(Double(lo), target.rounding), hi: q.quantize(Double(hi), target.rounding))
+            if let q = formats[n.inputs[0]] { clips[n.name] = ClipCodes(n, input: q, target.rounding) }
         }
         let model = QuantizedModel(graph: graph, target: target, precisions: precisions, formats: formats,
                                    parameters: parameters, tables: tables, activations: activations, clips: clips)

@@ -103,6 +103,13 @@ public struct ClipCodes: Sendable, Equatable {
     public var lo: Int64
     public var hi: Int64
     public init(lo: Int64, hi: Int64) { self.lo = lo; self.hi = hi }
+
+    /// A Relu's (0 and above) or a Clip's (its min and max) bounds as codes of `input`, with the chip's rounding.
+    public init(_ n: Node, input: QuantFormat, _ mode: RoundingMode) {
+        let lo = n.op == .relu ? 0 : n.float("min", default: -.greatestFiniteMagnitude)
+        let hi = n.op == .relu ? Float.greatestFiniteMagnitude : n.float("max", default: .greatestFiniteMagnitude)
+        self.init(lo: input.quantize(Double(lo), mode), hi: input.quantize(Double(hi), mode))
+    }
 }
 
 /// The one representation of a quantized model: the deploy graph in ONNX semantics (NCHW, BatchNorm folded,

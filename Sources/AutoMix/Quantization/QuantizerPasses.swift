@@ -208,11 +208,7 @@ extension Quantizer {
         let mode = config.target.rounding
         for n in d.graph.nodes where n.op.rule.activation != .none && d.bits(of: n) != nil {
             guard let a = d.formats[n.inputs[0]], let b = d.formats[n.outputs[0]] else { continue }
-            if n.op.rule.activation == .clamp {
-                let lo = n.op == .relu ? 0 : n.float("min", default: -.greatestFiniteMagnitude)
-                let hi = n.op == .relu ? Float.greatestFiniteMagnitude : n.float("max", default: .greatestFiniteMagnitude)
-                d.clips[n.name] = ClipCodes(lo: a.quantize(Double(lo), mode), hi: a.quantize(Double(hi), mode))
-            }
+            if n.op.rule.activation == .clamp { d.clips[n.name] = ClipCodes(n, input: a, mode) }
             let step = a.bits == 8 ? 1 : ActivationTable.isInt16LUT(n, input: a, output: b) ? ActivationTable.int16Step : 256
             d.tables[n.name] = LookupTable(codes: ActivationTable.codes(n, input: a, output: b, step: step, mode), step: step)
         }
