@@ -90,7 +90,6 @@ struct DataOptions: ParsableArguments {
             }
             return v
         }
-        if let s = try perChannel(std, "std"), s.contains(0) { throw AutoMixError.invalidArgument("--std must not be 0") }
         let crop = self.crop.map { (h: $0, w: $0) } ?? (h: input.height, w: input.width)
         guard crop.h == input.height, crop.w == input.width else {
             throw AutoMixError.invalidArgument("--crop \(crop.h) does not match the model input \(input.height)×\(input.width)")

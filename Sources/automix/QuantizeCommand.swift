@@ -103,7 +103,8 @@ struct QuantizeOptions: ParsableArguments {
 
     /// Calibration batches in order (ESP-PPQ's analyses read the first 9 of its calibration loader).
     func batches(_ set: Dataset) -> [Tensor] {
-        stride(from: 0, to: set.count, by: calibrationBatch).map { set.batch($0..<min($0 + calibrationBatch, set.count)) }
+        let size = calibrationBatch   // (reads the config once, not once per batch)
+        return stride(from: 0, to: set.count, by: size).map { set.batch($0..<min($0 + size, set.count)) }
     }
 
     /// A plan made as quantize, export and analyse make it: the calibration images, the float graph after the

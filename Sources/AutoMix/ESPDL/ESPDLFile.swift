@@ -127,14 +127,8 @@ public struct ESPDLFile: Sendable {
     /// The element count of `dims`, or an error naming `what` when a size is negative or the count overflows or exceeds
     /// `maxElements`; `unknown` sizes (-1 in a value's shape) are skipped.
     static func checkedCount(_ dims: [Int], _ what: String, allowUnknown: Bool = false) throws -> Int {
-        var count = 1
-        for d in dims {
-            if allowUnknown && d == -1 { continue }
-            let (p, overflow) = count.multipliedReportingOverflow(by: d)
-            guard d >= 0, !overflow, p <= maxElements else {
-                throw FlatBufferTable.Corrupt(reason: "\(what) has sizes \(dims), which no tensor can have")
-            }
-            count = p
+        guard let count = Tensor.elementCount(dims.filter { !allowUnknown || $0 != -1 }, atMost: maxElements) else {
+            throw FlatBufferTable.Corrupt(reason: "\(what) has sizes \(dims), which no tensor can have")
         }
         return count
     }

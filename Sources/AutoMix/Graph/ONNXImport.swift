@@ -82,11 +82,7 @@ extension Graph {
         guard !inputs.isEmpty else { throw AutoMixError.invalidModel(path: path, reason: "the graph has no input") }
         for i in inputs {
             // sizes from the file are checked before anything is allocated for them
-            let (elements, overflow) = i.shape.filter { $0 > 0 }.reduce((1, false)) { acc, d in
-                let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-                return (p, acc.1 || o)
-            }
-            guard !overflow, elements <= Self.maxInputElements else {
+            guard Tensor.elementCount(i.shape.filter { $0 > 0 }, atMost: Self.maxInputElements) != nil else {
                 throw AutoMixError.invalidModel(path: path, reason: "input '\(i.name)' \(i.shape) holds more than \(Self.maxInputElements) values per image")
             }
         }

@@ -48,3 +48,17 @@ public enum ConstantValue: Sendable, Equatable {
         }
     }
 }
+
+extension Tensor {
+    /// The element count of sizes read from a file or the command line, or nil when a size is negative or the count
+    /// overflows or exceeds `limit`: checked before anything is allocated for them.
+    static func elementCount(_ dims: some Sequence<Int>, atMost limit: Int) -> Int? {
+        var count = 1
+        for d in dims {
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard d >= 0, !overflow, p <= limit else { return nil }
+            count = p
+        }
+        return count
+    }
+}

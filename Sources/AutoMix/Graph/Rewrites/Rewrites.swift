@@ -56,7 +56,7 @@ extension Graph {
             throw AutoMixError.invalidArgument("--input-shape \(text) does not fit model input '\(input.name)' of rank \(known.count)")
         }
         guard given.dropFirst().allSatisfy({ $0 > 0 && $0 <= 1 << 16 }),
-              given.dropFirst().reduce(1.0, { $0 * Double($1) }) <= Double(Graph.maxInputElements) else {
+              Tensor.elementCount(given.dropFirst(), atMost: Graph.maxInputElements) != nil else {
             throw AutoMixError.invalidArgument("--input-shape \(text): sizes must be 1…65536 and at most \(Graph.maxInputElements) values per image")
         }
         for (i, (k, v)) in zip(known, given).enumerated() where i > 0 && k > 0 && k != v {
