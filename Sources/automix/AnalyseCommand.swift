@@ -12,10 +12,10 @@ struct AnalyseCommand: ParsableCommand {
     @OptionGroup(title: "Plan and calibration") var quant: QuantizeOptions
     @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Option(help: "Where the ranking goes.") var ranking = "Results/accuracy_based_auto_calibration_ranking_info.json"
-    @Flag(help: "End with one JSON object of the results.") var json = false
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func run() throws {
-        try reportingErrors(json: json) {
+        try reportingErrors(output) {
             let start = Date()
             let config = try quant.quantizationConfig()
             let original = try data.preparedGraph(model.model)
@@ -25,17 +25,19 @@ struct AnalyseCommand: ParsableCommand {
             let images = batches.reduce(0) { $0 + $1.shape[0] }
 
             var t = Date()
-            let graphwise = try Sensitivity.graphwise(float: graph, quantized: quantized, batches: batches)
+            let graphwise = try Sensitivity.graphwise(float: graph, quantized: quantized, batches: batches,
+                                                      progress: Progress("graphwise", total: batches.count))
             let graphwiseSeconds = Date().timeIntervalSince(t)
             say(Sensitivity.table(graphwise.map { ($0.key, $0.value) }))
             t = Date()
             let layers = Quantizer.layers(of: graph).filter { quantized.precisions[$0.name] != .float }
             let layerwise = try Sensitivity.layerwise(float: graph, quantized: quantized, batches: batches,
-                                                      progress: Progress("layerwise", total: layers.count))
+                                                      progress: Progress("layerwise", total: layers.count * batches.count))
             let layerwiseSeconds = Date().timeIntervalSince(t)
             say(Sensitivity.table(layerwise.map { ($0.key, $0.value) }))
             t = Date()
-            let cosine = try Sensitivity.cosine(float: graph, quantized: quantized, config: config, batches: batches)
+            let cosine = try Sensitivity.cosine(float: graph, quantized: quantized, config: config, batches: batches,
+                                                progress: Progress("cosine", total: batches.count))
             let cosineSeconds = Date().timeIntervalSince(t)
             say(Sensitivity.table(cosine.map { ($0.key, $0.value) }, measure: "COSINE SIMILARITY (AMCT, 0.5 + 0.5·cos)"))
 
@@ -50,7 +52,7 @@ struct AnalyseCommand: ParsableCommand {
             let seconds = Date().timeIntervalSince(start)
             say(String(format: "%d layers ranked on %d images: graphwise %.2f s, layerwise %.2f s, cosine %.2f s; %@ written (%.1f s in all)",
                          layers.count, images, graphwiseSeconds, layerwiseSeconds, cosineSeconds, ranking, seconds))
-            if json {
+            if output.json {
                 printJSON(["model": model.model, "target": config.target.rawValue, "layers": layers.count, "images": images,
                            "ranking": ranking, "most_sensitive": result.layers.first?.name ?? "",
                            "graphwise_seconds": graphwiseSeconds, "layerwise_seconds": layerwiseSeconds,

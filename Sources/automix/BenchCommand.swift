@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Calibration and analysis batch size.") var calibBatch = 8
     @Flag(help: "Also time `analyse` (graphwise + layerwise over all layers) on --calib.") var analyse = false
     @OptionGroup(title: "Images and preprocessing") var data: DataOptions
-    @Flag(help: "End with one JSON object of the results.") var json = false
+    @OptionGroup(title: "Output") var output: OutputOptions
     @Flag(help: "Also print the float time per op type and the slowest layers (one core, median of the runs).") var profile = false
     @Option(help: "The float executor's Conv matrix products: avx512 (own kernel; the default where the CPU has it) or openblas.")
     var gemm: GemmBackend = .preferred
@@ -43,7 +43,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors(json: json) {
+        try reportingErrors(output) {
             let graph = try data.preparedGraph(model.model)
             guard gemm.isAvailable else { throw AutoMixError.invalidArgument("--gemm \(gemm.rawValue): this CPU has no AVX-512") }
             let executor = try FloatExecutor(graph: graph, gemm: gemm)
@@ -96,7 +96,7 @@ struct BenchCommand: ParsableCommand {
                                "analyse_seconds": graphwise + layerwiseSeconds, "analysed_layers": layerwise.count]) { $1 }
                 }
             }
-            if json { printJSON(out) }
+            if output.json { printJSON(out) }
         }
     }
 

@@ -10,14 +10,14 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Option(help: "Images per inference batch.") var batch = 32
     @Option(help: "Write one CSV row per image: file,top1,label,top5.") var predictions: String?
-    @Flag(help: "End with one JSON object of the results.") var json = false
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws {
         try Check.batch(batch, "--batch")
     }
 
     func run() throws {
-        try reportingErrors(json: json) {
+        try reportingErrors(output) {
             let graph = try data.preparedGraph(model.model)
             let executor = try FloatExecutor(graph: graph)
             let dataset = try data.load(for: graph, quiet: false)
@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
             }
             say(String(format: "top-1 %.2f %%  top-5 %.2f %%  images %d  %.1f images/s", result.top1, result.top5,
                          result.images, result.imagesPerSecond))
-            if json {
+            if output.json {
                 var out: [String: Any] = ["model": model.model, "top1": result.top1, "top5": result.top5, "images": result.images,
                                           "images_per_s": result.imagesPerSecond, "skipped": dataset.skipped.count]
                 if let predictions { out["predictions"] = predictions }

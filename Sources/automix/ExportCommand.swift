@@ -28,11 +28,12 @@ struct ExportCommand: ParsableCommand {
     var exponentsFrom: String?
     @Option(help: "Write the --data images (up to --limit) and the plan's simulated outputs here as raw float32 (inputs.f32, outputs.f32, io.json), for checking the fake-quant ONNX in another runtime.")
     var dumpIO: String?
-    @Flag(help: "End with one JSON object of the results.") var json = false
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func run() throws {
-        try reportingErrors(json: json) {
+        try reportingErrors(output) {
             let config = try quant.quantizationConfig()
+            let data = self.data.filled(from: quant.recorded, includingPath: false)
             let modelPath = try quant.modelPath(model)
             let graph = try data.preparedGraph(modelPath, recorded: config.inputShape)
             var input: Tensor?
@@ -73,7 +74,7 @@ struct ExportCommand: ParsableCommand {
                 try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys]), to: dir.appendingPathComponent("io.json"))
                 say("wrote \(set.count) inputs and simulated outputs to \(dumpIO)")
             }
-            if json { printJSON(["model": modelPath, "target": config.target.rawValue, "files": paths]) }
+            if output.json { printJSON(["model": modelPath, "target": config.target.rawValue, "files": paths]) }
         }
     }
 }

@@ -11,11 +11,11 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "ImageFolder: root/<class>/*.{jpg,jpeg,png} (search's default: Datasets/fashion_mnist/val).")
     var data: String?
 
-    @Option(name: .long, help: "Class indices: 'sorted' folder names (torchvision), 'numeric' folder names, or a class-list file.")
-    var labels: String = "sorted"
+    @Option(name: .long, help: "Class indices: 'sorted' folder names (torchvision; the default), 'numeric' folder names, or a class-list file.")
+    var labels: String?
 
-    @Option(name: .long, help: "Short side before the crop: a size, 'none' (pre-cropped images), or 'auto' (images at the model's size pass unchanged, others get round(crop/0.875), e.g. 256 for 224).")
-    var resize: String = "auto"
+    @Option(name: .long, help: "Short side before the crop: a size, 'none' (pre-cropped images), or 'auto' (the default: images at the model's size pass unchanged, others get round(crop/0.875), e.g. 256 for 224).")
+    var resize: String?
 
     @Option(name: .long, help: "Center crop size (default: the model's input size).")
     var crop: Int?
@@ -63,10 +63,10 @@ struct DataOptions: ParsableArguments {
     }
 
     var labelRule: LabelRule {
-        switch labels {
+        switch labels ?? "sorted" {
         case "sorted": return .sorted
         case "numeric": return .numeric
-        default: return .file(labels)
+        case let file: return .file(file)
         }
     }
 
@@ -75,11 +75,11 @@ struct DataOptions: ParsableArguments {
             throw AutoMixError.invalidArgument("model input \(graph.inputs.first?.shape ?? []) is not an image [N,C,H,W]")
         }
         let resizeRule: Preprocessing.Resize
-        switch resize {
+        switch resize ?? "auto" {
         case "none": resizeRule = .none
         case "auto": resizeRule = .auto
         default:
-            guard let n = Int(resize), n > 0 else { throw AutoMixError.invalidArgument("--resize must be a size, 'none' or 'auto', not '\(resize)'") }
+            guard let n = Int(resize ?? ""), n > 0 else { throw AutoMixError.invalidArgument("--resize must be a size, 'none' or 'auto', not '\(resize ?? "")'") }
             resizeRule = .shortSide(n)
         }
         func perChannel(_ v: [Float], _ name: String) throws -> [Float]? {
@@ -113,10 +113,22 @@ struct DataOptions: ParsableArguments {
             // the skipped are named, so that a user can see what a figure leaves out
             let shown = set.skipped.prefix(5).joined(separator: ", ")
             let more = set.skipped.count > 5 ? " and \(set.skipped.count - 5) more" : ""
-            FileHandle.standardError.write(Data("skipped \(set.skipped.count) unreadable images in \(root): \(shown)\(more)\n".utf8))
+            Console.shared.line("skipped \(set.skipped.count) unreadable images in \(root): \(shown)\(more)", level: .quiet)
         }
         return set
     }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print one JSON object on stdout and nothing else (human output goes to stderr).") var json = false
+    @Flag(name: [.short, .long], help: "Only errors and warnings on stderr: no progress, no log lines.") var quiet = false
+    @Flag(name: [.short, .long], help: "More detail: each trial's layers, per-phase timings, plain progress lines of every evaluation.") var verbose = false
+
+    func validate() throws {
+        if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
+    }
+
+    var verbosity: Verbosity { quiet ? .quiet : verbose ? .verbose : .normal }
 }
 
 /// Where human output goes: stdout, or stderr under `--json`, so that stdout then holds only the JSON object.
@@ -131,21 +143,20 @@ func say(_ text: String) {
 
 /// Prints the one JSON object of a `--json` run, with the schema and tool version every AutoMix JSON carries.
 func printJSON(_ object: [String: Any]) {
-    var object = object
-    object["schema_version"] = 1
-    object["automix_version"] = AutoMixVersion.string
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    let data = try! JSONSerialization.data(withJSONObject: JSONFile.stamp(object), options: [.sortedKeys, .withoutEscapingSlashes])
     print(String(decoding: data, as: UTF8.self))
 }
 
 /// Runs a command body, turning AutoMix errors into one line on stderr and exit code 1 (under `--json`, also an
 /// object `{"error": …, "exit_code": 1}` on stdout).
-func reportingErrors(json: Bool = false, _ body: () throws -> Void) throws {
+func reportingErrors(_ output: OutputOptions? = nil, _ body: () throws -> Void) throws {
+    let json = output?.json ?? false
     Output.json = json
+    Console.shared.verbosity = output?.verbosity ?? .normal
     do {
         try body()
     } catch let e as AutoMixError {
-        FileHandle.standardError.write(Data("automix: error: \(e.description)\n".utf8))
+        Console.shared.line("automix: error: \(e.description)", level: .quiet)
         if json { printJSON(["error": e.description, "exit_code": 1]) }
         throw ExitCode.failure
     }

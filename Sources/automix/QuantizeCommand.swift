@@ -25,15 +25,10 @@ struct QuantizeOptions: ParsableArguments {
     var layerObservers: [String] = []
     @OptionGroup(title: "Float-graph passes before calibration") var prepare: PreparationOptions
 
-    /// What a search's final config records beside the plan (`model`, `calibration.path/limit/batch`), so that
-    /// `export --config FINAL` alone rebuilds the search's files.
-    var recorded: (model: String?, calib: String?, limit: Int?, batch: Int?) {
-        guard let config, let data = FileManager.default.contents(atPath: config),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return (nil, nil, nil, nil) }
-        let calibration = object["calibration"] as? [String: Any]
-        return (object["model"] as? String, calibration?["path"] as? String, calibration?["limit"] as? Int, calibration?["batch"] as? Int)
-    }
-    var calibrationBatch: Int { calibBatch ?? recorded.batch ?? 32 }
+    /// What a search's final config records beside the plan, so that `export --config FINAL` alone rebuilds the
+    /// search's files.
+    var recorded: RecordedRun { RecordedRun(configPath: config) }
+    var calibrationBatch: Int { calibBatch ?? recorded.calibBatch ?? 32 }
 
     /// The model: the option, else the one the config records.
     func modelPath(_ given: String?) throws -> String {
@@ -92,9 +87,9 @@ struct QuantizeOptions: ParsableArguments {
     }
 
     func calibrationSet(_ graph: Graph, data: DataOptions) throws -> Dataset {
-        var options = data
         let recorded = self.recorded
-        options.limit = calibLimit ?? recorded.limit
+        var options = data.filled(from: recorded, includingPath: false)
+        options.limit = calibLimit ?? recorded.calibLimit
         guard let path = calib ?? recorded.calib else {
             throw AutoMixError.invalidArgument("--calib is required: the config \(config ?? "") records no calibration set")
         }
@@ -151,13 +146,14 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Write one CSV row per image of the quantized model: file,top1,label,top5.") var predictions: String?
     @Option(help: "An .espdl export of the same model (e.g. ESP-PPQ's) whose exponents to compare with AutoMix's.")
     var compareEspdl: String?
-    @Flag(help: "End with one JSON object of the results.") var json = false
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws { try Check.batch(batch, "--batch") }
 
     func run() throws {
-        try reportingErrors(json: json) {
+        try reportingErrors(output) {
             let config = try quant.quantizationConfig()
+            let data = self.data.filled(from: quant.recorded, includingPath: false)
             let modelPath = try quant.modelPath(model)
             let original = try data.preparedGraph(modelPath, recorded: config.inputShape)
             let floatExecutor = try FloatExecutor(graph: original)
@@ -201,7 +197,7 @@ struct QuantizeCommand: ParsableCommand {
                 out.merge(["float_top1": reference.top1, "top1": result.top1, "top5": result.top5, "drop": reference.top1 - result.top1,
                            "agreement": agreement, "images": result.images, "images_per_s": result.imagesPerSecond]) { $1 }
             }
-            if json { printJSON(out) }
+            if output.json { printJSON(out) }
         }
     }
 }

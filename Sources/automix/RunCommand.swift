@@ -7,21 +7,37 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Emulate an .espdl file bit-exactly: check its embedded test values, and optionally evaluate it on an ImageFolder.")
 
-    @Argument(help: "An EDL2 .espdl model (ESP-PPQ's or AutoMix's).") var file: String
+    @Argument(help: "An EDL2 .espdl model (ESP-PPQ's or AutoMix's; default: the one a search's final config given as --config wrote).")
+    var file: String?
+    @Option(help: "A search's final config: its .espdl, evaluated on its --data with its preprocessing (options given here take precedence).")
+    var config: String?
     @Option(help: "The chip: esp32p4, esp32s3 or c (default: the file's own target metadata, else read from the filters).") var target: Target?
     @OptionGroup(title: "Images and preprocessing") var data: DataOptions
     @Option(help: "Conv/Gemm sums for --data: 'exact' (the chip's integer arithmetic) or 'esp-ppq' (float32, as ESP-PPQ simulates).")
     var arithmetic: Arithmetic = .exact
     @Option(help: "Images per inference batch.") var batch = 32
     @Option(help: "Write one CSV row per image: file,top1,label,top5.") var predictions: String?
-    @Flag(help: "End with one JSON object of the results.") var json = false
+    @OptionGroup(title: "Output") var output: OutputOptions
 
-    func validate() throws { try Check.batch(batch, "--batch") }
+    func validate() throws {
+        try Check.batch(batch, "--batch")
+        if file == nil && config == nil { throw ValidationError("give an .espdl file, or --config with a search's final config") }
+    }
 
     func run() throws {
-        try reportingErrors(json: json) {
+        try reportingErrors(output) {
+            let recorded = RecordedRun(configPath: config)
+            if let config, !FileManager.default.fileExists(atPath: config) { throw AutoMixError.fileNotFound(path: config) }
+            guard let file = file ?? recorded.espdl else {
+                throw AutoMixError.invalidArgument("--config \(config ?? ""): records no .espdl (not a search's final config); give the .espdl file")
+            }
+            let data = self.data.filled(from: recorded)
             let espdl = try ESPDLModel.load(file, target: target)
-            var out: [String: Any] = ["model": file, "target": espdl.model.target.rawValue]
+            // the same keys on every path: what a path does not measure is null
+            var out: [String: Any] = ["model": file, "target": espdl.model.target.rawValue, "test_max_abs_diff": NSNull(),
+                                      "test_max_abs_diff_exact": NSNull(), "test_passed": NSNull(), "fixed_input_run": false,
+                                      "fixed_input_seconds": NSNull(), "predictions": NSNull(), "top1": NSNull(), "top5": NSNull(),
+                                      "images": NSNull(), "images_per_s": NSNull(), "skipped": NSNull(), "data": data.data as Any]
             say("\(file): \(espdl.model.graph.nodes.count) nodes, target \(espdl.model.target.rawValue) (from \(espdl.targetSource))")
             if espdl.streaming { say("streaming model: emulated as its first call (every StreamingCache starts with zeros)") }
             if !espdl.testOutputs.isEmpty {
@@ -61,7 +77,7 @@ struct RunCommand: ParsableCommand {
                 out.merge(["top1": result.top1, "top5": result.top5, "images": result.images,
                            "images_per_s": result.imagesPerSecond, "skipped": dataset.skipped.count]) { $1 }
             }
-            if json { printJSON(out) }
+            if output.json { printJSON(out) }
             if out["test_passed"] as? Bool == false { throw ExitCode(1) }
         }
     }

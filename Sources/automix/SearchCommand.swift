@@ -26,7 +26,7 @@ struct SearchCommand: ParsableCommand {
     @OptionGroup(title: "Float-graph passes before calibration") var prepare: PreparationOptions
     @Flag(help: "Also search with layerwise equalization (the --equalization-* settings) and keep the cheaper final plan.")
     var tryEqualization = false
-    @Flag(help: "End with one JSON object of the results.") var json = false
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func validate() throws {
         try prepare.checkEqualizationAsked(also: tryEqualization)
@@ -41,7 +41,7 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors(json: json) {
+        try reportingErrors(output) {
             let start = Date()
             var data = self.data
             if data.data == nil { data.data = "Datasets/fashion_mnist/val" }
@@ -130,9 +130,11 @@ struct SearchCommand: ParsableCommand {
                 let layers = Quantizer.layers(of: prepared).filter { int8Model.precisions[$0.name] != .float }
                 // the analysis compares the prepared float graph with its own quantization (same layer names)
                 let layerwise = try Sensitivity.layerwise(float: prepared, quantized: int8Model, batches: analysed,
-                                                          progress: Progress("rank", total: analysed.count))
-                let graphwise = try Sensitivity.graphwise(float: prepared, quantized: int8Model, batches: analysed)
-                let cosine = try Sensitivity.cosine(float: prepared, quantized: int8Model, config: config, batches: analysed)
+                                                          progress: Progress("rank: layerwise", total: layers.count * analysed.count))
+                let graphwise = try Sensitivity.graphwise(float: prepared, quantized: int8Model, batches: analysed,
+                                                          progress: Progress("rank: graphwise", total: analysed.count))
+                let cosine = try Sensitivity.cosine(float: prepared, quantized: int8Model, config: config, batches: analysed,
+                                                    progress: Progress("rank: cosine", total: analysed.count))
                 let ranking = SensitivityRanking(
                     model: model, target: target, bits: 8, calibrationImages: calibration.images,
                     analysisImages: analysed.reduce(0) { $0 + $1.shape[0] }, layers: layers.map { n in
@@ -161,10 +163,14 @@ struct SearchCommand: ParsableCommand {
                         let planned = try Quantizer(graph: try outcome.graph(for: c), config: c, calibration: calibration).build()
                         try ESPDLExporter(model: planned).check()
                         let executor = try QuantExecutor(model: planned)
-                        let r = try Evaluation.run(executor, on: evalSet, batchSize: batch)
+                        let r = try Evaluation.run(executor, on: evalSet, batchSize: batch,
+                                                   progress: Progress("eval", total: evalSet.count, plainLines: Console.shared.verbosity == .verbose))
                         return self.metric == .top1 ? r.top1 : r.agreement(with: reference)
                     },
                     cost: { PlanCost(plan: $0, layers: layers, graph: prepared) }, log: { log($0) })
+                search.status = { Console.shared.setContext(suffix.isEmpty ? $0 : "equalized · " + $0) }
+                search.detailLog = { log($0, level: .verbose) }
+                defer { Console.shared.setContext("") }
                 let result = try search.run()
                 return Variant(config: config, outcome: outcome, calibration: calibration, layers: layers, ranking: ranking,
                                search: search, result: result, journalURL: journalURL, rankingURL: rankingURL,
@@ -231,7 +237,7 @@ struct SearchCommand: ParsableCommand {
                 out.merge(["final_metric": NSNull(), "int16_layers": [String](), "float_layers": [String](), "final_config": NSNull(),
                            "config": NSNull(), "record": NSNull(), "model_files": [String](), "weight_bytes": NSNull(),
                            "mac_cost": NSNull()]) { $1 }
-                if json { printJSON(out) }
+                if output.json { printJSON(out) }
                 throw ExitCode(2)
             }
 
@@ -248,6 +254,8 @@ struct SearchCommand: ParsableCommand {
                 "weight_bytes": final.cost.weightBytes, "mac_cost": final.cost.macCost,
                 "calibration": ["path": calib, "images": calibration.images, "batch": calibBatch, "limit": calibLimit as Any],
                 "int16_layers": int16Layers, "float_layers": floatLayers,
+                "data": RecordedRun.record(data, path: data.data!),
+                "espdl": URL(fileURLWithPath: results).appendingPathComponent(stem + ".espdl").path,
             ])
             // the files for the chip and for other tools (the first calibration image is the .espdl's test input), the final
             // config and AMCT's files: built and checked first, then written as one set, so a failure (a plan the chip cannot
@@ -260,23 +268,38 @@ struct SearchCommand: ParsableCommand {
                                    + written.map { (URL(fileURLWithPath: $0.path), $0.data) })
 
             let floatCost = PlanCost(plan: Dictionary(uniqueKeysWithValues: layers.map { ($0.name, Precision.float) }), layers: layers, graph: graph)
+            func row(_ name: String, _ metricValue: Double, _ drop: Double, _ cost: PlanCost) -> String {
+                name.padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + String(format: "%7.2f  %6.2f  %12d  %10.3g", metricValue, drop, cost.weightBytes, cost.macCost)
+            }
+            log("final plan: \(int16Layers.count) int16, \(floatLayers.count) float layers; \(metric.rawValue) \(String(format: "%.2f", final.metric))")
+            let espdlPath = modelFiles.first { $0.hasSuffix(".espdl") } ?? ""
             say("""
 
-                plan        \(metric.rawValue)    drop   weight bytes   MAC cost (int8 = 1)
-                float       \(String(format: "%6.2f", floatMetric))  \(String(format: "%5.2f", 0.0))   \(String(format: "%12d", floatCost.weightBytes))   \(String(format: "%.3g", floatCost.macCost))
-                all int8    \(String(format: "%6.2f", outcome.int8.metric))  \(String(format: "%5.2f", outcome.int8.drop))   \(String(format: "%12d", outcome.int8.cost.weightBytes))   \(String(format: "%.3g", outcome.int8.cost.macCost))
-                final       \(String(format: "%6.2f", final.metric))  \(String(format: "%5.2f", final.drop))   \(String(format: "%12d", final.cost.weightBytes))   \(String(format: "%.3g", final.cost.macCost))
-                budget: drop ≤ \(String(format: "%.3f", search.budget)) points; int16: \(int16Layers.isEmpty ? "none" : int16Layers.joined(separator: ", "))
-                float: \(floatLayers.isEmpty ? "none" : floatLayers.joined(separator: ", "))
-                \(search.trialsRun) trials run, \(search.trialsResumed) from the journal; \(String(format: "%.1f", seconds)) s \
-                (calibration \(String(format: "%.1f", calibrationSeconds)) s, ranking \(String(format: "%.1f", rankingSeconds)) s, evaluation \(String(format: "%.1f", evaluationSeconds)) s)
-                wrote \(([finalURL.path, rankingURL.path, journalURL.path, tmpConfig.path, record.path] + modelFiles).joined(separator: ", "))
+                plan      \(String(repeating: " ", count: max(0, 7 - metric.rawValue.count)) + metric.rawValue)    drop  weight bytes    MAC cost (int8 = 1)
+                \(row("float", floatMetric, 0, floatCost))
+                \(row("all int8", outcome.int8.metric, outcome.int8.drop, outcome.int8.cost))
+                \(row("final", final.metric, final.drop, final.cost))
+
+                \(Summary.field("budget", String(format: "drop ≤ %.3f points: met (final drop %.2f)", search.budget, final.drop)))
+                \(Summary.field("int16", Summary.layerList(int16Layers)))
+                \(Summary.field("float", Summary.layerList(floatLayers)))
+                \(Summary.field("trials", "\(search.trialsRun) run, \(search.trialsResumed) from the journal; " + String(format: "%.1f s (calibration %.1f s, ranking %.1f s, evaluation %.1f s)", seconds, calibrationSeconds, rankingSeconds, evaluationSeconds)))
+
+                wrote
+                \(Summary.files([("final config", finalURL.path), ("ranking", rankingURL.path), ("journal", journalURL.path),
+                                 ("AMCT config", tmpConfig.path), ("scale/offset", record.path)] + modelFiles.map { (Summary.kind(of: $0), $0) }))
+
+                next
+                  # the ranking, with each layer's final precision
+                  automix inspect \(Summary.shell(rankingURL.path))
+                  # \(URL(fileURLWithPath: espdlPath).lastPathComponent) in the chip's integer arithmetic, on the evaluation images
+                  automix run --config \(Summary.shell(finalURL.path))
                 """)
-            log("final plan: \(int16Layers.count) int16, \(floatLayers.count) float layers; \(metric.rawValue) \(String(format: "%.2f", final.metric))")
             out.merge(["final_metric": final.metric, "int16_layers": int16Layers, "float_layers": floatLayers,
                        "final_config": finalURL.path, "config": tmpConfig.path, "record": record.path, "model_files": modelFiles,
                        "weight_bytes": final.cost.weightBytes, "mac_cost": final.cost.macCost]) { $1 }
-            if json { printJSON(out) }
+            if output.json { printJSON(out) }
         }
     }
 }

@@ -22,7 +22,7 @@ extension DataOptions {
     func validate() throws {
         try Check.positive(limit, "--limit")
         try Check.positive(crop, "--crop")
-        if let n = Int(resize), !(1...16384).contains(n) { throw ValidationError("--resize must be 1…16384, 'none' or 'auto', not \(n)") }
+        if let n = Int(resize ?? ""), !(1...16384).contains(n) { throw ValidationError("--resize must be 1…16384, 'none' or 'auto', not \(n)") }
         try Check.finite(mean, "--mean")
         try Check.finite(std, "--std")
         if std.contains(0) { throw ValidationError("--std must not be 0") }

@@ -39,7 +39,8 @@ public enum Sensitivity {
 
     /// ESP-PPQ's graphwise analysis: every Conv/Gemm output of the quantized model against the float model,
     /// the error accumulated from the input up to that layer. Images are independent, so each batch is split over the cores.
-    public static func graphwise(float graph: Graph, quantized model: QuantizedModel, batches: [Tensor]) throws -> [String: Double] {
+    public static func graphwise(float graph: Graph, quantized model: QuantizedModel, batches: [Tensor],
+                                 progress: Progress? = nil) throws -> [String: Double] {
         let layers = Quantizer.layers(of: graph)
         let layerOf = Dictionary(layers.map { ($0.outputs[0], $0.name) }, uniquingKeysWith: { a, _ in a })
         let floatExecutor = try FloatExecutor(graph: graph, fuseActivations: false)
@@ -68,7 +69,9 @@ public enum Sensitivity {
                 } catch { failure.set(error) }
             }
             if let e = failure.error { throw e }
+            progress?.advance()
         }
+        progress?.finish(batches.count)
         return sums.means()
     }
 
@@ -76,7 +79,7 @@ public enum Sensitivity {
     /// model's. Alone means as ESP-PPQ restores one op: its weights and bias; its input only when it reads the
     /// graph input (elsewhere the input's config belongs to the float producer); its output unless a following
     /// Relu/Clip shares it. The float prefix is computed once per batch; each layer re-runs only what follows it,
-    /// layers spread over the cores.
+    /// layers spread over the cores. `progress` counts layers × batches.
     public static func layerwise(float graph: Graph, quantized model: QuantizedModel, batches: [Tensor],
                                  progress: Progress? = nil) throws -> [String: Double] {
         let executor = try FloatExecutor(graph: graph)
@@ -101,12 +104,12 @@ public enum Sensitivity {
                             sum += zip(r, sample(q, nil)).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }
                         }
                         sums.add(fakes[k].name, sum, count: batch.shape[0] * outputs.count)
+                        progress?.advance()
                     } catch { failure.set(error) }
                 }
             }
             if let e = failure.error { throw e }
-            done += 1
-            progress?.update(done)
+            done += fakes.count
         }
         progress?.finish(done)
         return sums.means()
@@ -115,7 +118,7 @@ public enum Sensitivity {
     /// AMCT's isolated sensitivity: per batch `0.5 + 0.5·cos(y_float, y_quantized)` of each layer's own output on
     /// the inputs it receives in the weight-quantized float model; lower is more sensitive.
     public static func cosine(float graph: Graph, quantized model: QuantizedModel, config: QuantizationConfig,
-                              batches: [Tensor]) throws -> [String: Double] {
+                              batches: [Tensor], progress: Progress? = nil) throws -> [String: Double] {
         let inputsGraph = try Quantizer.weightQuantizedGraph(graph, config: config)
         let executor = try FloatExecutor(graph: inputsGraph, fuseActivations: false)
         let layers = Quantizer.layers(of: graph).filter { model.precisions[$0.name]?.bits != nil }
@@ -141,7 +144,9 @@ public enum Sensitivity {
                 let quantized = try kernel.preActivation(q, outShape: reference.shape)
                 sums[layer.name, default: 0] += cosineScore(reference.data, quantized.data)
             }
+            progress?.advance()
         }
+        progress?.finish(batches.count)
         return sums.mapValues { $0 / Double(max(batches.count, 1)) }
     }
 

@@ -39,6 +39,6 @@ extension ESPDLFile {
             configs[n.name] = op
         }
         return try JSONSerialization.data(withJSONObject: ["configs": configs, "dispatchings": dispatchings, "values": values],
-                                          options: [.prettyPrinted, .sortedKeys])
+                                          options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 }

@@ -25,6 +25,8 @@ public final class PrecisionSearch {
     let evaluate: ([String: Precision]) throws -> Double
     let cost: ([String: Precision]) -> PlanCost
     let log: (String) -> Void
+    /// What the search is doing, for a live display: "trial 6 (7 of ~12) · greedy · best 1 int16 → 91.17".
+    public var status: (String) -> Void = { _ in }
     var memo: [String: SearchJournal.Trial] = [:]
     var replay: [String: SearchJournal.Trial]
 
@@ -62,6 +64,7 @@ public final class PrecisionSearch {
             trialsResumed += 1
             log("trial \(t.index) [\(phase)] resumed from the journal: \(Self.describe(plan)) → \(String(format: "%.2f", t.metric))")
         } else {
+            status(statusLine(phase))
             let start = Date()
             let metric = try evaluate(plan)
             t = SearchJournal.Trial(index: journal.trials.count, phase: phase, plan: plan, metric: metric,
@@ -70,11 +73,46 @@ public final class PrecisionSearch {
             trialsRun += 1
             log("trial \(t.index) [\(phase)] \(Self.describe(plan)) → \(String(format: "%.2f", metric)) "
                 + "(drop \(String(format: "%.2f", t.drop)), \(t.passed ? "meets" : "misses") the budget, \(String(format: "%.1f", t.seconds)) s)")
+            detail(plan)
         }
         memo[key] = t
         journal.trials.append(t)
         try journal.write(to: journalURL)
         return t
+    }
+
+    /// The layers of a plan by precision, for `--verbose`.
+    public var detailLog: (String) -> Void = { _ in }
+
+    func detail(_ plan: [String: Precision]) {
+        for p in [Precision.int16, .float] {
+            let names = ranking.filter { plan[$0] == p }
+            if !names.isEmpty { detailLog("  \(p.rawValue): \(names.joined(separator: ", "))") }
+        }
+    }
+
+    // MARK: the live estimate
+
+    /// Where the ladder stands, for the estimate of the trials left.
+    var bisecting: (lo: Int, hi: Int)?
+    var relaxing: (left: Int, size: Int)?
+
+    /// Trials this run is likely to evaluate after the current one: the bisection's steps, then a greedy pass
+    /// (about one trial per run of layers plus a few halvings) and the final plan.
+    var trialsAhead: Int {
+        func log2Up(_ x: Int) -> Int { x <= 1 ? 0 : Int(ceil(log2(Double(x)))) }
+        func greedy(_ k: Int) -> Int { k <= 1 ? k : min(k, 4 + log2Up(k)) }
+        if let (left, size) = relaxing { return (left + size - 1) / max(size, 1) + 1 }
+        if let (lo, hi) = bisecting { return log2Up(hi - lo) + greedy((lo + hi) / 2) + 1 }
+        return 1
+    }
+
+    func statusLine(_ phase: String) -> String {
+        let index = journal.trials.count
+        let best = journal.trials.filter(\.passed).min { ($0.cost.macCost, $0.index) < ($1.cost.macCost, $1.index) }
+        let bestText = best.map { "best \(Self.describe($0.plan)) → \(String(format: "%.2f", $0.metric))" } ?? "none meets the budget yet"
+        // the index as the log and journal number trials (from 0); the count as a person counts
+        return "trial \(index) (\(index + 1) of ~\(index + 1 + trialsAhead)) · \(phase) · \(bestText)"
     }
 
     static func describe(_ plan: [String: Precision]) -> String {
@@ -93,7 +131,9 @@ public final class PrecisionSearch {
         var plan = plan
         var i = 0
         var size = max(1, candidates.count / 4)
+        defer { relaxing = nil }
         while i < candidates.count {
+            relaxing = (candidates.count - i, size)
             let run = Array(candidates[i..<min(i + size, candidates.count)])
             var candidate = plan
             for layer in run { candidate[layer] = p }
@@ -114,7 +154,9 @@ public final class PrecisionSearch {
     /// The smallest k in 1...n for which `plan(k)` passes, given that `plan(n)` passes.
     func smallestPassing(_ n: Int, _ phase: String, _ plan: (Int) -> [String: Precision]) throws -> Int {
         var lo = 0, hi = n   // plan(lo) fails (or is the start), plan(hi) passes
+        defer { bisecting = nil }
         while hi - lo > 1 {
+            bisecting = (lo, hi)
             let mid = (lo + hi) / 2
             if try trial(plan(mid), phase).passed { hi = mid } else { lo = mid }
         }
@@ -136,10 +178,18 @@ public final class PrecisionSearch {
         return zip(groups, harm).enumerated().sorted { ($0.element.1, $0.offset) < ($1.element.1, $1.offset) }.flatMap(\.element.0)
     }
 
+    /// Records the chosen trial in the journal.
+    func finish(_ int8: SearchJournal.Trial, _ final: SearchJournal.Trial) throws -> Outcome {
+        journal.finalTrial = final.index
+        try journal.write(to: journalURL)
+        return Outcome(int8: int8, final: final)
+    }
+
     public func run() throws -> Outcome {
         let n = ranking.count
+        bisecting = (0, n)   // before the first trial: the estimate assumes the ladder
         let int8 = try trial([:], "int8")
-        if int8.passed { return Outcome(int8: int8, final: int8) }
+        if int8.passed { return try finish(int8, int8) }
 
         var plan: [String: Precision]
         if try trial(top(n, .int16), "int16 ladder").passed {
@@ -161,6 +211,6 @@ public final class PrecisionSearch {
             plan = try relax(plan, Array(ranking.prefix(f).reversed()), to: .int16)
             plan = try relax(plan, ranking.filter { plan[$0] == .int16 }.reversed(), to: .int8)
         }
-        return Outcome(int8: int8, final: try trial(plan, "final"))
+        return try finish(int8, try trial(plan, "final"))
     }
 }

@@ -43,6 +43,8 @@ public struct SearchJournal: Sendable, Codable {
     public var relative: Bool
     public var floatMetric: Double
     public var trials: [Trial]
+    /// The trial whose plan the search chose (its index), once the search has ended with a plan.
+    public var finalTrial: Int?
 
     public init(identity: Identity, maxDrop: Double, relative: Bool, floatMetric: Double, trials: [Trial]) {
         self.identity = identity; self.maxDrop = maxDrop; self.relative = relative; self.floatMetric = floatMetric; self.trials = trials

@@ -10,7 +10,7 @@ public enum SearchOutputs {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         var object = try JSONSerialization.jsonObject(with: try encoder.encode(config)) as! [String: Any]
         object.merge(extra) { a, _ in a }
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return try JSONSerialization.data(withJSONObject: JSONFile.stamp(object), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 
     public static func readConfig(_ path: String) throws -> QuantizationConfig {
@@ -78,9 +78,10 @@ public final class SearchLog: @unchecked Sendable {
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss,SSS"
     }
 
-    public func callAsFunction(_ message: String) {
+    /// Writes every message to the log file; shows it on stderr at `level` or above (`Console.verbosity`).
+    public func callAsFunction(_ message: String, level: Verbosity = .normal) {
         let line = "\(formatter.string(from: Date())) - INFO - [AutoMix]: \(message)\n"
         handle?.write(Data(line.utf8))
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        Console.shared.line(message, level: level)
     }
 }
