@@ -1,11 +1,18 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
+// (6.2: a package whose targets use unsafe flags can still be depended on by version)
 import PackageDescription
 
 // Hot loops are built optimised even in debug (`swift test`), so the tests run at near-release speed.
-// `haswell` (AVX2 + FMA) is the portable baseline of this machine kind; see shared/specs/swift-stack-recipes.md §3.
+#if arch(x86_64)
+// `haswell` (AVX2 + FMA) is the baseline of the x86 machines AutoMix is built for.
 let kernelFlags: [String] = ["-Ounchecked", "-target-cpu", "haswell"]
 // The AVX-512 GEMM kernel; only called after a CPU check (Sources/KernelsAVX512/README.md).
 let avx512Flags: [String] = ["-Ounchecked", "-target-cpu", "skylake-avx512"]
+#else
+// Elsewhere (arm64) the same portable Swift, for the host CPU; the AVX-512 kernel is built but never called.
+let kernelFlags: [String] = ["-Ounchecked"]
+let avx512Flags: [String] = ["-Ounchecked"]
+#endif
 
 let package = Package(
     name: "AutoMix",

@@ -62,14 +62,13 @@ struct BenchCommand: ParsableCommand {
             if profile { try printProfile(executor, x) }
             if let target {
                 let config = QuantizationConfig(target: target, bits: bits)
-                let fakeWeights = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
                 var batches = [x]
                 if let calib {
                     let set = try data.load(calib, for: graph, quiet: true)
-                    batches = stride(from: 0, to: set.count, by: calibBatch).map { set.batch($0..<min($0 + calibBatch, set.count)) }
+                    batches = set.batches(of: calibBatch)
                 }
                 let calibStart = Date()
-                let calibration = try Calibration.run(fakeWeights, batches: batches)
+                let calibration = try Calibration.run(for: graph, config: config, batches: batches)
                 let calibSeconds = Date().timeIntervalSince(calibStart)
                 let quantized = try Quantizer(graph: graph, config: config, calibration: calibration).build()
                 let integer = try QuantExecutor(model: quantized)

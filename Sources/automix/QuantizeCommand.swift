@@ -98,8 +98,7 @@ struct QuantizeOptions: ParsableArguments {
 
     /// Calibration batches in order (ESP-PPQ's analyses read the first 9 of its calibration loader).
     func batches(_ set: Dataset) -> [Tensor] {
-        let size = calibrationBatch   // (reads the config once, not once per batch)
-        return stride(from: 0, to: set.count, by: size).map { set.batch($0..<min($0 + size, set.count)) }
+        set.batches(of: calibrationBatch)
     }
 
     /// A plan made as quantize, export and analyse make it: the calibration images, the float graph after the
@@ -121,11 +120,7 @@ struct QuantizeOptions: ParsableArguments {
 
     /// Calibrates on the graph with quantized weights, as ESP-PPQ does.
     func calibrate(_ graph: Graph, config: QuantizationConfig, set: Dataset) throws -> Calibration {
-        let executor = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
-        // per-batch percentiles cost a selection per tensor and batch: collected only when an observer asks for them
-        let observers = [config.activationObserver8, config.activationObserver16] + Array(config.observerOverrides.values)
-        return try Calibration.run(executor, on: set, batchSize: calibrationBatch, percentiles: observers.contains(.percentile),
-                                   progress: Progress("calibrate", total: 2 * set.count))
+        try Calibration.run(for: graph, config: config, batches: batches(set), progress: Progress("calibrate", total: 2 * set.count))
     }
 }
 

@@ -81,7 +81,7 @@ struct SearchCommand: ParsableCommand {
             log(String(format: "float %@ %.2f %% on %d images (%@)", metric.rawValue, floatMetric, evalSet.count, model))
 
             // one preparation, calibration and ranking serve every trial of a variant
-            let calibBatches = stride(from: 0, to: calibSet.count, by: calibBatch).map { calibSet.batch($0..<min($0 + calibBatch, calibSet.count)) }
+            let calibBatches = calibSet.batches(of: calibBatch)
             var evaluationSeconds = 0.0, calibrationSeconds = 0.0, rankingSeconds = 0.0
 
             struct Variant {
@@ -119,8 +119,7 @@ struct SearchCommand: ParsableCommand {
                 let outcome = try done ?? (preparation ?? GraphPreparation()).apply(to: original, config: config, batches: calibBatches)
                 for note in outcome.notes { log(note) }
                 let prepared = try outcome.graph(for: config)
-                let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(prepared, config: config)),
-                                                      batches: calibBatches, progress: Progress("calibrate", total: 2 * calibSet.count))
+                let calibration = try Calibration.run(for: prepared, config: config, batches: calibBatches, progress: Progress("calibrate", total: 2 * calibSet.count))
                 calibrationSeconds += Date().timeIntervalSince(t)
                 t = Date()
                 let int8Model = try Quantizer(graph: prepared, config: config, calibration: calibration).build()

@@ -16,6 +16,16 @@ public struct Calibration: Sendable, Codable {
         return try run(executor, batches: batches, percentiles: percentiles, progress: progress)
     }
 
+    /// Calibrates `graph` for `config` as ESP-PPQ does: on the graph with its weights already quantized at the
+    /// config's default width, in the given batches (their order and size matter to per-batch percentiles). The
+    /// result serves every plan of the config's target: exponents are derived from it without running the model again.
+    public static func run(for graph: Graph, config: QuantizationConfig, batches: [Tensor], progress: Progress? = nil) throws -> Calibration {
+        let executor = try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config))
+        // per-batch percentiles cost a selection per tensor and batch: collected only when an observer asks for them
+        let observers = [config.activationObserver8, config.activationObserver16] + Array(config.observerOverrides.values)
+        return try run(executor, batches: batches, percentiles: observers.contains(.percentile), progress: progress)
+    }
+
     /// Calibrates on explicit batches (ESP-PPQ's percentiles are per batch, so their order and size matter).
     public static func run(_ executor: FloatExecutor, batches: [Tensor], percentiles: Bool = false,
                            progress: Progress? = nil) throws -> Calibration {

@@ -1,0 +1,68 @@
+import AutoMix
+import Foundation
+import Testing
+
+/// The example of docs/library.md: the lines between the markers are the doc's code block, character for character
+/// (checked below), so the documented example always compiles and runs.
+func libraryExample(model modelPath: String, calib: String, data: String, results: String) throws -> (int8: Double, mixed: Double) {
+    // docs/library.md begin
+    // 1. The float model, rewritten as AutoMix runs it (constants folded, BatchNorm folded into Conv, …).
+    let graph = try Graph.prepared(onnx: modelPath, inputShape: nil)
+    guard let input = graph.imageInput else { throw AutoMixError.invalidArgument("\(modelPath): not an image model") }
+
+    // 2. Images as torchvision gives them: short-side resize, center crop, /255 (add mean/std for ImageNet models).
+    let preprocessing = Preprocessing(resize: .auto, crop: (input.height, input.width), channels: input.channels)
+    let calibSet = try Dataset.load(try ImageFolder(root: calib), preprocessing: preprocessing, limit: 256)
+    let evalSet = try Dataset.load(try ImageFolder(root: data), preprocessing: preprocessing, limit: 1000)
+
+    // 3. One calibration (ESP-PPQ's observers, on the weight-quantized graph) serves every plan for the chip.
+    let config = QuantizationConfig(target: .esp32p4)
+    let calibration = try Calibration.run(for: graph, config: config, batches: calibSet.batches(of: 32))
+
+    // 4. A plan names the layers that are not int8; the integer executor computes what the chip computes.
+    func quantize(_ plan: [String: Precision]) throws -> (model: QuantizedModel, top1: Double) {
+        var planned = config
+        planned.layers = plan
+        let model = try Quantizer(graph: graph, config: planned, calibration: calibration).build()
+        let result = try Evaluation.run(try QuantExecutor(model: model), on: evalSet, batchSize: 32)
+        return (model, result.top1)
+    }
+    let firstLayer = Quantizer.layers(of: graph)[0].name
+    let int8 = try quantize([:])
+    let mixed = try quantize([firstLayer: .int16])
+    print("all int8: \(int8.top1) %; with \(firstLayer) in int16: \(mixed.top1) %")
+
+    // 5. The plan for the chip: the .espdl is read back and emulated before it is written.
+    let files = try ModelWriters.write(mixed.model, formats: [.espdl], directory: results, name: "model",
+                                       testInput: calibSet.batch(0..<1))
+    print("wrote \(files.joined(separator: ", "))")
+    // docs/library.md end
+    return (int8.top1, mixed.top1)
+}
+
+@Suite("The library example (docs/library.md)")
+struct LibraryExampleTests {
+    @Test("runs on the bundled model: the .espdl it writes passes its own embedded test values on the emulated chip")
+    func runs() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (int8, mixed) = try libraryExample(model: Fixtures.model("fmnist_mbv2s"), calib: Fixtures.fashion + "/calib",
+                                               data: Fixtures.fashion + "/val", results: dir.path)
+        // 1,000 Fashion-MNIST test images; the float model scores 91.2 % on all 10,000
+        #expect((85...95).contains(int8) && (85...95).contains(mixed))
+        let espdl = try ESPDLModel.load(dir.appendingPathComponent("model.espdl").path)
+        #expect(try espdl.checkTestValues(arithmetic: .exact).passes)
+    }
+
+    @Test("docs/library.md shows exactly the code this test compiles")
+    func documentMatchesCode() throws {
+        let source = try String(contentsOfFile: #filePath, encoding: .utf8)
+        let begin = "    // docs/library.md begin\n", end = "    // docs/library.md end\n"
+        let code = source[source.range(of: begin)!.upperBound..<source.range(of: end)!.lowerBound]
+            .split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("    ") ? String($0.dropFirst(4)) : String($0) }.joined(separator: "\n")
+        let doc = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("docs/library.md"), encoding: .utf8)
+        let blocks = doc.components(separatedBy: "```swift\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
+        #expect(blocks.contains { $0.contains(code) }, "docs/library.md has no swift block with the example's body")
+    }
+}
