@@ -161,3 +161,19 @@ func reportingErrors(_ output: OutputOptions? = nil, _ body: () throws -> Void) 
         throw ExitCode.failure
     }
 }
+
+/// The data bundled with AutoMix (`Datasets/`), the defaults of `search`: relative to the working folder when it
+/// holds them, else in the AutoMix folder this binary was built from, so `automix search` works from anywhere.
+enum BundledData {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func isBundled(_ path: String) -> Bool {
+        path.hasPrefix("Datasets/") || path.hasPrefix(packageRoot.appendingPathComponent("Datasets").path + "/")
+    }
+
+    static func resolve(_ path: String) -> String {
+        guard path.hasPrefix("Datasets/"), !FileManager.default.fileExists(atPath: path) else { return path }
+        let inPackage = packageRoot.appendingPathComponent(path).path
+        return FileManager.default.fileExists(atPath: inPackage) ? inPackage : path
+    }
+}

@@ -44,7 +44,9 @@ struct SearchCommand: ParsableCommand {
         try reportingErrors(output) {
             let start = Date()
             var data = self.data
-            if data.data == nil { data.data = "Datasets/fashion_mnist/val" }
+            // the bundled defaults are found from any folder (in the AutoMix folder this build came from)
+            data.data = BundledData.resolve(data.data ?? "Datasets/fashion_mnist/val")
+            let model = BundledData.resolve(self.model), calib = BundledData.resolve(self.calib)
             // the files of an equalized variant (--try-equalization) carry a suffix
             func journalPath(_ suffix: String) -> URL {
                 URL(fileURLWithPath: logDir).appendingPathComponent("accuracy_based_auto_calibration_record\(suffix).json")
@@ -53,11 +55,10 @@ struct SearchCommand: ParsableCommand {
                 URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_ranking_info\(suffix).json")
             }
             let finalURL = URL(fileURLWithPath: results).appendingPathComponent("accuracy_based_auto_calibration_final_config.json")
-            // the inputs exist before any folder is made (the defaults are the bundled data, relative to the AutoMix folder)
+            // the inputs exist before any folder is made
             for (option, path) in [("--model", model), ("--calib", calib), ("--data", data.data!)] where !FileManager.default.fileExists(atPath: path) {
-                let bundled = path == "Datasets/models/fmnist_mbv2s.onnx" || path.hasPrefix("Datasets/fashion_mnist/")
                 throw AutoMixError.invalidArgument("\(option) \(path): no such file or directory"
-                    + (bundled ? " (the bundled default: run from the AutoMix folder after Scripts/setup.sh, or give \(option))" : ""))
+                    + (BundledData.isBundled(path) ? " (the bundled default: run Scripts/setup.sh in the AutoMix folder first, or give \(option))" : ""))
             }
             // one search per output folder; taking the lock also shows, before any work, that the folders can be written
             let lock = try SearchLock(folders: [results, logDir, tmpDir], command: "search --model \(model)")

@@ -27,7 +27,7 @@ enum Summary {
     /// One written file per line, what it is on the left.
     static func files(_ rows: [(what: String, path: String)]) -> String {
         let w = (rows.map(\.what.count).max() ?? 0) + 2
-        return rows.map { "  " + $0.what.padding(toLength: w, withPad: " ", startingAt: 0) + $0.path }.joined(separator: "\n")
+        return rows.map { "  " + $0.what.padding(toLength: w, withPad: " ", startingAt: 0) + display($0.path) }.joined(separator: "\n")
     }
 
     /// What a model file is, from its name.
@@ -41,8 +41,15 @@ enum Summary {
         return "file"
     }
 
+    /// A path as the user would type it: relative to the working folder when it is inside it.
+    static func display(_ path: String) -> String {
+        let here = FileManager.default.currentDirectoryPath + "/"
+        return path.hasPrefix(here) ? String(path.dropFirst(here.count)) : path
+    }
+
     /// Quotes a path for a shell command when it needs it.
     static func shell(_ s: String) -> String {
-        s.allSatisfy { $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        let s = display(s)
+        return s.allSatisfy { $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

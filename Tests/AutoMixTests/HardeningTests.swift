@@ -272,21 +272,33 @@ extension HardeningTests {
 }
 
 extension HardeningTests {
-    @Test("search with its bundled defaults outside the AutoMix folder says where to run from and leaves no folder behind")
+    @Test("search with its bundled defaults works from another folder (the data found in the AutoMix folder, the files written here); a missing input leaves no folder behind")
     func searchDefaultsElsewhere() throws {
         let dir = Fixtures.temporaryDirectory()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Fixtures.cli)
-        p.arguments = ["search"]
-        p.currentDirectoryURL = dir
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = Pipe()
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 1)
-        #expect(text.contains("--model") && text.contains("run from the AutoMix folder"), "\(text)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func search(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Fixtures.cli)
+            p.arguments = ["search"] + args
+            p.currentDirectoryURL = dir
+            let out = Pipe(), err = Pipe()
+            p.standardError = err
+            p.standardOutput = out
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+        let missing = try search(["--model", "Datasets/models/absent.onnx"])
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("--model Datasets/models/absent.onnx") && missing.err.contains("Scripts/setup.sh"), "\(missing.err)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+
+        // a budget all-int8 meets (one trial), on a few images
+        let found = try search(["--limit", "100", "--calib-limit", "32", "--max-drop", "50", "--json"])
+        #expect(found.status == 0, "\(found.err)")
+        let object = try JSONSerialization.jsonObject(with: Data(found.out.utf8)) as? [String: Any]
+        #expect(object?["budget_met"] as? Bool == true)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Results/fmnist_mbv2s.espdl").path))
     }
 }

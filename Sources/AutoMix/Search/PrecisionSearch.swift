@@ -93,26 +93,20 @@ public final class PrecisionSearch {
 
     // MARK: the live estimate
 
-    /// Where the ladder stands, for the estimate of the trials left.
-    var bisecting: (lo: Int, hi: Int)?
-    var relaxing: (left: Int, size: Int)?
+    /// Trials this run is likely to evaluate after the current one (set by each phase before its trials): the
+    /// bisection's remaining steps, then a greedy pass of about a few runs of layers plus halvings.
+    var trialsAhead: () -> Int = { 0 }
 
-    /// Trials this run is likely to evaluate after the current one: the bisection's steps, then a greedy pass
-    /// (about one trial per run of layers plus a few halvings) and the final plan.
-    var trialsAhead: Int {
-        func log2Up(_ x: Int) -> Int { x <= 1 ? 0 : Int(ceil(log2(Double(x)))) }
-        func greedy(_ k: Int) -> Int { k <= 1 ? k : min(k, 4 + log2Up(k)) }
-        if let (left, size) = relaxing { return (left + size - 1) / max(size, 1) + 1 }
-        if let (lo, hi) = bisecting { return log2Up(hi - lo) + greedy((lo + hi) / 2) + 1 }
-        return 1
-    }
+    static func log2Up(_ x: Int) -> Int { x <= 1 ? 0 : Int(ceil(log2(Double(x)))) }
+    /// A greedy pass over k promoted layers (one layer: its all-int8 plan is known already).
+    static func greedyGuess(_ k: Int) -> Int { k <= 1 ? 0 : min(k, 2 + log2Up(k)) }
 
     func statusLine(_ phase: String) -> String {
         let index = journal.trials.count
         let best = journal.trials.filter(\.passed).min { ($0.cost.macCost, $0.index) < ($1.cost.macCost, $1.index) }
         let bestText = best.map { "best \(Self.describe($0.plan)) → \(String(format: "%.2f", $0.metric))" } ?? "none meets the budget yet"
         // the index as the log and journal number trials (from 0); the count as a person counts
-        return "trial \(index) (\(index + 1) of ~\(index + 1 + trialsAhead)) · \(phase) · \(bestText)"
+        return "trial \(index) (\(index + 1) of ~\(index + 1 + trialsAhead())) · \(phase) · \(bestText)"
     }
 
     static func describe(_ plan: [String: Precision]) -> String {
@@ -131,9 +125,8 @@ public final class PrecisionSearch {
         var plan = plan
         var i = 0
         var size = max(1, candidates.count / 4)
-        defer { relaxing = nil }
         while i < candidates.count {
-            relaxing = (candidates.count - i, size)
+            trialsAhead = { [left = candidates.count - i, size] in (left + size - 1) / max(size, 1) - 1 }
             let run = Array(candidates[i..<min(i + size, candidates.count)])
             var candidate = plan
             for layer in run { candidate[layer] = p }
@@ -154,9 +147,8 @@ public final class PrecisionSearch {
     /// The smallest k in 1...n for which `plan(k)` passes, given that `plan(n)` passes.
     func smallestPassing(_ n: Int, _ phase: String, _ plan: (Int) -> [String: Precision]) throws -> Int {
         var lo = 0, hi = n   // plan(lo) fails (or is the start), plan(hi) passes
-        defer { bisecting = nil }
         while hi - lo > 1 {
-            bisecting = (lo, hi)
+            trialsAhead = { [lo, hi] in Self.log2Up(hi - lo) - 1 + Self.greedyGuess((lo + hi) / 2) }
             let mid = (lo + hi) / 2
             if try trial(plan(mid), phase).passed { hi = mid } else { lo = mid }
         }
@@ -187,8 +179,10 @@ public final class PrecisionSearch {
 
     public func run() throws -> Outcome {
         let n = ranking.count
-        bisecting = (0, n)   // before the first trial: the estimate assumes the ladder
+        // before the bisection: all-int16 (or all-float) next, then the ladder
+        trialsAhead = { 1 + Self.log2Up(n) + Self.greedyGuess(n / 2) }
         let int8 = try trial([:], "int8")
+        trialsAhead = { Self.log2Up(n) + Self.greedyGuess(n / 2) }
         if int8.passed { return try finish(int8, int8) }
 
         var plan: [String: Precision]
