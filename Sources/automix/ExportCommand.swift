@@ -58,7 +58,7 @@ struct ExportCommand: ParsableCommand {
                 say("Quantized model info:")
                 for line in LegacyCppExport(model: quantized, name: stem).log() { say(line) }
             }
-            for p in paths { say("wrote \(p)") }
+            for p in paths { say("wrote \(Summary.display(p))") }
             if let dumpIO {
                 guard data.data != nil else { throw AutoMixError.invalidArgument("--dump-io needs --data") }
                 let set = try data.load(for: graph, quiet: false)

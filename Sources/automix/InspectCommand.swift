@@ -29,7 +29,7 @@ struct InspectCommand: ParsableCommand {
             if let layers = json["layers"] as? [[String: Any]] {
                 let precisions = try finalPrecisions()
                 say(rankingTable(layers, precisions: precisions?.layers))
-                if let precisions { say("final precisions from \(precisions.path)") }
+                if let precisions { say("final precisions from \(Summary.display(precisions.path))") }
                 json["layers"] = layers.map { l in
                     l.merging(["final_precision": (l["name"] as? String).flatMap { precisions?.layers[$0] } as Any]) { $1 }
                 }

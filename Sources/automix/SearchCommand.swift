@@ -255,7 +255,7 @@ struct SearchCommand: ParsableCommand {
                 "calibration": ["path": calib, "images": calibration.images, "batch": calibBatch, "limit": calibLimit as Any],
                 "int16_layers": int16Layers, "float_layers": floatLayers,
                 "data": RecordedRun.record(data, path: data.data!),
-                "espdl": URL(fileURLWithPath: results).appendingPathComponent(stem + ".espdl").path,
+                "espdl": (results as NSString).appendingPathComponent(stem + ".espdl"),
             ])
             // the files for the chip and for other tools (the first calibration image is the .espdl's test input), the final
             // config and AMCT's files: built and checked first, then written as one set, so a failure (a plan the chip cannot
