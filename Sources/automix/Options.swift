@@ -147,6 +147,11 @@ func printJSON(_ object: [String: Any]) {
     print(String(decoding: data, as: UTF8.self))
 }
 
+/// Prints a command's typed result as its one JSON object (stamped like every AutoMix JSON file).
+func printJSON(_ value: some Encodable) throws {
+    print(String(decoding: try JSONFile.encode(value), as: UTF8.self))
+}
+
 /// Runs a command body, turning AutoMix errors into one line on stderr and exit code 1 (under `--json`, also an
 /// object `{"error": …, "exit_code": 1}` on stdout).
 func reportingErrors(_ output: OutputOptions? = nil, _ body: () throws -> Void) throws {

@@ -178,11 +178,11 @@ struct SearchCommand: ParsableCommand {
             }
 
             var chosen = try variant(prepare.preparation, suffix: "")
-            var tried: [[String: Any]] = []
-            func summary(_ v: Variant, _ name: String) -> [String: Any] {
-                ["variant": name, "int8_metric": v.result.int8.metric, "final_metric": v.result.final?.metric as Any,
-                 "mac_cost": v.result.final?.cost.macCost as Any, "weight_bytes": v.result.final?.cost.weightBytes as Any,
-                 "pairs_equalized": v.outcome.equalization?.kept as Any, "last_layer_graphwise": v.lastGraphwise]
+            var tried: [SearchReport.Variant] = []
+            func summary(_ v: Variant, _ name: String) -> SearchReport.Variant {
+                .init(variant: name, int8Metric: v.result.int8.metric, finalMetric: v.result.final?.metric,
+                      macCost: v.result.final?.cost.macCost, weightBytes: v.result.final?.cost.weightBytes,
+                      pairsEqualized: v.outcome.equalization?.kept, lastLayerGraphwise: v.lastGraphwise)
             }
             tried.append(summary(chosen, prepare.preparation == nil ? "plain" : "as asked"))
             if tryEqualization && chosen.config.preparation?.equalization == nil && chosen.result.final?.plan.isEmpty != true {
@@ -216,13 +216,11 @@ struct SearchCommand: ParsableCommand {
             let graph = chosen.outcome.graph
             let seconds = Date().timeIntervalSince(start)
 
-            var out: [String: Any] = [
-                "float_metric": floatMetric, "int8_metric": outcome.int8.metric, "budget_met": outcome.budgetMet,
-                "trials": search.trialsRun, "trials_resumed": search.trialsResumed, "seconds": seconds, "metric": metric.rawValue,
-                "calibration_seconds": calibrationSeconds, "ranking_seconds": rankingSeconds, "evaluation_seconds": evaluationSeconds,
-                "journal": journalURL.path, "ranking": rankingURL.path, "variants": tried, "last_layer_graphwise": chosen.lastGraphwise,
-                "preparation": config.preparation.map { (try? JSONSerialization.jsonObject(with: JSONEncoder().encode($0))) as Any } as Any,
-            ]
+            var report = SearchReport(
+                metric: metric.rawValue, floatMetric: floatMetric, int8Metric: outcome.int8.metric, budgetMet: outcome.budgetMet,
+                trials: search.trialsRun, trialsResumed: search.trialsResumed, seconds: seconds, calibrationSeconds: calibrationSeconds,
+                rankingSeconds: rankingSeconds, evaluationSeconds: evaluationSeconds, lastLayerGraphwise: chosen.lastGraphwise,
+                preparation: config.preparation, variants: tried, journal: journalURL.path, ranking: rankingURL.path)
             let stem = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
             let tmpConfig = URL(fileURLWithPath: tmpDir).appendingPathComponent("config.json")
             let record = URL(fileURLWithPath: tmpDir).appendingPathComponent("scale_offset_record.txt")
@@ -233,11 +231,8 @@ struct SearchCommand: ParsableCommand {
                 if !stale.isEmpty { log("removed an earlier run's final files: \(stale.joined(separator: ", "))") }
                 log(String(format: "budget not met: even with every layer in float the %@ drop exceeds %.3f; no model or final config written "
                     + "(ranking and journal kept)", metric.rawValue, search.budget))
-                // the same keys as a met budget, empty
-                out.merge(["final_metric": NSNull(), "int16_layers": [String](), "float_layers": [String](), "final_config": NSNull(),
-                           "config": NSNull(), "record": NSNull(), "model_files": [String](), "weight_bytes": NSNull(),
-                           "mac_cost": NSNull()]) { $1 }
-                if output.json { printJSON(out) }
+                // the same keys as a met budget: null or empty
+                if output.json { try printJSON(report) }
                 throw ExitCode(2)
             }
 
@@ -296,10 +291,16 @@ struct SearchCommand: ParsableCommand {
                   # \(URL(fileURLWithPath: espdlPath).lastPathComponent) in the chip's integer arithmetic, on the evaluation images
                   automix run --config \(Summary.shell(finalURL.path))
                 """)
-            out.merge(["final_metric": final.metric, "int16_layers": int16Layers, "float_layers": floatLayers,
-                       "final_config": finalURL.path, "config": tmpConfig.path, "record": record.path, "model_files": modelFiles,
-                       "weight_bytes": final.cost.weightBytes, "mac_cost": final.cost.macCost]) { $1 }
-            if output.json { printJSON(out) }
+            report.finalMetric = final.metric
+            report.int16Layers = int16Layers
+            report.floatLayers = floatLayers
+            report.weightBytes = final.cost.weightBytes
+            report.macCost = final.cost.macCost
+            report.finalConfig = finalURL.path
+            report.config = tmpConfig.path
+            report.record = record.path
+            report.modelFiles = modelFiles
+            if output.json { try printJSON(report) }
         }
     }
 }
