@@ -65,13 +65,19 @@ struct SearchCommand: ParsableCommand {
             defer { lock.release() }
             let log = SearchLog(path: logDir + "/automix.log", append: resume)
 
+            guard let modelBytes = FileManager.default.contents(atPath: model) else { throw AutoMixError.fileNotFound(path: model) }
+            // a journal of another model, target or metric is refused before any image is decoded
+            if resume, FileManager.default.fileExists(atPath: journalPath("").path) {
+                let early = SearchJournal.Identity(model: model, modelFingerprint: fingerprint(modelBytes), data: "", dataFingerprint: "",
+                                                   calib: "", calibFingerprint: "", target: target, bits: 8, metric: metric.rawValue)
+                try SearchJournal.read(journalPath("")).checkResumable(early, path: journalPath("").path, dataKnown: false)
+            }
             let original = try data.preparedGraph(model)
             let floatExecutor = try FloatExecutor(graph: original)
             let evalSet = try data.load(for: original, quiet: false)
             var calibOptions = data
             calibOptions.limit = calibLimit
             let calibSet = try calibOptions.load(calib, for: original, quiet: false, label: "decode calib")
-            guard let modelBytes = FileManager.default.contents(atPath: model) else { throw AutoMixError.fileNotFound(path: model) }
             func listing(_ d: Dataset) -> Data { Data(zip(d.paths, d.labels).map { "\($0) \($1)" }.joined(separator: "\n").utf8) }
             let identity = SearchJournal.Identity(
                 model: model, modelFingerprint: fingerprint(modelBytes), data: data.data!, dataFingerprint: fingerprint(listing(evalSet)),

@@ -302,3 +302,20 @@ extension HardeningTests {
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Results/fmnist_mbv2s.espdl").path))
     }
 }
+
+extension HardeningTests {
+    @Test("--resume against another model is refused before any image is decoded")
+    func resumeOtherModelRefusedEarly() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let common = ["search", "--calib", Fixtures.fashion + "/calib", "--data", Fixtures.fashion + "/val", "--limit", "100",
+                      "--calib-limit", "32", "--max-drop", "50", "--results", dir.path + "/R", "--log-dir", dir.path + "/L",
+                      "--tmp-dir", dir.path + "/T"]
+        let first = try runCLI(common + ["--model", Fixtures.model("fmnist_mbv2s")])
+        #expect(first.status == 0, "\(first.err)")
+        let other = try runCLI(common + ["--model", Fixtures.model("fmnist_cnn"), "--resume"])
+        #expect(other.status == 1)
+        #expect(other.err.contains("the journal was made for model"), "\(other.err)")
+        #expect(!other.err.contains("decode"), "decoded images before refusing: \(other.err)")
+    }
+}

@@ -68,16 +68,22 @@ public struct SearchJournal: Sendable, Codable {
         return (try? encoder.encode(p)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
     }
 
-    public func checkResumable(_ current: Identity, path: String) throws {
+    /// `dataKnown: false` checks only what is known before any image is decoded (model, target, bits, metric), so
+    /// that a journal of another model is refused at once; the full check follows once the images are listed.
+    public func checkResumable(_ current: Identity, path: String, dataKnown: Bool = true) throws {
         let mine = identity
-        let checks: [(String, String, String)] = [
+        var checks: [(String, String, String)] = [
             ("model", mine.model + " " + mine.modelFingerprint, current.model + " " + current.modelFingerprint),
-            ("evaluation data", mine.data + " " + mine.dataFingerprint, current.data + " " + current.dataFingerprint),
-            ("calibration data", mine.calib + " " + mine.calibFingerprint, current.calib + " " + current.calibFingerprint),
             ("target", mine.target.rawValue, current.target.rawValue), ("bits", "\(mine.bits)", "\(current.bits)"),
             ("metric", mine.metric, current.metric),
-            ("preparation", describe(mine.preparation), describe(current.preparation)),
         ]
+        if dataKnown {
+            checks += [
+                ("evaluation data", mine.data + " " + mine.dataFingerprint, current.data + " " + current.dataFingerprint),
+                ("calibration data", mine.calib + " " + mine.calibFingerprint, current.calib + " " + current.calibFingerprint),
+                ("preparation", describe(mine.preparation), describe(current.preparation)),
+            ]
+        }
         for (what, was, now) in checks where was != now {
             throw AutoMixError.invalidData(path: path, reason: "the journal was made for \(what) '\(was)', not '\(now)'; "
                 + "remove it or run without --resume")
