@@ -55,12 +55,12 @@ public struct Dataset: Sendable {
                        skipped: bad.map { samples[$0].path })
     }
 
-    /// Images `range` as one batch tensor.
     /// The images in order, in batches of `size` (the last one may be smaller).
     public func batches(of size: Int) -> [Tensor] {
         stride(from: 0, to: count, by: size).map { batch($0..<Swift.min($0 + size, count)) }
     }
 
+    /// Images `range` as one batch tensor.
     public func batch(_ range: Range<Int>) -> Tensor {
         let per = images.count / max(count, 1)
         return Tensor(shape: [range.count] + images.shape.dropFirst(), data: Array(images.data[(range.lowerBound * per)..<(range.upperBound * per)]))

@@ -18,9 +18,9 @@ public final class Console: @unchecked Sendable {
     private var status = ""
     private var context = ""
 
-    /// A line for the log (kept above the status line).
+    /// A line for the log (kept above the status line), shown when `verbosity` reaches `level` (`.quiet`: always).
     public func line(_ message: String, level: Verbosity = .normal) {
-        guard verbosity >= level || level == .quiet else { return }
+        guard verbosity >= level else { return }
         lock.lock(); defer { lock.unlock() }
         write((interactive && !shownStatus.isEmpty ? "\r\u{1B}[K" : "") + message + "\n")
         drawStatus()
@@ -33,14 +33,13 @@ public final class Console: @unchecked Sendable {
         drawStatus()
     }
 
-    /// Replaces the status line (terminal only); `nil` ends it, leaving its last state on screen.
+    /// Replaces the status line (terminal only); `nil` ends it, kept on screen (`keep`) or erased.
     func setStatus(_ text: String?, keep: Bool = false) {
         guard interactive, verbosity > .quiet else { return }
         lock.lock(); defer { lock.unlock() }
-        if let text { status = text; drawStatus() } else {
-            if keep, !shownStatus.isEmpty { write("\n") } else if !shownStatus.isEmpty { write("\r\u{1B}[K") }
-            status = ""; shownStatus = ""
-        }
+        if let text { status = text; drawStatus(); return }
+        if !shownStatus.isEmpty { write(keep ? "\n" : "\r\u{1B}[K") }
+        status = ""; shownStatus = ""
     }
 
     private var shownStatus = ""

@@ -47,10 +47,11 @@ public final class Progress: @unchecked Sendable {
         }
     }
 
-    /// The last state; on a terminal the bar stays on screen when `keep` (a phase of its own) or is cleared.
-    public func finish(_ done: Int, keep: Bool = true) {
+    /// The last state; on a terminal the bar of a phase stays on screen, that of repeated work (`plainLines: false`)
+    /// is cleared.
+    public func finish(_ done: Int) {
         update(done)
-        if enabled { console.setStatus(nil, keep: keep && plainLines) }
+        if enabled { console.setStatus(nil, keep: plainLines) }
     }
 
     /// `label [██████░░░░░░░░░░] 38% 47/124 · 212/s · ETA 0:01` (the ETA from the mean rate so far).
