@@ -53,10 +53,10 @@ struct AnalyseCommand: ParsableCommand {
             say(String(format: "%d layers ranked on %d images: graphwise %.2f s, layerwise %.2f s, cosine %.2f s; %@ written (%.1f s in all)",
                          layers.count, images, graphwiseSeconds, layerwiseSeconds, cosineSeconds, ranking, seconds))
             if output.json {
-                printJSON(["model": model.model, "target": config.target.rawValue, "layers": layers.count, "images": images,
-                           "ranking": ranking, "most_sensitive": result.layers.first?.name ?? "",
-                           "graphwise_seconds": graphwiseSeconds, "layerwise_seconds": layerwiseSeconds,
-                           "cosine_seconds": cosineSeconds, "seconds": seconds])
+                try printJSON(AnalyseReport(model: model.model, target: config.target.rawValue, layers: layers.count, images: images,
+                                            ranking: ranking, mostSensitive: result.layers.first?.name ?? "",
+                                            graphwiseSeconds: graphwiseSeconds, layerwiseSeconds: layerwiseSeconds,
+                                            cosineSeconds: cosineSeconds, seconds: seconds))
             }
         }
     }

@@ -21,7 +21,7 @@ struct AutoMixCommand: ParsableCommand {
             let code = exitCode(for: error)
             if CommandLine.arguments.contains("--json"), code != .success, !(error is ExitCode) {
                 let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-                printJSON(["error": message, "exit_code": Int(code.rawValue)])
+                try? printJSON(ErrorReport(error: message, exitCode: Int(code.rawValue)))
             }
             exit(withError: error)
         }

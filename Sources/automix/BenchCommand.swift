@@ -56,9 +56,8 @@ struct BenchCommand: ParsableCommand {
             let floatRate = Double(batch) / floatTime
             say(String(format: "float          batch %d  median %.1f ms  %.1f images/s  (%d runs; Conv GEMM %@, OpenBLAS %@)",
                          batch, floatTime * 1000, floatRate, runs, gemm.rawValue, BLASKernels.coreName))
-            var out: [String: Any] = ["model": model.model, "batch": batch, "images_per_s": floatRate,
-                                      "median_ms": floatTime * 1000, "runs": runs, "gemm": gemm.rawValue,
-                                      "openblas_core": BLASKernels.coreName]
+            var report = BenchReport(model: model.model, batch: batch, imagesPerS: floatRate, medianMs: floatTime * 1000, runs: runs,
+                                     gemm: gemm.rawValue, openblasCore: BLASKernels.coreName)
             if profile { try printProfile(executor, x) }
             if let target {
                 let config = QuantizationConfig(target: target, bits: bits)
@@ -77,9 +76,12 @@ struct BenchCommand: ParsableCommand {
                 say(String(format: "exact int%d     batch %d  median %.1f ms  %.1f images/s  (%.2f× float; %@)", bits, batch,
                              intTime * 1000, intRate, intRate / floatRate, target.rawValue))
                 say(String(format: "calibration    %d images  %.2f s", calibration.images, calibSeconds))
-                out.merge(["target": target.rawValue, "bits": bits, "quantized_images_per_s": intRate,
-                           "quantized_median_ms": intTime * 1000, "quantized_vs_float": intRate / floatRate,
-                           "calibration_seconds": calibSeconds]) { $1 }
+                report.target = target.rawValue
+                report.bits = bits
+                report.quantizedImagesPerS = intRate
+                report.quantizedMedianMs = intTime * 1000
+                report.quantizedVsFloat = intRate / floatRate
+                report.calibrationSeconds = calibSeconds
                 if analyse {
                     let analysed = Array(batches.prefix(Sensitivity.batchCount))
                     var t = Date()
@@ -91,11 +93,13 @@ struct BenchCommand: ParsableCommand {
                     let images = analysed.reduce(0) { $0 + $1.shape[0] }
                     say(String(format: "analyse        %d images, %d layers: graphwise %.2f s + layerwise %.2f s = %.2f s",
                                  images, layerwise.count, graphwise, layerwiseSeconds, graphwise + layerwiseSeconds))
-                    out.merge(["graphwise_seconds": graphwise, "layerwise_seconds": layerwiseSeconds,
-                               "analyse_seconds": graphwise + layerwiseSeconds, "analysed_layers": layerwise.count]) { $1 }
+                    report.graphwiseSeconds = graphwise
+                    report.layerwiseSeconds = layerwiseSeconds
+                    report.analyseSeconds = graphwise + layerwiseSeconds
+                    report.analysedLayers = layerwise.count
                 }
             }
-            if output.json { printJSON(out) }
+            if output.json { try printJSON(report) }
         }
     }
 

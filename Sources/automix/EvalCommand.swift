@@ -30,10 +30,8 @@ struct EvalCommand: ParsableCommand {
             say(String(format: "top-1 %.2f %%  top-5 %.2f %%  images %d  %.1f images/s", result.top1, result.top5,
                          result.images, result.imagesPerSecond))
             if output.json {
-                var out: [String: Any] = ["model": model.model, "top1": result.top1, "top5": result.top5, "images": result.images,
-                                          "images_per_s": result.imagesPerSecond, "skipped": dataset.skipped.count]
-                if let predictions { out["predictions"] = predictions }
-                printJSON(out)
+                try printJSON(EvalReport(model: model.model, top1: result.top1, top5: result.top5, images: result.images,
+                                         imagesPerS: result.imagesPerSecond, skipped: dataset.skipped.count, predictions: predictions))
             }
         }
     }

@@ -74,7 +74,7 @@ struct ExportCommand: ParsableCommand {
                 try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys]), to: dir.appendingPathComponent("io.json"))
                 say("wrote \(set.count) inputs and simulated outputs to \(dumpIO)")
             }
-            if output.json { printJSON(["model": modelPath, "target": config.target.rawValue, "files": paths]) }
+            if output.json { try printJSON(ExportReport(model: modelPath, target: config.target.rawValue, files: paths)) }
         }
     }
 }

@@ -141,7 +141,7 @@ func say(_ text: String) {
     if Output.json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { print(text) }
 }
 
-/// Prints the one JSON object of a `--json` run, with the schema and tool version every AutoMix JSON carries.
+/// Prints a file's own JSON object (`inspect --json`), with the schema and tool version every AutoMix JSON carries.
 func printJSON(_ object: [String: Any]) {
     let data = try! JSONSerialization.data(withJSONObject: JSONFile.stamp(object), options: [.sortedKeys, .withoutEscapingSlashes])
     print(String(decoding: data, as: UTF8.self))
@@ -149,7 +149,7 @@ func printJSON(_ object: [String: Any]) {
 
 /// Prints a command's typed result as its one JSON object (stamped like every AutoMix JSON file).
 func printJSON(_ value: some Encodable) throws {
-    print(String(decoding: try JSONFile.encode(value), as: UTF8.self))
+    print(String(decoding: try JSONFile.encode(value, pretty: false), as: UTF8.self))
 }
 
 /// Runs a command body, turning AutoMix errors into one line on stderr and exit code 1 (under `--json`, also an
@@ -162,7 +162,7 @@ func reportingErrors(_ output: OutputOptions? = nil, _ body: () throws -> Void) 
         try body()
     } catch let e as AutoMixError {
         Console.shared.line("automix: error: \(e.description)", level: .quiet)
-        if json { printJSON(["error": e.description, "exit_code": 1]) }
+        if json { try printJSON(ErrorReport(error: e.description, exitCode: 1)) }
         throw ExitCode.failure
     }
 }

@@ -159,14 +159,14 @@ struct QuantizeCommand: ParsableCommand {
             say("quantized \(modelPath) for \(config.target.rawValue): "
                 + Precision.allCases.compactMap { p in counts[p].map { "\($0) \(p.rawValue)" } }.joined(separator: ", ")
                 + " layers; calibration \(calibration.images) images in \(String(format: "%.1f", calibration.seconds)) s")
-            var out: [String: Any] = ["model": modelPath, "target": config.target.rawValue, "bits": config.bits,
-                                      "calibration_images": calibration.images]
+            var report = QuantizeReport(model: modelPath, target: config.target.rawValue, bits: config.bits,
+                                        calibrationImages: calibration.images)
             if let compareEspdl {
                 let c = ExponentComparison(quantized, try ESPDLModel.load(compareEspdl, target: config.target).model)
                 for m in c.mismatches.prefix(20) { say("  exponent differs: \(m.name): AutoMix \(m.ours), other \(m.theirs)") }
                 say(String(format: "exponents equal to %@: %d of %d tensors (%.1f %%)", compareEspdl, c.matched, c.compared, 100 * c.fraction))
-                out["exponents_compared"] = c.compared
-                out["exponents_equal"] = c.matched
+                report.exponentsCompared = c.compared
+                report.exponentsEqual = c.matched
             }
             if data.data != nil {
                 let dataset = try data.load(for: graph, quiet: false)
@@ -176,8 +176,8 @@ struct QuantizeCommand: ParsableCommand {
                     let swapped = try Evaluation.run(try FloatExecutor(graph: graph), on: dataset, batchSize: batch)
                     let agree = swapped.agreement(with: reference)
                     say(String(format: "float with ReLU6 as Relu: top-1 %.2f %% (original %.2f %%), agreement %.2f %%", swapped.top1, reference.top1, agree))
-                    out["prepared_float_top1"] = swapped.top1
-                    out["prepared_float_agreement"] = agree
+                    report.preparedFloatTop1 = swapped.top1
+                    report.preparedFloatAgreement = agree
                 }
                 let executor = try QuantExecutor(model: quantized, arithmetic: arithmetic)
                 let result = try Evaluation.run(executor, on: dataset, batchSize: batch, progress: Progress("quantized", total: dataset.count))
@@ -185,14 +185,19 @@ struct QuantizeCommand: ParsableCommand {
                 if let predictions {
                     try writeAtomically(Data(result.predictionsCSV(paths: dataset.paths, labels: dataset.labels).utf8),
                                         to: URL(fileURLWithPath: predictions))
-                    out["predictions"] = predictions
+                    report.predictions = predictions
                 }
                 say(String(format: "float top-1 %.2f %%  quantized top-1 %.2f %%  drop %.2f  agreement %.2f %%  (%d images, %.1f images/s quantized)",
                              reference.top1, result.top1, reference.top1 - result.top1, agreement, result.images, result.imagesPerSecond))
-                out.merge(["float_top1": reference.top1, "top1": result.top1, "top5": result.top5, "drop": reference.top1 - result.top1,
-                           "agreement": agreement, "images": result.images, "images_per_s": result.imagesPerSecond]) { $1 }
+                report.floatTop1 = reference.top1
+                report.top1 = result.top1
+                report.top5 = result.top5
+                report.drop = reference.top1 - result.top1
+                report.agreement = agreement
+                report.images = result.images
+                report.imagesPerS = result.imagesPerSecond
             }
-            if output.json { printJSON(out) }
+            if output.json { try printJSON(report) }
         }
     }
 }

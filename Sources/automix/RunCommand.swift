@@ -33,11 +33,7 @@ struct RunCommand: ParsableCommand {
             }
             let data = self.data.filled(from: recorded)
             let espdl = try ESPDLModel.load(file, target: target)
-            // the same keys on every path: what a path does not measure is null
-            var out: [String: Any] = ["model": file, "target": espdl.model.target.rawValue, "test_max_abs_diff": NSNull(),
-                                      "test_max_abs_diff_exact": NSNull(), "test_passed": NSNull(), "fixed_input_run": false,
-                                      "fixed_input_seconds": NSNull(), "predictions": NSNull(), "top1": NSNull(), "top5": NSNull(),
-                                      "images": NSNull(), "images_per_s": NSNull(), "skipped": NSNull(), "data": data.data as Any]
+            var report = RunReport(model: file, target: espdl.model.target.rawValue, data: data.data)
             say("\(file): \(espdl.model.graph.nodes.count) nodes, target \(espdl.model.target.rawValue) (from \(espdl.targetSource))")
             if espdl.streaming { say("streaming model: emulated as its first call (every StreamingCache starts with zeros)") }
             if !espdl.testOutputs.isEmpty {
@@ -51,17 +47,17 @@ struct RunCommand: ParsableCommand {
                 }
                 say("embedded test values: \(check.passes ? "match" : "DIFFER") (max |diff| \(check.maxAbsDiff) steps; "
                     + "device tolerance: int8 0, int16 1)")
-                out["test_max_abs_diff"] = check.maxAbsDiff
-                out["test_max_abs_diff_exact"] = exact.maxAbsDiff
-                out["test_passed"] = check.passes
+                report.testMaxAbsDiff = check.maxAbsDiff
+                report.testMaxAbsDiffExact = exact.maxAbsDiff
+                report.testPassed = check.passes
             } else {
                 let smoke = try espdl.runOnFixedInput()
                 say("no embedded test values: ran every node on a fixed normal input instead (\(String(format: "%.2f", smoke.seconds)) s)")
                 for o in smoke.outputs {
                     say("output \(o.name): \(o.shape.map(String.init).joined(separator: "x")) \(o.format.map(\.description) ?? "float"), checksum \(o.checksum)")
                 }
-                out["fixed_input_run"] = true
-                out["fixed_input_seconds"] = smoke.seconds
+                report.fixedInputRun = true
+                report.fixedInputSeconds = smoke.seconds
             }
             if data.data != nil {
                 let executor = try QuantExecutor(model: espdl.model, arithmetic: arithmetic)
@@ -70,15 +66,18 @@ struct RunCommand: ParsableCommand {
                 if let predictions {
                     try writeAtomically(Data(result.predictionsCSV(paths: dataset.paths, labels: dataset.labels).utf8),
                                         to: URL(fileURLWithPath: predictions))
-                    out["predictions"] = predictions
+                    report.predictions = predictions
                 }
                 say(String(format: "top-1 %.2f %%  top-5 %.2f %%  images %d  %.1f images/s", result.top1, result.top5,
                              result.images, result.imagesPerSecond))
-                out.merge(["top1": result.top1, "top5": result.top5, "images": result.images,
-                           "images_per_s": result.imagesPerSecond, "skipped": dataset.skipped.count]) { $1 }
+                report.top1 = result.top1
+                report.top5 = result.top5
+                report.images = result.images
+                report.imagesPerS = result.imagesPerSecond
+                report.skipped = dataset.skipped.count
             }
-            if output.json { printJSON(out) }
-            if out["test_passed"] as? Bool == false { throw ExitCode(1) }
+            if output.json { try printJSON(report) }
+            if report.testPassed == false { throw ExitCode(1) }
         }
     }
 }

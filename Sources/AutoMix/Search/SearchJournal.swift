@@ -44,7 +44,7 @@ public struct SearchJournal: Sendable, Codable {
     public var floatMetric: Double
     public var trials: [Trial]
     /// The trial whose plan the search chose (its index), once the search has ended with a plan.
-    public var finalTrial: Int?
+    @NullKept public var finalTrial: Int? = nil
 
     public init(identity: Identity, maxDrop: Double, relative: Bool, floatMetric: Double, trials: [Trial]) {
         self.identity = identity; self.maxDrop = maxDrop; self.relative = relative; self.floatMetric = floatMetric; self.trials = trials

@@ -11,9 +11,10 @@ public enum JSONFile {
         try writeAtomically(try encode(value), to: url)
     }
 
-    public static func encode(_ value: some Encodable) throws -> Data {
+    /// Indented for files; `pretty: false` gives one line (a `--json` object on stdout, as other tools print theirs).
+    public static func encode(_ value: some Encodable, pretty: Bool = true) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return try encoder.encode(Stamped(value: value))
     }
