@@ -23,6 +23,8 @@ struct QuantizeOptions: ParsableArguments {
     var granularity: WeightGranularity?
     @Option(name: .customLong("layer-observer"), help: "Observer for one layer's output, NAME=kl|minmax|percentile|mse|ifmr (repeatable).")
     var layerObservers: [String] = []
+    @Option(help: "With a search's final config as --config: take point N of the search's Pareto front (accuracy_based_auto_calibration_pareto.json beside the config; N as the search's summary lists them) instead of the final plan.")
+    var paretoPoint: Int?
     @OptionGroup(title: "Float-graph passes before calibration") var prepare: PreparationOptions
 
     /// What a search's final config records beside the plan, so that `export --config FINAL` alone rebuilds the
@@ -43,6 +45,8 @@ struct QuantizeOptions: ParsableArguments {
         if calib == nil && config == nil { throw ValidationError("--calib is required (or --config with a search's final config, which records it)") }
         try Check.batch(calibBatch, "--calib-batch")
         try Check.positive(calibLimit, "--calib-limit")
+        if paretoPoint != nil && config == nil { throw ValidationError("--pareto-point takes a point of a search's Pareto front: give the search's final config as --config") }
+        if let paretoPoint, paretoPoint < 0 { throw ValidationError("--pareto-point must be 0 or more, not \(paretoPoint)") }
         if let bits, bits != 8 && bits != 16 { throw ValidationError("--bits must be 8 or 16, not \(bits)") }
         if config != nil {
             let given = [("--target", target != nil), ("--bits", bits != nil), ("--layer", !layerOverrides.isEmpty),
@@ -55,7 +59,18 @@ struct QuantizeOptions: ParsableArguments {
     }
 
     func quantizationConfig() throws -> QuantizationConfig {
-        if let config { return try SearchOutputs.readConfig(config) }
+        if let config {
+            var read = try SearchOutputs.readConfig(config)
+            if let paretoPoint {
+                // the plan of one measured point of the front, over the same layers as the final plan
+                let path = URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent("accuracy_based_auto_calibration_pareto.json").path
+                let point = try ParetoFile.read(path).point(paretoPoint, path: path)
+                read.layers = point.plan(over: read.layers.keys.sorted())
+                say(String(format: "Pareto point %d of %@: %d int16, %d float layers; measured %.2f (drop %.2f), chip cost %.4g",
+                           paretoPoint, Summary.display(path), point.int16Layers.count, point.floatLayers.count, point.metric, point.drop, point.chipCost))
+            }
+            return read
+        }
         let (target, bits) = (self.target ?? .esp32p4, self.bits ?? 8)
         var layers: [String: Precision] = [:]
         for o in layerOverrides {
@@ -159,8 +174,11 @@ struct QuantizeCommand: ParsableCommand {
             say("quantized \(modelPath) for \(config.target.rawValue): "
                 + Precision.allCases.compactMap { p in counts[p].map { "\($0) \(p.rawValue)" } }.joined(separator: ", ")
                 + " layers; calibration \(calibration.images) images in \(String(format: "%.1f", calibration.seconds)) s")
+            let layers = Quantizer.layers(of: graph).filter { quantized.precisions[$0.name] != nil }
+            let cost = CostModel(layers: layers, graph: graph).cost(quantized.precisions)
+            say(String(format: "chip cost %.4g (int8 Conv MACs), %d weight bytes, %d precision boundaries", cost.chipCost, cost.weightBytes, cost.boundaries))
             var report = QuantizeReport(model: modelPath, target: config.target.rawValue, bits: config.bits,
-                                        calibrationImages: calibration.images)
+                                        calibrationImages: calibration.images, cost: cost)
             if let compareEspdl {
                 let c = ExponentComparison(quantized, try ESPDLModel.load(compareEspdl, target: config.target).model)
                 for m in c.mismatches.prefix(20) { say("  exponent differs: \(m.name): AutoMix \(m.ours), other \(m.theirs)") }

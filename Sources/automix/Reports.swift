@@ -21,6 +21,8 @@ struct QuantizeReport: Codable {
     var target: String
     var bits: Int
     var calibrationImages: Int
+    /// The plan's cost under the chip cost model (the README's table).
+    var cost: PlanCost
     @NullKept var exponentsCompared: Int? = nil
     @NullKept var exponentsEqual: Int? = nil
     @NullKept var preparedFloatTop1: Double? = nil

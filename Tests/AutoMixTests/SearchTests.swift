@@ -19,6 +19,12 @@ import Testing
 
     static func journal(_ dir: URL) -> URL { dir.appendingPathComponent("amct_log/accuracy_based_auto_calibration_record.json") }
 
+    /// The trials the HTML report draws (one circle of class "trial" each).
+    static func reportPoints(_ dir: URL) throws -> Int {
+        let html = try String(contentsOf: dir.appendingPathComponent("Results/accuracy_based_auto_calibration_report.html"), encoding: .utf8)
+        return html.components(separatedBy: "<circle class=\"trial\"").count - 1
+    }
+
     @Test("a search killed with SIGKILL and resumed re-evaluates no finished trial and reaches the uninterrupted plan")
     func killAndResume() throws {
         let whole = Fixtures.temporaryDirectory()
@@ -55,6 +61,21 @@ import Testing
         #expect(Array(after.prefix(before.count)).map(\.metric) == before.map(\.metric))
         #expect(json["int16_layers"] as? [String] == expected["int16_layers"] as? [String])
         #expect(json["final_metric"] as? Double == expected["final_metric"] as? Double)
+        // the report draws every trial of the journal, resumed ones included
+        #expect(try Self.reportPoints(dir) == after.count)
+
+        // the front's chosen point is the final plan: exported from it, the same .espdl as the search wrote
+        let finalConfig = dir.appendingPathComponent("Results/accuracy_based_auto_calibration_final_config.json").path
+        let pareto = try ParetoFile.read(dir.appendingPathComponent("Results/accuracy_based_auto_calibration_pareto.json").path)
+        let chosen = try #require(pareto.points.first { $0.chosen })
+        let exported = dir.appendingPathComponent("point")
+        let e = try runCLI(["export", "--config", finalConfig, "--pareto-point", "\(chosen.point)", "--results", exported.path])
+        #expect(e.status == 0, "\(e.err)")
+        #expect(try Data(contentsOf: exported.appendingPathComponent("fmnist_cnn.espdl"))
+                == Data(contentsOf: dir.appendingPathComponent("Results/fmnist_cnn.espdl")))
+        let beyond = try runCLI(["export", "--config", finalConfig, "--pareto-point", "\(pareto.points.count)", "--results", exported.path])
+        #expect(beyond.status == 1)
+        #expect(beyond.err.contains("--pareto-point \(pareto.points.count): ") && beyond.err.contains("has points 0…"))
 
         // the final config reproduces the figure through quantize --config
         let check = try runCLI(["quantize", "--model", Fixtures.model("fmnist_cnn"), "--calib", Fixtures.fashion + "/calib",
@@ -97,6 +118,7 @@ import Testing
         #expect(!fm.fileExists(atPath: dir.appendingPathComponent("tmp/config.json").path))
         #expect(fm.fileExists(atPath: dir.appendingPathComponent("Results/accuracy_based_auto_calibration_ranking_info.json").path))
         #expect(try SearchJournal.read(Self.journal(dir)).trials.count >= 3)
+        #expect(try Self.reportPoints(dir) == SearchJournal.read(Self.journal(dir)).trials.count)
     }
 
     @Test("--try-equalization searches both ways, keeps the cheaper final plan, and records its passes in the final config")

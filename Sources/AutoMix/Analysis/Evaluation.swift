@@ -10,18 +10,25 @@ public struct Evaluation: Sendable, Codable {
     public var seconds: Double
     /// The five best classes of each image, best first.
     public var predictions: [[Int]]
+    /// Each image's best logit minus its second best (how far it is from changing its top-1 class).
+    public var margins: [Float] = []
 
     /// Runs `executor` over `dataset` in batches of `batchSize`.
     public static func run(_ executor: some BatchExecutor, on dataset: Dataset, batchSize: Int, progress: Progress? = nil) throws -> Evaluation {
-        var predictions: [[Int]] = []
+        var predictions: [[Int]] = [], margins: [Float] = []
         predictions.reserveCapacity(dataset.count)
+        margins.reserveCapacity(dataset.count)
         let start = Date()
         var done = 0
         while done < dataset.count {
             let range = done..<min(done + batchSize, dataset.count)
             let logits = try executor.run(dataset.batch(range))[0]
             let classes = logits.count / range.count
-            for i in 0..<range.count { predictions.append(topK(logits.data, offset: i * classes, count: classes, k: 5)) }
+            for i in 0..<range.count {
+                let best = topK(logits.data, offset: i * classes, count: classes, k: 5)
+                predictions.append(best)
+                margins.append(best.count > 1 ? logits.data[i * classes + best[0]] - logits.data[i * classes + best[1]] : .infinity)
+            }
             done = range.upperBound
             progress?.update(done)
         }
@@ -34,7 +41,8 @@ public struct Evaluation: Sendable, Codable {
         }
         let n = Double(max(dataset.count, 1))
         return Evaluation(top1: 100 * Double(top1) / n, top5: 100 * Double(top5) / n, images: dataset.count,
-                          imagesPerSecond: Double(dataset.count) / max(seconds, 1e-9), seconds: seconds, predictions: predictions)
+                          imagesPerSecond: Double(dataset.count) / max(seconds, 1e-9), seconds: seconds, predictions: predictions,
+                          margins: margins)
     }
 
     /// Indices of the `k` largest values, largest first; ties go to the lower index (as numpy's argmax).

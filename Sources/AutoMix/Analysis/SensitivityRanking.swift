@@ -50,6 +50,27 @@ public struct SensitivityRanking: Sendable, Codable {
         self.layers = ls
     }
 
+    /// Measures every layer of `quantized` (all int8) against the float graph it was built from, on the first
+    /// `Sensitivity.batchCount` calibration batches: layerwise and graphwise noise/signal (ESP-PPQ) and AMCT's cosine.
+    /// `layers`: the Conv/Gemm layers the search may change, in graph order.
+    public static func measure(model: String, float graph: Graph, quantized: QuantizedModel, config: QuantizationConfig,
+                               layers: [Node], batches: [Tensor], calibrationImages: Int) throws -> SensitivityRanking {
+        let analysed = Array(batches.prefix(Sensitivity.batchCount))
+        let layerwise = try Sensitivity.layerwise(float: graph, quantized: quantized, batches: analysed,
+                                                  progress: Progress("rank: layerwise", total: layers.count * analysed.count))
+        let graphwise = try Sensitivity.graphwise(float: graph, quantized: quantized, batches: analysed,
+                                                  progress: Progress("rank: graphwise", total: analysed.count))
+        let cosine = try Sensitivity.cosine(float: graph, quantized: quantized, config: config, batches: analysed,
+                                            progress: Progress("rank: cosine", total: analysed.count))
+        return SensitivityRanking(
+            model: model, target: config.target, bits: config.bits, calibrationImages: calibrationImages,
+            analysisImages: analysed.reduce(0) { $0 + $1.shape[0] }, layers: layers.map { n in
+                .init(name: n.name, op: n.op.rawValue, layerwiseNoiseSignal: layerwise[n.name] ?? 0,
+                      graphwiseNoiseSignal: graphwise[n.name] ?? 0, cosineSimilarity: cosine[n.name] ?? 1,
+                      macs: LayerCost.macs(n, in: graph), weights: LayerCost.weights(n, in: graph))
+            })
+    }
+
     public func write(to url: URL) throws { try JSONFile.write(self, to: url) }
 
     public static func read(_ url: URL) throws -> SensitivityRanking {

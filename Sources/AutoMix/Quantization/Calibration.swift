@@ -57,6 +57,27 @@ public struct Calibration: Sendable, Codable {
         return s
     }
 
+    /// `value`'s exponent under `observer` at `bits`, computed once per calibration: a search builds a model per
+    /// trial from the same statistics, and the KL observer's search over the histogram is most of that build.
+    public func exponent(of value: String, _ observer: Observer, bits: Int) throws -> Int {
+        let key = ExponentCache.Key(value: value, observer: observer, bits: bits)
+        if let e = exponents.get(key) { return e }
+        let e = try statistics(of: value).exponent(observer, bits: bits)
+        exponents.set(key, e)
+        return e
+    }
+    let exponents = ExponentCache()
+    enum CodingKeys: String, CodingKey { case statistics, images, batchSize, seconds }
+
+    /// Exponents already computed from these statistics (shared by every copy of the calibration, never encoded).
+    final class ExponentCache: @unchecked Sendable {
+        struct Key: Hashable { let value: String, observer: Observer, bits: Int }
+        private let lock = NSLock()
+        private var values: [Key: Int] = [:]
+        func get(_ k: Key) -> Int? { lock.lock(); defer { lock.unlock() }; return values[k] }
+        func set(_ k: Key, _ e: Int) { lock.lock(); values[k] = e; lock.unlock() }
+    }
+
     /// Thread-safe accumulation: the heavy per-tensor work happens outside the lock.
     final class Collector: @unchecked Sendable {
         private let lock = NSLock()

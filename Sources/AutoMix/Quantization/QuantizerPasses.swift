@@ -97,8 +97,8 @@ extension Quantizer {
         }
         for (root, b) in d.groupBits {
             guard let m = d.master[root] else { throw AutoMixError.invalidArgument("value '\(root)' was not seen during calibration") }
-            d.groupExponent[root] = try calibration.statistics(of: m).exponent(
-                config.activationObserver(bits: b, layers: groupLayers[root] ?? []), bits: b)
+            d.groupExponent[root] = try calibration.exponent(
+                of: m, config.activationObserver(bits: b, layers: groupLayers[root] ?? []), bits: b)
         }
     }
 

@@ -14,6 +14,18 @@ public struct SearchJournal: Sendable, Codable {
         public var passed: Bool
         public var cost: PlanCost
         public var seconds: Double
+        /// Images evaluated, of `imagesTotal`; fewer when the trial was stopped early, as soon as the images left could
+        /// not bring it within the budget (then `metric` is the best it could have reached, an upper bound). Absent in
+        /// journals written before early stopping: every image.
+        public var images: Int?
+        public var imagesTotal: Int?
+        public var complete: Bool { (images ?? 0) >= (imagesTotal ?? 0) }
+
+        public init(index: Int, phase: String, plan: [String: Precision], metric: Double, drop: Double, passed: Bool,
+                    cost: PlanCost, seconds: Double, images: Int? = nil, imagesTotal: Int? = nil) {
+            self.index = index; self.phase = phase; self.plan = plan; self.metric = metric; self.drop = drop; self.passed = passed
+            self.cost = cost; self.seconds = seconds; self.images = images; self.imagesTotal = imagesTotal
+        }
     }
 
     /// Everything a trial's result depends on; a journal with other values is refused on resume.
