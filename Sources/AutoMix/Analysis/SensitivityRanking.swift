@@ -52,16 +52,29 @@ public struct SensitivityRanking: Sendable, Codable {
 
     /// Measures every layer of `quantized` (all int8) against the float graph it was built from, on the first
     /// `Sensitivity.batchCount` calibration batches: layerwise and graphwise noise/signal (ESP-PPQ) and AMCT's cosine.
-    /// `layers`: the Conv/Gemm layers the search may change, in graph order.
+    /// `layers`: the Conv/Gemm layers the search may change, in graph order. `measured` hears each measure's values
+    /// and seconds as it ends (`analyse` prints them).
     public static func measure(model: String, float graph: Graph, quantized: QuantizedModel, config: QuantizationConfig,
-                               layers: [Node], batches: [Tensor], calibrationImages: Int) throws -> SensitivityRanking {
+                               layers: [Node], batches: [Tensor], calibrationImages: Int,
+                               measured: (_ name: String, _ values: [String: Double], _ seconds: Double) -> Void = { _, _, _ in }) throws -> SensitivityRanking {
         let analysed = Array(batches.prefix(Sensitivity.batchCount))
-        let layerwise = try Sensitivity.layerwise(float: graph, quantized: quantized, batches: analysed,
-                                                  progress: Progress("rank: layerwise", total: layers.count * analysed.count))
-        let graphwise = try Sensitivity.graphwise(float: graph, quantized: quantized, batches: analysed,
-                                                  progress: Progress("rank: graphwise", total: analysed.count))
-        let cosine = try Sensitivity.cosine(float: graph, quantized: quantized, config: config, batches: analysed,
-                                            progress: Progress("rank: cosine", total: analysed.count))
+        func timed(_ name: String, _ body: () throws -> [String: Double]) rethrows -> [String: Double] {
+            let t = Date()
+            let values = try body()
+            measured(name, values, Date().timeIntervalSince(t))
+            return values
+        }
+        let graphwise = try timed("graphwise") {
+            try Sensitivity.graphwise(float: graph, quantized: quantized, batches: analysed, progress: Progress("rank: graphwise", total: analysed.count))
+        }
+        let layerwise = try timed("layerwise") {
+            try Sensitivity.layerwise(float: graph, quantized: quantized, batches: analysed,
+                                      progress: Progress("rank: layerwise", total: layers.count * analysed.count))
+        }
+        let cosine = try timed("cosine") {
+            try Sensitivity.cosine(float: graph, quantized: quantized, config: config, batches: analysed,
+                                   progress: Progress("rank: cosine", total: analysed.count))
+        }
         return SensitivityRanking(
             model: model, target: config.target, bits: config.bits, calibrationImages: calibrationImages,
             analysisImages: analysed.reduce(0) { $0 + $1.shape[0] }, layers: layers.map { n in

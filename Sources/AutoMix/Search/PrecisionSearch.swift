@@ -14,8 +14,9 @@ import Foundation
 /// 5. the final plan: under `.cost` the cheapest plan of every trial that met the budget, under `.layers` the
 ///    greedy pass's.
 /// A layer goes to float only when every layer in int16 is not enough. A trial that cannot meet the budget any more
-/// stops early (`Measure`); one that passes is always evaluated in full. No plan is evaluated twice: results come
-/// from the journal when resuming.
+/// stops early (`Measure`); one that passes is always evaluated in full. No decision depends on where a trial
+/// stopped (only on whether it met the budget, and on the metrics of trials read in full), so the order of the images
+/// never changes the plan. No plan is evaluated twice: results come from the journal when resuming.
 public final class PrecisionSearch {
     public struct Outcome: Sendable {
         public var int8: SearchJournal.Trial
@@ -190,8 +191,8 @@ public final class PrecisionSearch {
         return leastSensitiveFirst.enumerated().sorted { (scores[$0.element]!, -$0.offset) > (scores[$1.element]!, -$1.offset) }.map(\.element)
     }
 
-    /// Returns to `to` the layers of `candidates` (in order) that the budget does not need, trying runs of
-    /// several layers at once and halving a run that fails.
+    /// Returns to `to` the layers of `candidates` (in order) that the budget does not need: runs of several layers at
+    /// once, a run that fails halved, a run that passes doubled, single layers after a layer the budget needs.
     func relax(_ plan: [String: Precision], _ candidates: [String], to p: Precision) throws -> [String: Precision] {
         var plan = plan
         var i = 0
@@ -204,13 +205,14 @@ public final class PrecisionSearch {
             if try trial(candidate, "greedy").passed {
                 plan = candidate
                 i += run.count
+                size = max(1, min(size * 2, candidates.count / 4))
             } else if size > 1 {
                 size /= 2
-                continue
             } else {
+                // a layer the budget needs: its neighbours in the order are likely needed too, so they are tried
+                // one by one until one can go (doubling again after each failure cost two trials per needed layer)
                 i += 1
             }
-            size = max(1, min(size * 2, candidates.count / 4))
         }
         return plan
     }
@@ -273,6 +275,8 @@ public final class PrecisionSearch {
         let harm = try groups.map { g -> Double in
             var plan = all16
             for layer in g { plan[layer] = .int8 }
+            // in full: the order is built from the metrics, and a bound would depend on the order of the images, so
+            // a resumed search (whose image order may differ) would re-rank otherwise
             return try trial(plan, "re-rank", full: true).metric
         }
         return zip(groups, harm).enumerated().sorted { ($0.element.1, $0.offset) < ($1.element.1, $1.offset) }.flatMap(\.element.0)

@@ -41,7 +41,7 @@ public final class TrialEvaluator {
     public func measure(_ executor: some BatchExecutor, stopBelow: Double?, progress: Progress? = nil) throws -> (PrecisionSearch.Measure, [Int]) {
         let n = count
         // small chunks while a plan may still be decided early; whole batches otherwise
-        let chunk = stopBelow == nil ? batch : min(batch, max(8, n / 16))
+        let chunk = stopBelow == nil ? batch : min(batch, max(4, n / 16))
         var predictions: [Int] = [], correct = 0
         predictions.reserveCapacity(n)
         while predictions.count < n {
