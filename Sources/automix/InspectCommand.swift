@@ -68,7 +68,7 @@ struct InspectCommand: ParsableCommand {
     }
 
     func journalTable(_ trials: [[String: Any]], chosen: Int?) -> String {
-        var lines = ["   trial  phase                      int16  float   metric    drop  passed    MAC cost  seconds"]
+        var lines = ["   trial  phase                      int16  float    metric    drop  passed   chip cost    MAC cost       images  seconds"]
         for t in trials {
             let plan = t["plan"] as? [String: String] ?? [:]
             let cost = t["cost"] as? [String: Any] ?? [:]
@@ -76,11 +76,16 @@ struct InspectCommand: ParsableCommand {
             var line = (index == chosen ? " * " : "   ") + pad("\(index)", 5) + "  "
             line += (t["phase"] as? String ?? "").padding(toLength: 25, withPad: " ", startingAt: 0) + "  "
             line += pad("\(plan.values.filter { $0 == "int16" }.count)", 5) + "  " + pad("\(plan.values.filter { $0 == "float" }.count)", 5)
-            line += "  " + pad(fixed(t["metric"], "%.2f"), 7) + "  " + pad(fixed(t["drop"], "%.2f"), 6) + "  "
-            line += pad((t["passed"] as? Bool) == true ? "yes" : "no", 6) + "  " + pad(sci(cost["mac_cost"]), 10) + "  " + pad(fixed(t["seconds"], "%.1f"), 7)
+            // a trial stopped early knows only a bound on its metric
+            let (images, total) = (t["images"] as? Int, t["images_total"] as? Int)
+            let stopped = images != nil && total != nil && images! < total!
+            line += "  " + pad((stopped ? "≤" : "") + fixed(t["metric"], "%.2f"), 8) + "  " + pad(stopped ? "-" : fixed(t["drop"], "%.2f"), 6) + "  "
+            line += pad((t["passed"] as? Bool) == true ? "yes" : "no", 6) + "  " + pad(sci(cost["chip_cost"]), 10) + "  " + pad(sci(cost["mac_cost"]), 10)
+            line += "  " + pad(images.map { i in total.map { "\(i)/\($0)" } ?? "\(i)" } ?? "all", 11) + "  " + pad(fixed(t["seconds"], "%.1f"), 7)
             lines.append(line)
         }
         lines.append(chosen.map { "* the chosen plan (trial \($0))" } ?? "no chosen plan recorded (the search did not finish, or met no budget)")
+        lines.append("≤: the trial stopped once it could not meet the budget (images read / in the set); its metric is the most it could have reached")
         return lines.joined(separator: "\n")
     }
 
