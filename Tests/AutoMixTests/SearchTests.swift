@@ -31,7 +31,8 @@ import Testing
         let reference = try runCLI(Self.arguments(whole))
         #expect(reference.status == 0, "\(reference.err)")
         let expected = try Self.lastJSON(reference.out)
-        let total = try SearchJournal.read(Self.journal(whole)).trials.count
+        let wholeJournal = try SearchJournal.read(Self.journal(whole))
+        let total = wholeJournal.trials.count
         #expect((expected["int16_layers"] as? [String])?.isEmpty == false)
 
         let dir = Fixtures.temporaryDirectory()
@@ -59,6 +60,11 @@ import Testing
         let after = try SearchJournal.read(Self.journal(dir)).trials
         #expect(Set(after.map { SearchJournal.key($0.plan) }).count == after.count, "a plan was evaluated twice")
         #expect(Array(after.prefix(before.count)).map(\.metric) == before.map(\.metric))
+        // the resumed run put the images in the first run's order (from the journal): every trial stopped where the
+        // uninterrupted search's did
+        #expect(wholeJournal.trials.contains { !$0.complete }, "no trial stopped early: the order is not tested")
+        #expect(after.map(\.images) == wholeJournal.trials.map(\.images))
+        #expect(try SearchJournal.read(Self.journal(dir)).int8Misses == wholeJournal.int8Misses)
         #expect(json["int16_layers"] as? [String] == expected["int16_layers"] as? [String])
         #expect(json["final_metric"] as? Double == expected["final_metric"] as? Double)
         // the report draws every trial of the journal, resumed ones included

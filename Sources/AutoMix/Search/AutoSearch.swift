@@ -157,11 +157,12 @@ final class SearchRun {
         let journalURL = request.folders.journal(suffix), rankingURL = request.folders.ranking(suffix)
         var identity = identity
         identity.preparation = preparation
-        var resumed: [SearchJournal.Trial] = []
+        var resumed: [SearchJournal.Trial] = [], misses: [Int]?
         if request.resume, FileManager.default.fileExists(atPath: journalURL.path) {
             let old = try SearchJournal.read(journalURL)
             try old.checkResumable(identity, path: journalURL.path)
             resumed = old.trials
+            misses = old.int8Misses
             log("resuming: \(resumed.count) trials in \(journalURL.path)")
         }
         var t = Date()
@@ -189,7 +190,12 @@ final class SearchRun {
 
         let costs = CostModel(layers: layers, graph: prepared)
         let evaluator = TrialEvaluator(dataset: request.evaluation, reference: reference, metric: request.metric, batch: request.batch)
-        let journal = SearchJournal(identity: identity, maxDrop: request.maxDrop, relative: request.relative, floatMetric: floatMetric, trials: [])
+        var journal = SearchJournal(identity: identity, maxDrop: request.maxDrop, relative: request.relative, floatMetric: floatMetric, trials: [])
+        // a resumed search orders its images as the first run did (the same images: the identity was checked)
+        if let misses, request.earlyStop {
+            evaluator.prioritise(misses: misses)
+            journal.int8Misses = evaluator.missesUsed
+        }
         let earlyStop = request.earlyStop
         let search = PrecisionSearch(
             ranking: ranking.layers.map(\.name),
@@ -207,10 +213,11 @@ final class SearchRun {
                     try QuantExecutor(model: planned), stopBelow: earlyStop ? stopBelow : nil,
                     progress: Progress("eval", total: evaluator.count, plainLines: Console.shared.verbosity == .verbose))
                 // the all-int8 plan's mistakes go first in every later trial
-                if plan.isEmpty, earlyStop, measure.images == evaluator.count { evaluator.prioritise(after: predictions) }
+                if plan.isEmpty, earlyStop, measure.images == evaluator.count { evaluator.prioritise(misses: evaluator.misses(predictions)) }
                 return measure
             },
             cost: { costs.cost($0) }, log: { [log] in log($0) })
+        search.int8Misses = { evaluator.missesUsed }
         search.status = { Console.shared.setContext(suffix.isEmpty ? $0 : "equalized · " + $0) }
         search.detailLog = { [log] in log($0, level: .verbose) }
         defer { Console.shared.setContext("") }

@@ -89,6 +89,9 @@ public final class PrecisionSearch {
                   cost: cost, log: log)
     }
 
+    /// The images the all-int8 plan got wrong, once known (journaled for a resumed search's image order).
+    public var int8Misses: () -> [Int]? = { nil }
+
     /// The metric a plan must reach.
     public var threshold: Double { journal.floatMetric - budget }
     func passes(_ metric: Double) -> Bool { journal.floatMetric - metric <= budget + 1e-9 }
@@ -130,6 +133,7 @@ public final class PrecisionSearch {
             detail(plan)
         }
         memo[key] = t
+        if journal.int8Misses == nil { journal.int8Misses = int8Misses() }
         journal.trials.append(t)
         try journal.write(to: journalURL)
         return t

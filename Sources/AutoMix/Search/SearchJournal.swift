@@ -57,6 +57,9 @@ public struct SearchJournal: Sendable, Codable {
     public var trials: [Trial]
     /// The trial whose plan the search chose (its index), once the search has ended with a plan.
     @NullKept public var finalTrial: Int? = nil
+    /// The evaluation images (indices in the listed order) the all-int8 plan got wrong: they come first in every later
+    /// trial, so a resumed search stops failing trials as early as the first run did.
+    public var int8Misses: [Int]?
 
     public init(identity: Identity, maxDrop: Double, relative: Bool, floatMetric: Double, trials: [Trial]) {
         self.identity = identity; self.maxDrop = maxDrop; self.relative = relative; self.floatMetric = floatMetric; self.trials = trials

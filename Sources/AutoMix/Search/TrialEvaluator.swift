@@ -13,27 +13,49 @@ public final class TrialEvaluator {
     /// The evaluation set in the current order, and what each image must predict (its label, or the float top-1).
     private(set) var dataset: Dataset
     private(set) var targets: [Int]
+    /// Each position's index in the set as given.
+    private var position: [Int]
+    let original: Dataset
+    let originalTargets: [Int]
     let floatMargins: [Float]
 
     public init(dataset: Dataset, reference: Evaluation, metric: SearchMetric, batch: Int) {
         self.metric = metric
         self.batch = batch
         self.dataset = dataset
+        original = dataset
         targets = metric == .top1 ? dataset.labels : reference.predictions.map { $0.first ?? -1 }
+        originalTargets = targets
+        position = Array(0..<dataset.count)
         floatMargins = reference.margins
     }
 
     public var count: Int { dataset.count }
 
-    /// Puts first the images `int8` (an evaluation in the current order) got wrong, then every image by float margin.
-    public func prioritise(after int8: [Int]) {
+    /// The images put first (indices in the set as given), once the images are in the search's order (after the
+    /// all-int8 trial, or from a resumed journal).
+    public private(set) var missesUsed: [Int]?
+
+    /// The images (their indices in the set as given) that `int8`, an evaluation in the current order, got wrong;
+    /// the search journals them so that a resumed search orders its images the same way.
+    public func misses(_ int8: [Int]) -> [Int] {
+        (0..<min(int8.count, count)).filter { int8[$0] != targets[$0] }.map { position[$0] }.sorted()
+    }
+
+    /// Puts first the images in `misses` (indices in the set as given; others are ignored), then every image by
+    /// float margin, smallest first.
+    public func prioritise(misses: [Int]) {
+        let kept = Array(Set(misses.filter { (0..<count).contains($0) })).sorted()
+        let wrong = Set(kept)
         let margins = floatMargins.count == count ? floatMargins : Array(repeating: 0, count: count)
         let order = (0..<count).sorted { a, b in
-            let wrongA = int8[a] != targets[a], wrongB = int8[b] != targets[b]
+            let wrongA = wrong.contains(a), wrongB = wrong.contains(b)
             return wrongA != wrongB ? wrongA : (margins[a], a) < (margins[b], b)
         }
-        dataset = dataset.reordered(order)
-        targets = order.map { targets[$0] }
+        dataset = original.reordered(order)
+        targets = order.map { originalTargets[$0] }
+        position = order
+        missesUsed = kept
     }
 
     /// The metric of `executor`'s predictions; with `stopBelow`, stops at the first chunk after which the metric cannot
