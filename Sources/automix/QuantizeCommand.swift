@@ -42,11 +42,11 @@ struct QuantizeOptions: ParsableArguments {
 
     func validate() throws {
         try prepare.checkEqualizationAsked()
+        if paretoPoint != nil && config == nil { throw ValidationError("--pareto-point takes a point of a search's Pareto front: give the search's final config as --config") }
+        if let paretoPoint, paretoPoint < 0 { throw ValidationError("--pareto-point must be 0 or more, not \(paretoPoint)") }
         if calib == nil && config == nil { throw ValidationError("--calib is required (or --config with a search's final config, which records it)") }
         try Check.batch(calibBatch, "--calib-batch")
         try Check.positive(calibLimit, "--calib-limit")
-        if paretoPoint != nil && config == nil { throw ValidationError("--pareto-point takes a point of a search's Pareto front: give the search's final config as --config") }
-        if let paretoPoint, paretoPoint < 0 { throw ValidationError("--pareto-point must be 0 or more, not \(paretoPoint)") }
         if let bits, bits != 8 && bits != 16 { throw ValidationError("--bits must be 8 or 16, not \(bits)") }
         if config != nil {
             let given = [("--target", target != nil), ("--bits", bits != nil), ("--layer", !layerOverrides.isEmpty),
@@ -65,6 +65,11 @@ struct QuantizeOptions: ParsableArguments {
                 // the plan of one measured point of the front, over the same layers as the final plan
                 let path = URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent("accuracy_based_auto_calibration_pareto.json").path
                 let point = try ParetoFile.read(path).point(paretoPoint, path: path)
+                // a front from another search (other layer names) is refused, not half applied
+                if let stranger = (point.int16Layers + point.floatLayers).first(where: { read.layers[$0] == nil }) {
+                    throw AutoMixError.invalidData(path: path, reason: "point \(paretoPoint) names layer '\(stranger)', which \(config) does not have: "
+                        + "the front and the final config come from different searches")
+                }
                 read.layers = point.plan(over: read.layers.keys.sorted())
                 say(String(format: "Pareto point %d of %@: %d int16, %d float layers; measured %.2f (drop %.2f), chip cost %.4g",
                            paretoPoint, Summary.display(path), point.int16Layers.count, point.floatLayers.count, point.metric, point.drop, point.chipCost))
