@@ -31,7 +31,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], exclude: ["README.md"], swiftSettings: [.unsafeFlags(kernelFlags)]),
-        .target(name: "KernelsAVX512", exclude: ["README.md"], swiftSettings: [.unsafeFlags(avx512Flags)]),
+        .target(name: "KernelsAVX512", dependencies: ["Kernels"], exclude: ["README.md"], swiftSettings: [.unsafeFlags(avx512Flags)]),
         .target(
             name: "AutoMix",
             dependencies: [

@@ -1,33 +1,11 @@
-/// Rows per panel of packed weights: the micro-tile's height.
-public let packedPanelRows = 8
+import Kernels
+
 /// Columns of the micro-tile: three 16-float vectors.
 let tileColumns = 48
-
-/// 8-row panels holding `m` rows (the last one zero-padded).
-func panelCount(_ m: Int) -> Int { (m + packedPanelRows - 1) / packedPanelRows }
-
-/// Floats needed to pack an `m × k` matrix: whole 8-row panels (zero rows past `m`).
-public func packedCount(m: Int, k: Int) -> Int { panelCount(m) * packedPanelRows * k }
 
 /// Floats of scratch `packedGemm` needs for a given `k`: a zero-padded `B` tail (k × 48), a C tile (8 × 48),
 /// a partial panel's bias (8) and the float `touch` writes.
 public func packedGemmScratchCount(k: Int) -> Int { k * tileColumns + packedPanelRows * tileColumns + packedPanelRows + 1 }
-
-/// Packs row-major `A[m×k]` into 8-row panels stored k-major (`panel[kk·8 + r]`), so the micro-tile reads its
-/// eight weights of one `kk` as consecutive floats. Weights are constant, so this is done once per layer.
-public func packPanels(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, into p: UnsafeMutablePointer<Float>) {
-    for panel in 0..<panelCount(m) {
-        let base = p + panel * packedPanelRows * k
-        for r in 0..<packedPanelRows {
-            let row = panel * packedPanelRows + r
-            if row < m {
-                for kk in 0..<k { base[kk * packedPanelRows + r] = a[row * lda + kk] }
-            } else {
-                for kk in 0..<k { base[kk * packedPanelRows + r] = 0 }
-            }
-        }
-    }
-}
 
 /// `C[m×n] = clamp(bias + A·B, lo, hi)` with `A` packed by `packPanels`, `B[k×n]` and `C` row-major.
 ///

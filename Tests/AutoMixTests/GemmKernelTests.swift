@@ -3,54 +3,78 @@ import Kernels
 import KernelsAVX512
 @testable import AutoMix
 
-/// The packed AVX-512 Conv kernel against a double-precision product, on shapes that reach every path:
-/// partial 8-row panels, whole 48-column tiles, padded tails (24–47 columns) and single-column tails.
+/// A packed Conv kernel against a double-precision product: `run` multiplies with the given scratch count.
+func expectPackedProduct(m: Int, n: Int, panelRows: Int = packedPanelRows, scratch count: (Int) -> Int,
+                         _ run: (_ k: Int, _ packed: [Float], _ b: [Float], _ c: inout [Float], _ ldc: Int, _ bias: [Float], _ scratch: inout [Float]) -> Void) {
+    for k in [1, 9, 27] {
+        var seed: UInt64 = UInt64(m * 1000 + n * 10 + k)
+        func next() -> Float {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(seed >> 40) % 2001 - 1000) / 1000
+        }
+        let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * n)).map { _ in next() }
+        let bias = (0..<m).map { _ in next() }
+        // a wider output row than n checks that nothing is written past the matrix's columns
+        let ldc = n + 3
+        var packed = [Float](repeating: .nan, count: packedCount(m: m, k: k, rows: panelRows))
+        packPanels(m: m, k: k, a: a, lda: k, into: &packed, rows: panelRows)
+        var c = [Float](repeating: 99, count: m * ldc)
+        var scratch = [Float](repeating: .nan, count: count(k))
+        run(k, packed, b, &c, ldc, bias, &scratch)
+        var worst: Double = 0
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = Double(bias[i])
+                for kk in 0..<k { s += Double(a[i * k + kk]) * Double(b[kk * n + j]) }
+                worst = max(worst, abs(min(max(s, -0.5), 2) - Double(c[i * ldc + j])))
+            }
+            #expect(c[(i * ldc + n)..<(i * ldc + ldc)].allSatisfy { $0 == 99 }, "m \(m) n \(n) k \(k): wrote past column \(n)")
+        }
+        #expect(worst < 1e-5, "m \(m) n \(n) k \(k): largest error \(worst)")
+    }
+}
+
+/// The packed AVX-512 Conv kernel on shapes that reach every path: partial 8-row panels, whole 48-column tiles,
+/// padded tails (24–47 columns) and single-column tails.
 @Suite(.enabled(if: CPUFeatures.hasAVX512, "the AVX-512 kernel needs an AVX-512 CPU"))
 struct GemmKernelTests {
     @Test("packedGemm equals the exact product plus bias, clamped", arguments: [1, 7, 8, 13, 24], [1, 4, 5, 23, 24, 47, 48, 49, 100, 196])
     func product(m: Int, n: Int) {
-        for k in [1, 9, 27] {
-            var seed: UInt64 = UInt64(m * 1000 + n * 10 + k)
-            func next() -> Float {
-                seed = seed &* 6364136223846793005 &+ 1442695040888963407
-                return Float(Int(seed >> 40) % 2001 - 1000) / 1000
-            }
-            let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * n)).map { _ in next() }
-            let bias = (0..<m).map { _ in next() }
-            // a wider output row than n checks that nothing is written past the matrix's columns
-            let ldc = n + 3
-            var packed = [Float](repeating: .nan, count: packedCount(m: m, k: k))
-            packPanels(m: m, k: k, a: a, lda: k, into: &packed)
-            var c = [Float](repeating: 99, count: m * ldc)
-            var scratch = [Float](repeating: .nan, count: packedGemmScratchCount(k: k))
-            packedGemm(m: m, n: n, k: k, packedA: packed, b: b, ldb: n, c: &c, ldc: ldc, bias: bias, lo: -0.5, hi: 2,
-                       scratch: &scratch)
-            var worst: Double = 0
-            for i in 0..<m {
-                for j in 0..<n {
-                    var s = Double(bias[i])
-                    for kk in 0..<k { s += Double(a[i * k + kk]) * Double(b[kk * n + j]) }
-                    worst = max(worst, abs(min(max(s, -0.5), 2) - Double(c[i * ldc + j])))
-                }
-                #expect(c[(i * ldc + n)..<(i * ldc + ldc)].allSatisfy { $0 == 99 }, "m \(m) n \(n) k \(k): wrote past column \(n)")
-            }
-            #expect(worst < 1e-5, "m \(m) n \(n) k \(k): largest error \(worst)")
+        expectPackedProduct(m: m, n: n, scratch: packedGemmScratchCount) { k, packed, b, c, ldc, bias, scratch in
+            packedGemm(m: m, n: n, k: k, packedA: packed, b: b, ldb: n, c: &c, ldc: ldc, bias: bias, lo: -0.5, hi: 2, scratch: &scratch)
         }
     }
 
-    @Test("a grouped Conv runs the same through the packed kernel as through OpenBLAS")
-    func groupedConv() throws {
+}
+
+/// Each own kernel this CPU runs inside a real Conv: grouped, padded, strided, with a fused clip.
+@Suite struct PackedConvTests {
+    @Test("a grouped Conv runs the same through the packed kernel as through OpenBLAS",
+          arguments: [GemmBackend.avx512, .avx2].filter(\.isAvailable))
+    func groupedConv(backend: GemmBackend) throws {
         let conv = Node(name: "g", op: .conv, inputs: ["x", "w", "b"], outputs: ["y"],
                         attributes: ["group": .int(2), "pads": .ints([1, 1, 1, 1]), "strides": .ints([2, 2])])
         let x = fixedInput([2, 6, 11, 9])
         let w = Tensor(shape: [10, 3, 3, 3], data: fixedInput([10, 3, 3, 3]).data.map { $0 * 3 })
         let b = fixedInput([10])
         let outShape = [2, 10, 6, 5]
-        let packed = try #require(PackedConvWeights(conv: w, group: 2, backend: .avx512))
+        let packed = try #require(PackedConvWeights(conv: w, group: 2, backend: backend))
         let own = try ConvOp.run(conv, x: x, w: w, bias: b, outShape: outShape, clamp: Clamp(lo: 0, hi: 6), packed: packed)
         let blas = try ConvOp.run(conv, x: x, w: w, bias: b, outShape: outShape, clamp: Clamp(lo: 0, hi: 6))
         #expect(maxAbsDiff(own.data, blas.data) < 1e-5)
         #expect(own.data.contains { $0 == 6 } && own.data.contains { $0 == 0 })
+    }
+}
+
+/// The packed 256-bit (AVX2 + FMA) Conv kernel: partial 6-row panels, whole 16-column tiles, padded tails (1–15 columns),
+/// and column blocks (k = 27: 2,416 columns per 256 KB block, so n = 5,000 crosses two block ends).
+@Suite(.enabled(if: CPUFeatures.hasAVX2, "the 256-bit kernel needs AVX2 + FMA"))
+struct Gemm256KernelTests {
+    @Test("packedGemm256 equals the exact product plus bias, clamped", arguments: [1, 5, 6, 7, 13, 24], [1, 5, 15, 16, 17, 49, 100, 196, 5000])
+    func product(m: Int, n: Int) {
+        expectPackedProduct(m: m, n: n, panelRows: packed256PanelRows, scratch: packedGemm256ScratchCount) { k, packed, b, c, ldc, bias, scratch in
+            packedGemm256(m: m, n: n, k: k, packedA: packed, b: b, ldb: n, c: &c, ldc: ldc, bias: bias, lo: -0.5, hi: 2, scratch: &scratch)
+        }
     }
 }
 

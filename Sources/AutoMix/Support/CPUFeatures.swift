@@ -12,6 +12,9 @@ public enum CPUFeatures {
         ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
     }
 
+    /// AVX2 + FMA: the `haswell` baseline the `Kernels` target is compiled for on x86-64.
+    public static var hasAVX2: Bool { ["avx2", "fma"].allSatisfy(flags.contains) }
+
     /// The first `flags` line of /proc/cpuinfo (read line by line: the file reports a size of 0).
     static func flagLine() -> String? {
         guard let f = fopen("/proc/cpuinfo", "r") else { return nil }
