@@ -123,9 +123,11 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Print one JSON object on stdout and nothing else (human output goes to stderr).") var json = false
     @Flag(name: [.short, .long], help: "Only errors and warnings on stderr: no progress, no log lines.") var quiet = false
     @Flag(name: [.short, .long], help: "More detail: each trial's layers, per-phase timings, plain progress lines of every evaluation.") var verbose = false
+    @Option(help: "Worker threads (default: the cores this process may use, or AUTOMIX_THREADS).") var threads: Int?
 
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1…1024, not \(threads)") }
     }
 
     var verbosity: Verbosity { quiet ? .quiet : verbose ? .verbose : .normal }
@@ -138,7 +140,12 @@ enum Output {
 
 /// Human output (tables, summaries, notes).
 func say(_ text: String) {
-    if Output.json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { print(text) }
+    // under --json the text would go to stderr, which --quiet keeps for errors and warnings
+    if Output.json {
+        if Console.shared.verbosity != .quiet { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+    } else {
+        print(text)
+    }
 }
 
 /// Prints a file's own JSON object (`inspect --json`), with the schema and tool version every AutoMix JSON carries.
@@ -158,6 +165,7 @@ func reportingErrors(_ output: OutputOptions? = nil, _ body: () throws -> Void) 
     let json = output?.json ?? false
     Output.json = json
     Console.shared.verbosity = output?.verbosity ?? .normal
+    if let threads = output?.threads { Parallelism.workers = threads }
     do {
         try body()
     } catch let e as AutoMixError {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Kernels
 import KernelsAVX512
@@ -102,5 +103,19 @@ struct Gemm256KernelTests {
                 #expect(cs.map(Double.init) == expected, "sgemm transA \(transA) transB \(transB)")
             }
         }
+    }
+}
+
+/// The worker count follows the CPU affinity (what `taskset` and container limits give), and a command's choice.
+@Suite(.serialized) struct ParallelismTests {
+    @Test("the cores this process may use are counted from its affinity mask; --threads overrides them")
+    func cores() throws {
+        #expect(Parallelism.cores >= 1 && Parallelism.cores <= ProcessInfo.processInfo.activeProcessorCount)
+        let before = Parallelism.workers
+        defer { Parallelism.workers = before }
+        Parallelism.workers = 3
+        #expect(Parallelism.workers == 3)
+        let one = try runCLI(["bench", "--model", Fixtures.model("fmnist_cnn"), "--runs", "1", "--threads", "1", "--json"])
+        #expect(one.status == 0, "\(one.err)")
     }
 }

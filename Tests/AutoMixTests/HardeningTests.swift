@@ -26,6 +26,7 @@ import Testing
         (["search", "--max-drop", "nan"], "--max-drop"),
         (["search", "--max-drop", "2", "--relative"], "--relative"),
         (["bench", "--model", model, "--runs", "0"], "--runs"),
+        (["bench", "--model", model, "--threads", "0"], "--threads"),
         (["quantize", "--model", model, "--calib", calib, "--data", val, "--bits", "7"], "--bits"),
         (["export", "--model", model, "--calib", calib, "--equalization-level", "3"], "--equalization-level"),
         (["run", "x.espdl", "--batch", "0"], "--batch"),

@@ -46,7 +46,7 @@ public enum Sensitivity {
         let floatExecutor = try FloatExecutor(graph: graph, fuseActivations: false)
         let quantExecutor = try QuantExecutor(model: model)
         let sums = LockedSums()
-        let workers = ProcessInfo.processInfo.activeProcessorCount
+        let workers = Parallelism.workers
         openblas_set_num_threads(1)
         for batch in batches {
             let b = batch.shape[0], perImage = batch.count / max(b, 1)
@@ -87,7 +87,7 @@ public enum Sensitivity {
         let consumers = model.graph.consumers()
         let fakes = try layers.map { try FakeQuantLayer(layer: $0, graph: graph, model: model, consumers: consumers) }
         let sums = LockedSums()
-        let workers = ProcessInfo.processInfo.activeProcessorCount
+        let workers = Parallelism.workers
         var done = 0
         for batch in batches {
             openblas_set_num_threads(Int32(workers))

@@ -20,7 +20,7 @@ public struct Dataset: Sendable {
         var data = [Float](repeating: 0, count: samples.count * per)
         let failures = FailureBox(count: samples.count)
         let done = Counter()
-        let workers = ProcessInfo.processInfo.activeProcessorCount
+        let workers = Parallelism.workers
         data.withUnsafeMutableBufferPointer { buf in
             let base = SendablePointer(buf.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: workers) { w in

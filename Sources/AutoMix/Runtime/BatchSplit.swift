@@ -21,7 +21,7 @@ enum BatchSplit {
             throw AutoMixError.invalidArgument("model '\(modelName)': the input \(input.shape) has no images on its first axis")
         }
         let perImage = input.count / max(batch, 1)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = Parallelism.workers
         let chunks: [Range<Int>]
         if let fixed = fixedBatch {
             // a model made for `fixed` images (a Reshape to [1, C], say) runs them `fixed` at a time, whatever its graph
