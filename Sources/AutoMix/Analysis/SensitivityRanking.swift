@@ -69,7 +69,7 @@ public struct SensitivityRanking: Sendable, Codable {
         }
         let layerwise = try timed("layerwise") {
             try Sensitivity.layerwise(float: graph, quantized: quantized, batches: analysed,
-                                      progress: Progress("rank: layerwise", total: layers.count * analysed.count))
+                                      progress: Progress("rank: layerwise", total: layers.count * analysed.reduce(0) { $0 + $1.shape[0] }))
         }
         let cosine = try timed("cosine") {
             try Sensitivity.cosine(float: graph, quantized: quantized, config: config, batches: analysed,

@@ -62,3 +62,11 @@ extension Tensor {
         return count
     }
 }
+
+extension Tensor {
+    /// Images `range` of a batch (the first axis), copied.
+    public func images(_ range: Range<Int>) -> Tensor {
+        let perImage = count / Swift.max(shape.first ?? 1, 1)
+        return Tensor(shape: [range.count] + shape.dropFirst(), data: Array(data[(range.lowerBound * perImage)..<(range.upperBound * perImage)]))
+    }
+}

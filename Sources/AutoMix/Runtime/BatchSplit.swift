@@ -44,8 +44,7 @@ enum BatchSplit {
         DispatchQueue.concurrentPerform(iterations: min(cores, chunks.count)) { _ in
             while let c = results.claim() {
                 let r = chunks[c]
-                let part = Tensor(shape: [r.count] + input.shape.dropFirst(),
-                                  data: Array(input.data[(r.lowerBound * perImage)..<(r.upperBound * perImage)]))
+                let part = input.images(r)
                 results.set(c, Result { try chunk(part) })
             }
         }
