@@ -31,6 +31,27 @@ public func packPanels(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, into p
     }
 }
 
+/// Copies columns `first..<first + count` of the `k` rows of `B` into rows of `width` floats, zero-padded, so a full
+/// tile can run over the last columns of a block.
+@inline(__always)
+public func copyPaddedColumns(_ b: UnsafePointer<Float>, ldb: Int, k: Int, first: Int, count: Int, width: Int,
+                              into d: UnsafeMutablePointer<Float>) {
+    for kk in 0..<k {
+        let row = d + kk * width
+        row.update(from: b + kk * ldb + first, count: count)
+        (row + count).update(repeating: 0, count: width - count)
+    }
+}
+
+/// The bias of a panel of `panelRows` rows of which only `rows` are real: the bias itself when the panel is whole,
+/// else its real rows copied into `tail` and zero-padded.
+@inline(__always)
+public func panelBias(_ bias: UnsafePointer<Float>, rows: Int, panelRows: Int, tail: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+    guard rows < panelRows else { return bias }
+    for r in 0..<panelRows { tail[r] = r < rows ? bias[r] : 0 }
+    return UnsafePointer(tail)
+}
+
 /// Columns of the 256-bit micro-tile: two 8-float vectors.
 let tile256Columns = 16
 
@@ -53,22 +74,12 @@ public func packedGemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>,
         let n1 = min(n, n0 + blockColumns)
         let full = (n1 - n0) / tile256Columns * tile256Columns
         let rest = n1 - n0 - full
-        if rest > 0 {
-            for kk in 0..<k {
-                let d = bTail + kk * tile256Columns
-                d.update(from: b + kk * ldb + n0 + full, count: rest)
-                (d + rest).update(repeating: 0, count: tile256Columns - rest)
-            }
-        }
+        if rest > 0 { copyPaddedColumns(b, ldb: ldb, k: k, first: n0 + full, count: rest, width: tile256Columns, into: bTail) }
         for panel in 0..<panels {
             let ap = packedA + panel * rowsPerPanel * k
             let rows = min(rowsPerPanel, m - panel * rowsPerPanel)
             let cPanel = c + panel * rowsPerPanel * ldc
-            var panelBias = bias + panel * rowsPerPanel
-            if rows < rowsPerPanel {
-                for r in 0..<rowsPerPanel { biasTail[r] = r < rows ? panelBias[r] : 0 }
-                panelBias = UnsafePointer(biasTail)
-            }
+            let panelBias = Kernels.panelBias(bias + panel * rowsPerPanel, rows: rows, panelRows: rowsPerPanel, tail: biasTail)
             var j = n0
             while j < n0 + full {
                 if rows == rowsPerPanel {

@@ -26,13 +26,7 @@ public func packedGemm(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b:
         let full = (n1 - n0) / tileColumns * tileColumns
         let rest = n1 - n0 - full
         let padded = rest >= tileColumns / 2
-        if padded {
-            for kk in 0..<k {
-                let d = bTail + kk * tileColumns
-                d.update(from: b + kk * ldb + n0 + full, count: rest)
-                (d + rest).update(repeating: 0, count: tileColumns - rest)
-            }
-        }
+        if padded { copyPaddedColumns(b, ldb: ldb, k: k, first: n0 + full, count: rest, width: tileColumns, into: bTail) }
         // few columns per panel (7×7 maps): the panel's weights are used briefly, so fetch the next one early;
         // with more columns the hardware prefetcher keeps up and touching only costs (measured both ways)
         let touchAhead = n1 - n0 <= 2 * tileColumns
@@ -41,11 +35,7 @@ public func packedGemm(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b:
             if touchAhead && panel + 1 < panels { touch(ap + packedPanelRows * k, count: packedPanelRows * k, sink: touchSink) }
             let rows = min(packedPanelRows, m - panel * packedPanelRows)
             let cPanel = c + panel * packedPanelRows * ldc
-            var panelBias = bias + panel * packedPanelRows
-            if rows < packedPanelRows {
-                for r in 0..<packedPanelRows { biasTail[r] = r < rows ? panelBias[r] : 0 }
-                panelBias = UnsafePointer(biasTail)
-            }
+            let panelBias = Kernels.panelBias(bias + panel * packedPanelRows, rows: rows, panelRows: packedPanelRows, tail: biasTail)
             // A partial panel computes into the tile buffer and copies its real rows out.
             func emit(_ j: Int, _ width: Int, _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
                 if rows == packedPanelRows { body(cPanel + j, ldc); return }

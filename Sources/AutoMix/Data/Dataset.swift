@@ -61,10 +61,7 @@ public struct Dataset: Sendable {
     }
 
     /// Images `range` as one batch tensor.
-    public func batch(_ range: Range<Int>) -> Tensor {
-        let per = images.count / max(count, 1)
-        return Tensor(shape: [range.count] + images.shape.dropFirst(), data: Array(images.data[(range.lowerBound * per)..<(range.upperBound * per)]))
-    }
+    public func batch(_ range: Range<Int>) -> Tensor { images.images(range) }
 }
 
 struct SendablePointer: @unchecked Sendable {

@@ -99,7 +99,7 @@ public enum AutoSearch {
                 if better { chosen = other }
             }
         }
-        return try context.finish(chosen, variants: tried, seconds: { Date().timeIntervalSince(start) }, modelBytes: modelBytes)
+        return try context.finish(chosen, variants: tried, seconds: { Date().timeIntervalSince(start) })
     }
 }
 
@@ -124,7 +124,8 @@ final class SearchRun {
         let outcome: GraphPreparation.Outcome
         let calibration: Calibration
         let layers: [Node]
-        let graph: Graph
+        /// The prepared graph's costs, which the trials were priced by.
+        let costs: CostModel
         let ranking: SensitivityRanking
         let search: PrecisionSearch
         let result: PrecisionSearch.Outcome
@@ -190,12 +191,10 @@ final class SearchRun {
 
         let costs = CostModel(layers: layers, graph: prepared)
         let evaluator = TrialEvaluator(dataset: request.evaluation, reference: reference, metric: request.metric, batch: request.batch)
-        var journal = SearchJournal(identity: identity, maxDrop: request.maxDrop, relative: request.relative, floatMetric: floatMetric, trials: [])
-        // a resumed search orders its images as the first run did (the same images: the identity was checked)
-        if let misses, request.earlyStop {
-            evaluator.prioritise(misses: misses)
-            journal.int8Misses = evaluator.missesUsed
-        }
+        let journal = SearchJournal(identity: identity, maxDrop: request.maxDrop, relative: request.relative, floatMetric: floatMetric, trials: [])
+        // a resumed search orders its images as the first run did (the same images: the identity was checked); the
+        // search journals them again through `int8Misses`
+        if let misses, request.earlyStop { evaluator.prioritise(misses: misses) }
         let earlyStop = request.earlyStop
         let search = PrecisionSearch(
             ranking: ranking.layers.map(\.name),
@@ -222,7 +221,7 @@ final class SearchRun {
         search.detailLog = { [log] in log($0, level: .verbose) }
         defer { Console.shared.setContext("") }
         let result = try search.run()
-        return Variant(config: config, outcome: outcome, calibration: calibration, layers: layers, graph: prepared, ranking: ranking,
+        return Variant(config: config, outcome: outcome, calibration: calibration, layers: layers, costs: costs, ranking: ranking,
                        search: search, result: result, journalURL: journalURL, rankingURL: rankingURL)
     }
 }

@@ -101,11 +101,4 @@ public struct CostModel: Sendable {
         }
         return PlanCost(weightBytes: bytes, macCost: flat, chipCost: chip, boundaries: boundaries)
     }
-
-    /// What returning `layer` from `p` to `q` saves in `plan` (its own MACs and the boundaries it changes).
-    public func saving(_ layer: String, in plan: [String: Precision], to q: Precision) -> Double {
-        var other = plan
-        other[layer] = q
-        return cost(plan).chipCost - cost(other).chipCost
-    }
 }

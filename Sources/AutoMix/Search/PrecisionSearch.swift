@@ -177,22 +177,28 @@ public final class PrecisionSearch {
         Dictionary(uniqueKeysWithValues: (order ?? ranking).enumerated().map { ($1, $0 < k ? p : rest) })
     }
 
-    /// The order in which the greedy pass tries to return `promoted` layers from `from` to `to` in `plan`.
+    /// A layer's sensitivity: the given measure, else its rank standing in (the most sensitive highest).
+    func sensitivity(of layer: String) -> Double {
+        sensitivity[layer] ?? Double(ranking.count - (ranking.firstIndex(of: layer) ?? 0))
+    }
+
+    /// `layers` by `score`, largest first; equal scores keep their order.
+    static func descending(_ layers: [String], by score: (String) -> Double) -> [String] {
+        let scores = layers.map(score)
+        return layers.indices.sorted { (scores[$0], -$0) > (scores[$1], -$1) }.map { layers[$0] }
+    }
+
+    /// The order in which the greedy pass tries to return the `promoted` layers of `plan` to `q`.
     func relaxOrder(_ promoted: [String], in plan: [String: Precision], to q: Precision) -> [String] {
         let leastSensitiveFirst = ranking.filter(Set(promoted).contains).reversed().map { $0 }
         guard objective == .cost else { return leastSensitiveFirst }
-        let position = Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0) })
         let base = cost(plan).chipCost
-        // chip cost saved per unit of sensitivity, largest first (the rank stands in when no measure is given)
-        func score(_ layer: String) -> Double {
+        // chip cost saved per unit of sensitivity, largest first
+        return Self.descending(leastSensitiveFirst) { layer in
             var other = plan
             other[layer] = q
-            let saved = base - cost(other).chipCost
-            let s = sensitivity[layer] ?? Double(ranking.count - (position[layer] ?? 0))
-            return saved / max(s, 1e-12)
+            return (base - cost(other).chipCost) / max(sensitivity(of: layer), 1e-12)
         }
-        let scores = Dictionary(uniqueKeysWithValues: promoted.map { ($0, score($0)) })
-        return leastSensitiveFirst.enumerated().sorted { (scores[$0.element]!, -$0.offset) > (scores[$1.element]!, -$1.offset) }.map(\.element)
     }
 
     /// Returns to `to` the layers of `candidates` (in order) that the budget does not need: runs of several layers at
@@ -249,13 +255,7 @@ public final class PrecisionSearch {
     /// The layers by sensitivity per unit of the chip cost their int16 adds, most worth promoting first.
     func costOrder() -> [String] {
         let base = cost([:]).chipCost
-        let position = Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0) })
-        func score(_ layer: String) -> Double {
-            let s = sensitivity[layer] ?? Double(ranking.count - (position[layer] ?? 0))
-            return s / max(cost([layer: .int16]).chipCost - base, 1e-12)
-        }
-        let scores = Dictionary(uniqueKeysWithValues: ranking.map { ($0, score($0)) })
-        return ranking.enumerated().sorted { (scores[$0.element]!, -$0.offset) > (scores[$1.element]!, -$1.offset) }.map(\.element)
+        return Self.descending(ranking) { sensitivity(of: $0) / max(cost([$0: .int16]).chipCost - base, 1e-12) }
     }
 
     /// Under `.cost`: the ladder climbed again by `costOrder`, trying only plans cheaper than the best that has met

@@ -4,10 +4,10 @@ extension SearchRun {
     /// The report of the chosen variant, and its files: with a final plan, the final config, AMCT's files, the models,
     /// the Pareto front and the HTML report; without one, the Pareto front and the report only (an earlier run's
     /// final files are removed, so they do not stand beside this run's ranking and journal as if they were theirs).
-    func finish(_ chosen: Variant, variants: [SearchReport.Variant], seconds: () -> Double, modelBytes: Data) throws -> SearchReport {
+    func finish(_ chosen: Variant, variants: [SearchReport.Variant], seconds: () -> Double) throws -> SearchReport {
         let search = chosen.search, outcome = chosen.result, layers = chosen.layers, folders = request.folders
         let names = layers.map(\.name)
-        let costs = CostModel(layers: layers, graph: chosen.graph)
+        let costs = chosen.costs
         var report = SearchReport(
             model: request.modelPath, target: request.target, metric: request.metric.rawValue, objective: request.objective,
             budget: search.budget, floatMetric: floatMetric, int8Metric: outcome.int8.metric, budgetMet: outcome.budgetMet,
@@ -23,15 +23,17 @@ extension SearchRun {
         report.pareto = folders.pareto.path
         report.report = folders.report.path
         let stem = URL(fileURLWithPath: request.modelPath).deletingPathExtension().lastPathComponent
+        /// The HTML report of `report` as it stands when the files are written.
+        func html() -> Data {
+            Data(SearchHTMLReport(report: report, ranking: chosen.ranking, layers: names, trials: search.journal.trials).html.utf8)
+        }
 
         guard let final = outcome.final else {
             let stale = removeStale([folders.finalConfig, folders.amctConfig, folders.record]
                 + ModelWriters.paths(formats: [.all], directory: folders.results, name: stem).map { URL(fileURLWithPath: $0) })
             if !stale.isEmpty { log("removed an earlier run's final files: \(stale.joined(separator: ", "))") }
             report.seconds = seconds()
-            try writeAllAtomically([(folders.pareto, try JSONFile.encode(pareto)),
-                                    (folders.report, Data(SearchHTMLReport(report: report, ranking: chosen.ranking, layers: names,
-                                                                            trials: search.journal.trials).html.utf8))])
+            try writeAllAtomically([(folders.pareto, try JSONFile.encode(pareto)), (folders.report, html())])
             return report
         }
         var finalConfig = chosen.config
@@ -65,11 +67,10 @@ extension SearchRun {
         report.record = folders.record.path
         report.modelFiles = written.map(\.path)
         report.seconds = seconds()
-        let html = SearchHTMLReport(report: report, ranking: chosen.ranking, layers: names, trials: search.journal.trials).html
         try writeAllAtomically([(folders.finalConfig, finalConfigData),
                                 (folders.amctConfig, try SearchOutputs.amctConfig(finalModel, config: finalConfig, layers: layers, batches: calibBatches.count)),
                                 (folders.record, Data(SearchOutputs.scaleOffsetRecord(finalModel, layers: layers).utf8)),
-                                (folders.pareto, try JSONFile.encode(pareto)), (folders.report, Data(html.utf8))]
+                                (folders.pareto, try JSONFile.encode(pareto)), (folders.report, html())]
                                + written.map { (URL(fileURLWithPath: $0.path), $0.data) })
         log("final plan: \(report.int16Layers.count) int16, \(report.floatLayers.count) float layers; "
             + "\(request.metric.rawValue) \(String(format: "%.2f", final.metric))")

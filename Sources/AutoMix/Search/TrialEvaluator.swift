@@ -8,7 +8,6 @@ public enum SearchMetric: String, Codable, Sendable, CaseIterable { case top1, a
 /// smallest float margin first), then the rest by float margin. A trial stops as soon as even all the images left
 /// could not bring it back to `stopBelow`; a trial that can still pass reads every image, so its metric is exact.
 public final class TrialEvaluator {
-    public let metric: SearchMetric
     public let batch: Int
     /// The evaluation set in the current order, and what each image must predict (its label, or the float top-1).
     private(set) var dataset: Dataset
@@ -20,7 +19,6 @@ public final class TrialEvaluator {
     let floatMargins: [Float]
 
     public init(dataset: Dataset, reference: Evaluation, metric: SearchMetric, batch: Int) {
-        self.metric = metric
         self.batch = batch
         self.dataset = dataset
         original = dataset
@@ -76,10 +74,11 @@ public final class TrialEvaluator {
                 predictions.append(best)
             }
             progress?.update(predictions.count)
-            if let stopBelow, predictions.count < n, 100 * Double(correct + n - predictions.count) / Double(n) < stopBelow - 1e-9 {
+            // the most the whole set can give: every image not read yet right
+            let best = 100 * Double(correct + n - predictions.count) / Double(n)
+            if let stopBelow, predictions.count < n, best < stopBelow - 1e-9 {
                 progress?.finish(predictions.count)
-                return (.init(metric: 100 * Double(correct + n - predictions.count) / Double(n), images: predictions.count, imagesTotal: n),
-                        predictions)
+                return (.init(metric: best, images: predictions.count, imagesTotal: n), predictions)
             }
         }
         progress?.finish(n)
