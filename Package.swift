@@ -8,10 +8,13 @@ import PackageDescription
 let kernelFlags: [String] = ["-Ounchecked", "-target-cpu", "haswell"]
 // The AVX-512 GEMM kernel; only called after a CPU check (Sources/KernelsAVX512/README.md).
 let avx512Flags: [String] = ["-Ounchecked", "-target-cpu", "skylake-avx512"]
+// The same plus VNNI (`vpdpbusd`): the exact int8 kernel; only called after a CPU check (Sources/KernelsVNNI/README.md).
+let vnniFlags: [String] = ["-Ounchecked", "-target-cpu", "cascadelake"]
 #else
 // Elsewhere (arm64) the same portable Swift, for the host CPU; the AVX-512 kernel is built but never called.
 let kernelFlags: [String] = ["-Ounchecked"]
 let avx512Flags: [String] = ["-Ounchecked"]
+let vnniFlags: [String] = ["-Ounchecked"]
 #endif
 
 let package = Package(
@@ -32,10 +35,11 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], exclude: ["README.md"], swiftSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "KernelsAVX512", dependencies: ["Kernels"], exclude: ["README.md"], swiftSettings: [.unsafeFlags(avx512Flags)]),
+        .target(name: "KernelsVNNI", dependencies: ["Kernels"], exclude: ["README.md"], swiftSettings: [.unsafeFlags(vnniFlags)]),
         .target(
             name: "AutoMix",
             dependencies: [
-                "ONNXProto", "Kernels", "KernelsAVX512", "COpenBLAS", "CTurboJPEG", "CPNG",
+                "ONNXProto", "Kernels", "KernelsAVX512", "KernelsVNNI", "COpenBLAS", "CTurboJPEG", "CPNG",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["README.md"]),
@@ -44,7 +48,7 @@ let package = Package(
             dependencies: ["AutoMix", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(
             name: "AutoMixTests",
-            dependencies: ["AutoMix", "Kernels", "KernelsAVX512", "ONNXProto"],
+            dependencies: ["AutoMix", "Kernels", "KernelsAVX512", "KernelsVNNI", "ONNXProto"],
             resources: [.copy("Fixtures")]),
     ]
 )

@@ -11,16 +11,19 @@ import Testing
 
     @Test("all 15 ESP-PPQ exports are present") func present() { #expect(Self.files.count == 15) }
 
-    @Test("automix run's emulation reproduces every embedded test output (int8 exactly, int16 within ±1)",
-          arguments: files)
-    func embeddedTestValues(_ file: String) throws {
+    /// Every Conv kernel this CPU runs: the integer ones (VNNI bytes, AVX2 int16 pairs) and the float-held sums.
+    static let backends = GemmBackend.allCases.filter(\.isAvailable)
+
+    @Test("automix run's emulation reproduces every embedded test output (int8 exactly, int16 within ±1), with every Conv kernel",
+          arguments: files, backends)
+    func embeddedTestValues(_ file: String, _ gemm: GemmBackend) throws {
         let model = try ESPDLModel.load(Self.path(file))
         #expect(model.model.target == (file.contains("esp32s3") ? .esp32s3 : .esp32p4))
-        let check = try model.checkTestValues(arithmetic: .espPPQ)
-        #expect(check.passes, "\(file): \(check.perOutput)")
+        let check = try model.checkTestValues(arithmetic: .espPPQ, gemm: gemm)
+        #expect(check.passes, "\(file) \(gemm): \(check.perOutput)")
         // int8 files match with the chip's exact arithmetic too; ESP-PPQ's float32 int16 simulation drifts by a step or two
-        let exact = try model.checkTestValues(arithmetic: .exact)
-        #expect(exact.maxAbsDiff <= (file.contains("int16") ? 2 : 0), "\(file): \(exact.perOutput)")
+        let exact = try model.checkTestValues(arithmetic: .exact, gemm: gemm)
+        #expect(exact.maxAbsDiff <= (file.contains("int16") ? 2 : 0), "\(file) \(gemm): \(exact.perOutput)")
     }
 
     @Test("a packed filter unpacks to the ONNX order it was packed from", arguments: [(8, false), (16, false), (8, true), (16, true)])

@@ -19,14 +19,14 @@ import Testing
     func present() { #expect(Self.files.count >= (Self.directory == Self.shared ? 39 : 17)) }
 
     @Test("embedded test outputs reproduced exactly (int8) with the target the file names",
-          arguments: files.filter { emulated($0) && size($0) < 64_000 })
-    func embeddedTestValues(_ file: String) throws {
+          arguments: files.filter { emulated($0) && size($0) < 64_000 }, ESPDLTests.backends)
+    func embeddedTestValues(_ file: String, _ gemm: GemmBackend) throws {
         let model = try ESPDLModel.load(Self.path(file))
         guard !model.testOutputs.isEmpty else { return }
         let expected: Target = file.contains("__c__") ? .c : file.contains("p4") ? .esp32p4 : .esp32s3
         #expect(model.model.target == expected, "\(file): \(model.targetSource)")
-        let check = try model.checkTestValues(arithmetic: .espPPQ)
-        #expect(check.maxAbsDiff == 0, "\(file): \(check.perOutput)")
+        let check = try model.checkTestValues(arithmetic: .espPPQ, gemm: gemm)
+        #expect(check.maxAbsDiff == 0, "\(file) \(gemm): \(check.perOutput)")
     }
 
     @Test("a file without test values runs every node on the fixed input",
@@ -81,7 +81,9 @@ import Testing
     @Test("each reproduces ESP-PPQ's embedded test values: int8 exactly, int16 within the device's ±1", arguments: files)
     func reproduces(_ file: String) throws {
         let model = try ESPDLModel.load(Self.directory.appendingPathComponent(file).path)
-        let check = try model.checkTestValues(arithmetic: .espPPQ)
-        #expect(check.maxAbsDiff <= (file.contains("int16") ? 1 : 0), "\(file): \(check.perOutput)")
+        for gemm in ESPDLTests.backends {
+            let check = try model.checkTestValues(arithmetic: .espPPQ, gemm: gemm)
+            #expect(check.maxAbsDiff <= (file.contains("int16") ? 1 : 0), "\(file) \(gemm): \(check.perOutput)")
+        }
     }
 }

@@ -30,6 +30,24 @@ public enum GemmBackend: String, Sendable, CaseIterable {
     }
 }
 
+/// The exact int8 matrix kernel each backend brings (`Int8ConvKernel`): `vpdpbusd` bytes where the CPU has AVX-512
+/// VNNI, `vpmaddwd` int16 pairs on other AVX2 CPUs, none with `openblas` (the exact sums in float or double).
+public enum Int8Kernel: String, Sendable {
+    case vnni, pairs256
+
+    public static func of(_ backend: GemmBackend) -> Int8Kernel? {
+        #if arch(x86_64)
+        switch backend {
+        case .avx512: CPUFeatures.hasAVX512VNNI ? .vnni : .pairs256
+        case .avx2: .pairs256
+        case .openBLAS: nil
+        }
+        #else
+        nil
+        #endif
+    }
+}
+
 /// One Conv's weights in the own kernels' panel layout, one block per group; made when the executor is built, so
 /// every image reuses them.
 struct PackedConvWeights: Sendable {

@@ -63,7 +63,8 @@ public final class QuantExecutor: BatchExecutor {
         let releases: [Int]
     }
 
-    public init(model: QuantizedModel, arithmetic: Arithmetic = .exact) throws {
+    /// `gemm` picks the Conv kernels (`GemmBackend`, and with it `Int8Kernel`); the default is the fastest this CPU has.
+    public init(model: QuantizedModel, arithmetic: Arithmetic = .exact, gemm: GemmBackend = .preferred) throws {
         self.model = model
         self.arithmetic = arithmetic
         let graph = model.graph
@@ -74,7 +75,7 @@ public final class QuantExecutor: BatchExecutor {
         var built: [(Node, Kernel, [Slot], [Int])] = []
         let consumers = graph.consumers()
         for n in graph.nodes {
-            let kernel = try Self.kernel(for: n, model)
+            let kernel = try Self.kernel(for: n, model, gemm: gemm)
             let ins = table.inputs(of: n, step: built.count, graph: graph)
             built.append((n, kernel, ins, table.outputs(n.outputs)))
         }
@@ -116,7 +117,7 @@ public final class QuantExecutor: BatchExecutor {
         return c.op == .clip && model.shareFormat(n.outputs[0], c.outputs[0])
     }
 
-    static func kernel(for n: Node, _ model: QuantizedModel) throws -> Kernel {
+    static func kernel(for n: Node, _ model: QuantizedModel, gemm: GemmBackend = .preferred) throws -> Kernel {
         let precision = model.precision(of: n)
         let f = model.formats
         func format(_ name: String, _ role: String) throws -> QuantFormat {
@@ -157,7 +158,7 @@ public final class QuantExecutor: BatchExecutor {
             let bias = n.inputs.count > 2 ? model.parameters[n.inputs[2]] : nil
             return .linear(try IntegerLinear(node: n, weight: w, bias: bias, input: input,
                                                  output: try format(n.outputs[0], "output"), activation: model.activation(of: n),
-                                                 rounding: mode))
+                                                 rounding: mode, gemm: gemm))
         }
         let output = try format(n.outputs[0], "output")
         if rule.activation != .none { return try activationKernel(n, model, input, output) }

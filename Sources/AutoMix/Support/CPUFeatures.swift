@@ -12,6 +12,9 @@ public enum CPUFeatures {
         ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
     }
 
+    /// AVX-512 plus VNNI (`vpdpbusd`): the `cascadelake` set that `KernelsVNNI` is compiled for.
+    public static var hasAVX512VNNI: Bool { hasAVX512 && flags.contains("avx512_vnni") }
+
     /// AVX2 + FMA: the `haswell` baseline the `Kernels` target is compiled for on x86-64.
     public static var hasAVX2: Bool { ["avx2", "fma"].allSatisfy(flags.contains) }
 

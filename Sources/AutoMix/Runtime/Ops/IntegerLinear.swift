@@ -17,6 +17,8 @@ struct IntegerLinear: Sendable {
     let weights: Tensor          // codes as floats, ONNX layout (Gemm: [N,K])
     let weightsD: [Double]       // the same codes for the double path
     let packed: PackedConvWeights?   // the codes in the AVX-512 kernel's layout (Conv)
+    /// The exact integer kernel, where it applies (int8 Conv on an x86 CPU); the float or double sums otherwise.
+    let int8: Int8ConvKernel?
     let bias: [Int64]
     let shifts: [Int]
     let relu: Bool
@@ -33,12 +35,12 @@ struct IntegerLinear: Sendable {
     let float32Exact: Bool
 
     init(node: Node, weight: QuantizedParameter, bias: QuantizedParameter?, input: QuantFormat, output: QuantFormat,
-         activation: FusedActivation, rounding: RoundingMode) throws {
+         activation: FusedActivation, rounding: RoundingMode, gemm: GemmBackend = .preferred) throws {
         self.node = node
         let n = weight.shape[0]
         weights = Tensor(shape: weight.shape, data: weight.codes.map { Float($0) })
         weightsD = weight.codes.map { Double($0) }
-        packed = node.op == .conv ? PackedConvWeights(conv: weights, group: node.int("group", default: 1), backend: .preferred) : nil
+        packed = node.op == .conv ? PackedConvWeights(conv: weights, group: node.int("group", default: 1), backend: gemm) : nil
         var b = [Int64](repeating: 0, count: n)
         if let bias {
             guard bias.codes.count == n else { throw ShapeInference.fail(node, "bias has \(bias.codes.count) values for \(n) channels") }
@@ -52,9 +54,14 @@ struct IntegerLinear: Sendable {
             }
         }
         self.bias = b
+        let shifts = (0..<n).map { output.exponent - input.exponent - weight.exponent(channel: $0) }
+        int8 = node.op == .conv
+            ? Int8ConvKernel(weights: weight, group: node.int("group", default: 1), bias: b, shifts: shifts, input: input,
+                             kernel: Int8Kernel.of(gemm))
+            : nil
         lo = output.qmin
         hi = output.qmax
-        shifts = (0..<n).map { output.exponent - input.exponent - weight.exponent(channel: $0) }
+        self.shifts = shifts
         inputExponent = input.exponent
         weightExponents = (0..<n).map { weight.exponent(channel: $0) }
         relu = activation == .relu
@@ -107,6 +114,11 @@ struct IntegerLinear: Sendable {
 
     func run(_ x: Tensor, outShape: [Int], arithmetic: Arithmetic) throws -> Tensor {
         let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
+        if let int8, arithmetic == .exact || float32Exact {
+            // integer sums are exact, and so are ESP-PPQ's float32 ones when they stay below 2^24
+            return try int8.run(node, x: x, kernelSize: (weights.shape[2], weights.shape[3]), outShape: outShape, rounding,
+                                lo: relu ? max(lo, 0) : lo, hi: hi)
+        }
         if arithmetic == .espPPQ || exactInFloat {
             // float sums; the epilogue reads each sum before writing its code, so it works in place, image by
             // image right after the image's sums are made (while they are in cache)

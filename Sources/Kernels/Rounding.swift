@@ -26,6 +26,17 @@ public func shiftRound(_ acc: Int64, _ shift: Int, _ mode: RoundingMode) -> Int6
     return r > half || (r == half && q & 1 != 0) ? q + 1 : q
 }
 
+/// `shiftRound` on SIMD lanes of int32 sums that share one shift (1…30), without branches or masks, so it
+/// stays in vector registers: `(v + half − 1 + bit_s(v)) >> s` rounds half to even (a tie goes up exactly when the
+/// kept part `v >> s` is odd), `(v + half) >> s` half up. Exact when `v + 2^(shift−1)` fits in int32 (the
+/// callers check the accumulator bound). The integer kernels' epilogue; tested against `shiftRound`.
+@inlinable @inline(__always)
+public func shiftRoundLanes<V: SIMD>(_ v: V, shift: Int32, _ mode: RoundingMode) -> V where V.Scalar == Int32 {
+    let s = V(repeating: shift), half = V(repeating: 1 &<< (shift &- 1))
+    let bias = mode == .halfUp ? half : half &- 1 &+ ((v &>> s) & 1)
+    return (v &+ bias) &>> s
+}
+
 /// The epilogue of an integer Conv/Gemm: accumulators (exact integers held in floats) plus the integer bias,
 /// shifted per output channel, optional Relu, saturated to [lo, hi]; written as float-held codes.
 /// `acc` is `[images][channels][planeSize]`; `load` reads one accumulator as a double.

@@ -1,0 +1,76 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// The tile shapes of `int8Gemm256`: 6-row panels of int16 pairs, 16- and 8-column tiles.
+public let int8Gemm256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, lanes: .pairs)
+
+/// ESP-DL's int8 Conv/Gemm, exactly, for AVX2 CPUs: the codes widened to int16 pairs, multiplied and pair-summed
+/// by `vpmaddwd` (16 products per instruction) and accumulated in int32. Same contract as `int8GemmVNNI`, without
+/// the offset: `bias` is the layer's bias, and every product and sum stays far inside int32 for the caller's bound.
+public func int8Gemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int,
+                        c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>,
+                        _ mode: RoundingMode, lo: Int32, hi: Int32, scratch: UnsafeMutableRawPointer) {
+    integerGemm(m: m, n: n, k: k, shape: int8Gemm256Shape, wide: pairTile6x16, narrow: pairTile6x8, packedA: packedA, b: b,
+                ldb: ldb, c: c, ldc: ldc, bias: bias, shifts: shifts, mode, lo: lo, hi: hi, scratch: scratch)
+}
+
+private typealias I8 = SIMD8<Int32>
+
+@inline(__always) private func load(_ p: UnsafePointer<Int32>) -> __m256i {
+    unsafeBitCast(UnsafeRawPointer(p).loadUnaligned(as: I8.self), to: __m256i.self)
+}
+@inline(__always) private func splat(_ w: Int32) -> __m256i { _mm256_set1_epi32(w) }
+/// `acc + b.lo16·w.lo16 + b.hi16·w.hi16` in each int32 lane.
+@inline(__always) private func dot(_ acc: __m256i, _ b: __m256i, _ w: __m256i) -> __m256i {
+    _mm256_add_epi32(acc, _mm256_madd_epi16(b, w))
+}
+/// One row's sums requantized (`shiftRoundLanes`), saturated on the floats (as in `int8GemmVNNI`) and stored.
+@inline(__always)
+private func storeRow(_ v: __m256i, _ out: UnsafeMutablePointer<Float>, shift: Int32, _ mode: RoundingMode, lo: __m256, hi: __m256) {
+    let q = unsafeBitCast(shiftRoundLanes(unsafeBitCast(v, to: I8.self), shift: shift, mode), to: __m256i.self)
+    let y = _mm256_min_ps(_mm256_max_ps(_mm256_cvtepi32_ps(q), lo), hi)
+    UnsafeMutableRawPointer(out).storeBytes(of: y, as: __m256.self)
+}
+
+/// 6 rows × 16 columns: 12 accumulators, 2 loads and 6 broadcasts per word step (the float tile's shape).
+@inline(never)
+private func pairTile6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                          ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
+    var c00 = splat(bias[0]), c01 = c00, c10 = splat(bias[1]), c11 = c10, c20 = splat(bias[2]), c21 = c20
+    var c30 = splat(bias[3]), c31 = c30, c40 = splat(bias[4]), c41 = c40, c50 = splat(bias[5]), c51 = c50
+    var ap = a, bp = b
+    for _ in 0..<words {
+        let b0 = load(bp), b1 = load(bp + 8)
+        var w = splat(ap[0]); c00 = dot(c00, b0, w); c01 = dot(c01, b1, w)
+        w = splat(ap[1]); c10 = dot(c10, b0, w); c11 = dot(c11, b1, w)
+        w = splat(ap[2]); c20 = dot(c20, b0, w); c21 = dot(c21, b1, w)
+        w = splat(ap[3]); c30 = dot(c30, b0, w); c31 = dot(c31, b1, w)
+        w = splat(ap[4]); c40 = dot(c40, b0, w); c41 = dot(c41, b1, w)
+        w = splat(ap[5]); c50 = dot(c50, b0, w); c51 = dot(c51, b1, w)
+        ap += 6; bp += ldb
+    }
+    let l = _mm256_set1_ps(Float(lo)), h = _mm256_set1_ps(Float(hi))
+    func emit(_ r: Int, _ v0: __m256i, _ v1: __m256i) {
+        storeRow(v0, c + r * ldc, shift: shifts[r], mode, lo: l, hi: h)
+        storeRow(v1, c + r * ldc + 8, shift: shifts[r], mode, lo: l, hi: h)
+    }
+    emit(0, c00, c01); emit(1, c10, c11); emit(2, c20, c21); emit(3, c30, c31); emit(4, c40, c41); emit(5, c50, c51)
+}
+
+/// 6 rows × 8 columns: the last columns of a block.
+@inline(never)
+private func pairTile6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                         ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
+    var c0 = splat(bias[0]), c1 = splat(bias[1]), c2 = splat(bias[2]), c3 = splat(bias[3]), c4 = splat(bias[4]), c5 = splat(bias[5])
+    var ap = a, bp = b
+    for _ in 0..<words {
+        let b0 = load(bp)
+        c0 = dot(c0, b0, splat(ap[0])); c1 = dot(c1, b0, splat(ap[1])); c2 = dot(c2, b0, splat(ap[2]))
+        c3 = dot(c3, b0, splat(ap[3])); c4 = dot(c4, b0, splat(ap[4])); c5 = dot(c5, b0, splat(ap[5]))
+        ap += 6; bp += ldb
+    }
+    let l = _mm256_set1_ps(Float(lo)), h = _mm256_set1_ps(Float(hi))
+    func emit(_ r: Int, _ v: __m256i) { storeRow(v, c + r * ldc, shift: shifts[r], mode, lo: l, hi: h) }
+    emit(0, c0); emit(1, c1); emit(2, c2); emit(3, c3); emit(4, c4); emit(5, c5)
+}
+#endif

@@ -1,0 +1,131 @@
+import Testing
+import Kernels
+@testable import AutoMix
+
+/// The exact int8 kernels (VNNI bytes, AVX2 int16 pairs) against ESP-DL's arithmetic written out here: int64
+/// sums of code products plus the bias, `shiftRound` (dl_tool.cpp's `shift_and_round`), saturation.
+@Suite struct IntegerKernelTests {
+    /// The integer kernels this CPU runs (none on arm64, where the test has nothing to check).
+    static let kernels = [GemmBackend.avx512, .avx2].filter { $0.isAvailable && Int8Kernel.of($0) != nil }
+
+    @Test("the vector epilogue equals shift_and_round for every shift 1…30, ties on both sides, both roundings",
+          arguments: [RoundingMode.halfEven, .halfUp])
+    func lanesMatchShiftRound(_ mode: RoundingMode) {
+        for shift in 1...30 {
+            let half = Int64(1) << (shift - 1)
+            var values: [Int64] = [0, 1, -1, Int64(Int32.max) - half, Int64(Int32.min)]
+            for q in -5...5 { for d in -1...1 { values.append(Int64(q) * 2 * half + half + Int64(d)) } }
+            values = values.filter { $0 + half <= Int64(Int32.max) && $0 >= Int64(Int32.min) }
+            for v in values {
+                let got = shiftRoundLanes(SIMD4<Int32>(repeating: Int32(v)), shift: Int32(shift), mode)[0]
+                #expect(Int64(got) == shiftRound(v, shift, mode), "v \(v) shift \(shift) \(mode)")
+            }
+        }
+    }
+
+    struct Case: Sendable, CustomStringConvertible {
+        let cin, cout, h, w, kernel, stride, pad, group: Int
+        var description: String { "\(cin)→\(cout) \(h)×\(w) k\(kernel) s\(stride) p\(pad) g\(group)" }
+    }
+
+    static let cases = [
+        Case(cin: 16, cout: 24, h: 7, w: 7, kernel: 1, stride: 1, pad: 0, group: 1),      // 49 columns: wide + narrow tiles
+        Case(cin: 3, cout: 13, h: 9, w: 11, kernel: 3, stride: 2, pad: 1, group: 1),      // im2col, k = 27 (not a whole word)
+        Case(cin: 37, cout: 7, h: 1, w: 1, kernel: 1, stride: 1, pad: 0, group: 1),       // one column, a partial panel
+        Case(cin: 8, cout: 10, h: 5, w: 13, kernel: 3, stride: 1, pad: 1, group: 2),      // grouped, 4 channels per group
+        Case(cin: 200, cout: 9, h: 10, w: 10, kernel: 1, stride: 1, pad: 0, group: 1),    // long k
+    ]
+
+    @Test("int8 Conv through each integer kernel equals the int64 definition and the float-held exact path",
+          arguments: cases, [RoundingMode.halfEven, .halfUp])
+    func convMatchesDefinition(_ c: Case, _ mode: RoundingMode) throws {
+        var rng = SplitMix(seed: UInt64(c.cin * 1000 + c.cout))
+        let perGroup = c.cin / c.group, k = perGroup * c.kernel * c.kernel
+        let weightCodes = (0..<(c.cout * k)).map { i in i % 17 == 0 ? Int64(-128) : Int64(rng.next() % 256) - 128 }
+        let weight = QuantizedParameter(shape: [c.cout, perGroup, c.kernel, c.kernel], codes: weightCodes,
+                                        exponents: (0..<c.cout).map { -7 - $0 % 3 }, bits: 8)
+        let biasCodes = (0..<c.cout).map { _ in Int64(rng.next() % 4001) - 2000 }
+        let bias = QuantizedParameter(shape: [c.cout], codes: biasCodes, exponents: weight.exponents.map { $0 - 6 }, bits: 32)
+        let input = QuantFormat(bits: 8, exponent: -6), output = QuantFormat(bits: 8, exponent: -3)
+        // mostly small codes (so the outputs tie and round), some at the extremes (so they saturate)
+        let x = Tensor(shape: [2, c.cin, c.h, c.w], data: (0..<(2 * c.cin * c.h * c.w)).map { i in
+            i % 23 == 0 ? -128 : i % 29 == 0 ? 127 : Float(Int(rng.next() % 9) - 4)
+        })
+        let node = Node(name: "conv", op: .conv, inputs: ["x", "w", "b"], outputs: ["y"], attributes: [
+            "kernel_shape": .ints([c.kernel, c.kernel]), "strides": .ints([c.stride, c.stride]),
+            "pads": .ints([c.pad, c.pad, c.pad, c.pad]), "group": .int(c.group)])
+        let outH = (c.h + 2 * c.pad - c.kernel) / c.stride + 1, outW = (c.w + 2 * c.pad - c.kernel) / c.stride + 1
+        let outShape = [2, c.cout, outH, outW]
+        for relu in [false, true] {
+            let expected = Self.definition(x, weight, bias: biasCodes, c, outShape, mode, relu: relu, input: input, output: output)
+            let reference = try IntegerLinear(node: node, weight: weight, bias: bias, input: input, output: output,
+                                              activation: relu ? .relu : .linear, rounding: mode, gemm: .openBLAS)
+            #expect(reference.int8 == nil)
+            #expect(try reference.run(x, outShape: outShape, arithmetic: .exact).data == expected, "\(c) float-held")
+            for gemm in Self.kernels {
+                let layer = try IntegerLinear(node: node, weight: weight, bias: bias, input: input, output: output,
+                                              activation: relu ? .relu : .linear, rounding: mode, gemm: gemm)
+                #expect(layer.int8 != nil)
+                let got = try layer.run(x, outShape: outShape, arithmetic: .exact).data
+                #expect(got == expected, "\(c) \(gemm) relu \(relu): \(zip(got, expected).filter { $0 != $1 }.count) differ")
+            }
+        }
+    }
+
+    @Test("a layer whose sums could leave int32, or with int16 input, keeps the float-held sums")
+    func outOfBoundsKeepsExactPath() {
+        let wide = QuantizedParameter(shape: [4, 140_000, 1, 1], codes: [Int64](repeating: 1, count: 560_000), exponents: [-7], bits: 8)
+        #expect(Int8ConvKernel(weights: wide, group: 1, bias: [0, 0, 0, 0], shifts: [8, 8, 8, 8],
+                               input: QuantFormat(bits: 8, exponent: -7), kernel: .pairs256) == nil)
+        let small = QuantizedParameter(shape: [4, 4, 1, 1], codes: [Int64](repeating: 1, count: 16), exponents: [-7], bits: 8)
+        #expect(Int8ConvKernel(weights: small, group: 1, bias: [0, 0, 0, 0], shifts: [8, 8, 8, 8],
+                               input: QuantFormat(bits: 16, exponent: -7), kernel: .pairs256) == nil)
+        #expect(Int8ConvKernel(weights: small, group: 1, bias: [0, 0, 0, 0], shifts: [8, 0, 8, 8],
+                               input: QuantFormat(bits: 8, exponent: -7), kernel: .pairs256) == nil)
+    }
+
+    /// Direct convolution in int64, then `shiftRound` and saturation: ESP-DL's definition.
+    static func definition(_ x: Tensor, _ w: QuantizedParameter, bias: [Int64], _ c: Case, _ outShape: [Int], _ mode: RoundingMode,
+                           relu: Bool, input: QuantFormat, output: QuantFormat) -> [Float] {
+        let (outH, outW) = (outShape[2], outShape[3]), perGroup = c.cin / c.group, outPerGroup = c.cout / c.group
+        var out: [Float] = []
+        for img in 0..<2 {
+            for o in 0..<c.cout {
+                let g = o / outPerGroup
+                let biasAtAccumulator = bias[o]   // its exponent is e_in + e_w, the accumulator's
+                let shift = output.exponent - input.exponent - w.exponent(channel: o)
+                for oy in 0..<outH {
+                    for ox in 0..<outW {
+                        var acc = biasAtAccumulator
+                        for ci in 0..<perGroup {
+                            for ky in 0..<c.kernel {
+                                for kx in 0..<c.kernel {
+                                    let iy = oy * c.stride - c.pad + ky, ix = ox * c.stride - c.pad + kx
+                                    guard iy >= 0, iy < c.h, ix >= 0, ix < c.w else { continue }
+                                    let xv = Int64(x.data[((img * c.cin + g * perGroup + ci) * c.h + iy) * c.w + ix])
+                                    acc += xv * w.codes[((o * perGroup + ci) * c.kernel + ky) * c.kernel + kx]
+                                }
+                            }
+                        }
+                        let q = shiftRound(acc, shift, mode)
+                        out.append(Float(min(max(q, relu ? 0 : -128), 127)))
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so each case's data is the same on every run.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
