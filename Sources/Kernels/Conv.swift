@@ -103,6 +103,13 @@ struct GemvRow {
 }
 
 /// Output bounds of a convolution with a fused Relu (`0…∞`), ReLU6/Clip, or none (`-∞…∞`).
+/// Per-channel factors `2^-shift` and the chip's rounding: a float kernel that writes integer codes.
+public struct CodeRounding {
+    public let scales: UnsafePointer<Float>
+    public let mode: RoundingMode
+    public init(scales: UnsafePointer<Float>, mode: RoundingMode) { self.scales = scales; self.mode = mode }
+}
+
 public struct Clamp: Sendable, Equatable {
     public var lo: Float, hi: Float
     public init(lo: Float, hi: Float) { self.lo = lo; self.hi = hi }
@@ -127,13 +134,16 @@ public func biasClamp(_ y: UnsafeMutablePointer<Float>, channels: Int, planeSize
 /// 61-element loop rather than seven 7-element ones; the few columns past the edge are dropped when the rows
 /// are copied out. For stride 2 the padded plane is stored as four quarters (even/odd rows × even/odd columns),
 /// which makes the taps of neighbouring outputs neighbouring floats again.
+///
+/// With `codes`, each output is an integer layer's code: `clamp(round((bias + Σ)·scale[channel]))`, rounded the
+/// chip's way (the sums of float-held int8 codes are exact, so this is ESP-DL's requantization, fused).
 public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
                             weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp,
-                            scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+                            codes: CodeRounding? = nil, scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
     let s = w.strideH
     if w.kH == 3 && w.kW == 3 && w.dilationH == 1 && w.dilationW == 1 && w.strideW == s && (s == 1 || s == 2) {
         depthwise3x3(src, inChannels: inChannels, multiplier: multiplier, w, weights: weights, bias: bias, clamp,
-                     scratch: scratch, dst)
+                     codes: codes, scratch: scratch, dst)
         return
     }
     let (pw, ph) = depthwisePaddedSize(w)
@@ -154,6 +164,10 @@ public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multip
             let o = out + oy * w.outW
             o.update(repeating: b, count: w.outW)
             addTaps(into: o, row: oy, UnsafePointer(scratch), pitch: pw, kernel: k, w)
+            if let codes {
+                let scale = codes.scales[oc]
+                for ox in 0..<w.outW { o[ox] = codes.mode.round(o[ox] * scale) }
+            }
             for ox in 0..<w.outW { o[ox] = Swift.min(Swift.max(o[ox], clamp.lo), clamp.hi) }
         }
     }
@@ -166,7 +180,7 @@ public func depthwiseScratchCount(_ w: Window2D) -> Int {
 }
 
 private func depthwise3x3(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
-                          weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp,
+                          weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp, codes: CodeRounding?,
                           scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
     let (pw, ph) = depthwisePaddedSize(w)
     let s = w.strideH
@@ -204,7 +218,8 @@ private func depthwise3x3(_ src: UnsafePointer<Float>, inChannels: Int, multipli
             }
             lastChannel = ic
         }
-        let taps = Taps3x3(base: scratch, offsets: offsets, kernel: weights + oc * 9, bias: bias[oc], clamp)
+        let taps = Taps3x3(base: scratch, offsets: offsets, kernel: weights + oc * 9, bias: bias[oc], clamp,
+                           scale: codes?.scales[oc], codes?.mode ?? .halfEven)
         let out = dst + oc * outHW
         if rowwise {
             for oy in 0..<w.outH { taps.run(from: oy * qw, count: w.outW, into: out + oy * w.outW) }
@@ -221,13 +236,19 @@ private struct Taps3x3 {
     let k0, k1, k2, k3, k4, k5, k6, k7, k8: Float
     let bias: Float
     let clamp: Clamp
+    /// Integer codes out: the sums times `scale`, rounded by `mode` before the clamp.
+    let scale: Float?
+    let mode: RoundingMode
 
-    init(base: UnsafeMutablePointer<Float>, offsets o: [Int], kernel k: UnsafePointer<Float>, bias: Float, _ clamp: Clamp) {
+    init(base: UnsafeMutablePointer<Float>, offsets o: [Int], kernel k: UnsafePointer<Float>, bias: Float, _ clamp: Clamp,
+         scale: Float?, _ mode: RoundingMode) {
         let b = UnsafePointer(base)
         (p0, p1, p2, p3, p4, p5, p6, p7, p8) = (b + o[0], b + o[1], b + o[2], b + o[3], b + o[4], b + o[5], b + o[6], b + o[7], b + o[8])
         (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
         self.bias = bias
         self.clamp = clamp
+        self.scale = scale
+        self.mode = mode
     }
 
     @inline(__always)
@@ -239,18 +260,12 @@ private struct Taps3x3 {
         var i = 0
         while i + 8 <= count {
             let j = start + i
-            // summed row by row in the scalar loop's order, so float32 results do not depend on the vector width
-            var a = vb + v0 * load8(p0 + j)
-            a += v1 * load8(p1 + j)
-            a += v2 * load8(p2 + j)
-            var r = v3 * load8(p3 + j)
-            r += v4 * load8(p4 + j)
-            r += v5 * load8(p5 + j)
-            a += r
-            r = v6 * load8(p6 + j)
-            r += v7 * load8(p7 + j)
-            r += v8 * load8(p8 + j)
-            a += r
+            // fused multiply-adds in tap order, as the scalar loop below, so results do not depend on the vector width
+            var a = vb
+            a.addProduct(v0, load8(p0 + j)); a.addProduct(v1, load8(p1 + j)); a.addProduct(v2, load8(p2 + j))
+            a.addProduct(v3, load8(p3 + j)); a.addProduct(v4, load8(p4 + j)); a.addProduct(v5, load8(p5 + j))
+            a.addProduct(v6, load8(p6 + j)); a.addProduct(v7, load8(p7 + j)); a.addProduct(v8, load8(p8 + j))
+            if let scale { a = mode == .halfEven ? (a * scale).rounded(.toNearestOrEven) : (a * scale + 0.5).rounded(.down) }
             a.replace(with: lo, where: a .< lo)   // a blend; pointwiseMin/Max are slow out-of-line calls
             a.replace(with: hi, where: a .> hi)
             UnsafeMutableRawPointer(out + i).storeBytes(of: a, as: SIMD8<Float>.self)
@@ -258,9 +273,11 @@ private struct Taps3x3 {
         }
         while i < count {
             let j = start + i
-            var a = bias + k0 * p0[j] + k1 * p1[j] + k2 * p2[j]
-            a += k3 * p3[j] + k4 * p4[j] + k5 * p5[j]
-            a += k6 * p6[j] + k7 * p7[j] + k8 * p8[j]
+            var a = bias
+            a.addProduct(k0, p0[j]); a.addProduct(k1, p1[j]); a.addProduct(k2, p2[j])
+            a.addProduct(k3, p3[j]); a.addProduct(k4, p4[j]); a.addProduct(k5, p5[j])
+            a.addProduct(k6, p6[j]); a.addProduct(k7, p7[j]); a.addProduct(k8, p8[j])
+            if let scale { a = mode.round(a * scale) }
             out[i] = Swift.min(Swift.max(a, clamp.lo), clamp.hi)
             i += 1
         }

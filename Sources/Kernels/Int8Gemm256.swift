@@ -50,11 +50,12 @@ private func pairTile6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<
         ap += 6; bp += ldb
     }
     let l = _mm256_set1_ps(Float(lo)), h = _mm256_set1_ps(Float(hi))
-    func emit(_ r: Int, _ v0: __m256i, _ v1: __m256i) {
-        storeRow(v0, c + r * ldc, shift: shifts[r], mode, lo: l, hi: h)
-        storeRow(v1, c + r * ldc + 8, shift: shifts[r], mode, lo: l, hi: h)
-    }
-    emit(0, c00, c01); emit(1, c10, c11); emit(2, c20, c21); emit(3, c30, c31); emit(4, c40, c41); emit(5, c50, c51)
+    storeRow(c00, c, shift: shifts[0], mode, lo: l, hi: h); storeRow(c01, c + 8, shift: shifts[0], mode, lo: l, hi: h)
+    storeRow(c10, c + ldc, shift: shifts[1], mode, lo: l, hi: h); storeRow(c11, c + ldc + 8, shift: shifts[1], mode, lo: l, hi: h)
+    storeRow(c20, c + 2 * ldc, shift: shifts[2], mode, lo: l, hi: h); storeRow(c21, c + 2 * ldc + 8, shift: shifts[2], mode, lo: l, hi: h)
+    storeRow(c30, c + 3 * ldc, shift: shifts[3], mode, lo: l, hi: h); storeRow(c31, c + 3 * ldc + 8, shift: shifts[3], mode, lo: l, hi: h)
+    storeRow(c40, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h); storeRow(c41, c + 4 * ldc + 8, shift: shifts[4], mode, lo: l, hi: h)
+    storeRow(c50, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h); storeRow(c51, c + 5 * ldc + 8, shift: shifts[5], mode, lo: l, hi: h)
 }
 
 /// 6 rows × 8 columns: the last columns of a block.
@@ -70,7 +71,8 @@ private func pairTile6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<I
         ap += 6; bp += ldb
     }
     let l = _mm256_set1_ps(Float(lo)), h = _mm256_set1_ps(Float(hi))
-    func emit(_ r: Int, _ v: __m256i) { storeRow(v, c + r * ldc, shift: shifts[r], mode, lo: l, hi: h) }
-    emit(0, c0); emit(1, c1); emit(2, c2); emit(3, c3); emit(4, c4); emit(5, c5)
+    storeRow(c0, c, shift: shifts[0], mode, lo: l, hi: h); storeRow(c1, c + ldc, shift: shifts[1], mode, lo: l, hi: h)
+    storeRow(c2, c + 2 * ldc, shift: shifts[2], mode, lo: l, hi: h); storeRow(c3, c + 3 * ldc, shift: shifts[3], mode, lo: l, hi: h)
+    storeRow(c4, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h); storeRow(c5, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h)
 }
 #endif

@@ -90,9 +90,42 @@ public func requantizeFloat32(
     for img in 0..<images {
         for c in 0..<channels {
             let base = (img * channels + c) * planeSize
-            let b = bias[c], s = scales[c]
-            for i in 0..<planeSize { out[base + i] = min(max(mode.round((acc[base + i] + b) * s), floor), hi) }
+            if mode == .halfEven {
+                requantizeRow(acc + base, count: planeSize, bias: bias[c], scale: scales[c], lo: floor, hi: hi, out + base) {
+                    $0.rounded(.toNearestOrEven)
+                }
+            } else {
+                requantizeRow(acc + base, count: planeSize, bias: bias[c], scale: scales[c], lo: floor, hi: hi, out + base) {
+                    ($0 + 0.5).rounded(.down)
+                }
+            }
         }
+    }
+}
+
+/// One channel of `requantizeFloat32`, 16 lanes at a time; the saturation is written as compare-and-replace, which
+/// stays in vector registers (`pointwiseMin`/`Max` carry NaN rules that break the loop into scalars).
+@inline(__always)
+private func requantizeRow(_ acc: UnsafePointer<Float>, count: Int, bias: Float, scale: Float, lo: Float, hi: Float,
+                           _ out: UnsafeMutablePointer<Float>, round: (SIMD16<Float>) -> SIMD16<Float>) {
+    typealias V = SIMD16<Float>
+    let b = V(repeating: bias), s = V(repeating: scale), l = V(repeating: lo), h = V(repeating: hi)
+    var i = 0
+    while i + 16 <= count {
+        var v = round((UnsafeRawPointer(acc + i).loadUnaligned(as: V.self) + b) * s)
+        v.replace(with: l, where: v .< l)
+        v.replace(with: h, where: v .> h)
+        UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: V.self)
+        i += 16
+    }
+    if i < count {
+        // the tail through a zero-padded vector, rounded the same way
+        var tail = V(repeating: 0)
+        for t in 0..<(count - i) { tail[t] = acc[i + t] }
+        var v = round((tail + b) * s)
+        v.replace(with: l, where: v .< l)
+        v.replace(with: h, where: v .> h)
+        for t in 0..<(count - i) { out[i + t] = v[t] }
     }
 }
 

@@ -18,6 +18,14 @@ func storeRow(_ v: __m512i, _ out: UnsafeMutablePointer<Float>, shift: Int32, _ 
     UnsafeMutableRawPointer(out).storeBytes(of: y, as: __m512.self)
 }
 
+@inline(__always)
+func storeRow3(_ v0: __m512i, _ v1: __m512i, _ v2: __m512i, _ out: UnsafeMutablePointer<Float>, shift: Int32, _ mode: RoundingMode,
+               lo: __m512, hi: __m512) {
+    storeRow(v0, out, shift: shift, mode, lo: lo, hi: hi)
+    storeRow(v1, out + 16, shift: shift, mode, lo: lo, hi: hi)
+    storeRow(v2, out + 32, shift: shift, mode, lo: lo, hi: hi)
+}
+
 /// The micro-tile: 8 rows × 48 columns of int32 sums, 24 accumulators; each word step issues 3 loads, 8 broadcasts
 /// and 24 `vpdpbusd` (64 products each).
 @inline(never)
@@ -45,14 +53,14 @@ func tile8x48(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb:
         ap += 8; bp += ldb
     }
     let l = _mm512_set1_ps(Float(lo)), h = _mm512_set1_ps(Float(hi))
-    func emit(_ r: Int, _ v0: __m512i, _ v1: __m512i, _ v2: __m512i) {
-        let o = c + r * ldc, s = shifts[r]
-        storeRow(v0, o, shift: s, mode, lo: l, hi: h)
-        storeRow(v1, o + 16, shift: s, mode, lo: l, hi: h)
-        storeRow(v2, o + 32, shift: s, mode, lo: l, hi: h)
-    }
-    emit(0, c00, c01, c02); emit(1, c10, c11, c12); emit(2, c20, c21, c22); emit(3, c30, c31, c32)
-    emit(4, c40, c41, c42); emit(5, c50, c51, c52); emit(6, c60, c61, c62); emit(7, c70, c71, c72)
+    storeRow3(c00, c01, c02, c, shift: shifts[0], mode, lo: l, hi: h)
+    storeRow3(c10, c11, c12, c + ldc, shift: shifts[1], mode, lo: l, hi: h)
+    storeRow3(c20, c21, c22, c + 2 * ldc, shift: shifts[2], mode, lo: l, hi: h)
+    storeRow3(c30, c31, c32, c + 3 * ldc, shift: shifts[3], mode, lo: l, hi: h)
+    storeRow3(c40, c41, c42, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h)
+    storeRow3(c50, c51, c52, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h)
+    storeRow3(c60, c61, c62, c + 6 * ldc, shift: shifts[6], mode, lo: l, hi: h)
+    storeRow3(c70, c71, c72, c + 7 * ldc, shift: shifts[7], mode, lo: l, hi: h)
 }
 
 /// 8 rows × 16 columns: the last columns of a block.
@@ -69,7 +77,9 @@ func tile8x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb:
         ap += 8; bp += ldb
     }
     let l = _mm512_set1_ps(Float(lo)), h = _mm512_set1_ps(Float(hi))
-    func emit(_ r: Int, _ v: __m512i) { storeRow(v, c + r * ldc, shift: shifts[r], mode, lo: l, hi: h) }
-    emit(0, c0); emit(1, c1); emit(2, c2); emit(3, c3); emit(4, c4); emit(5, c5); emit(6, c6); emit(7, c7)
+    storeRow(c0, c, shift: shifts[0], mode, lo: l, hi: h); storeRow(c1, c + ldc, shift: shifts[1], mode, lo: l, hi: h)
+    storeRow(c2, c + 2 * ldc, shift: shifts[2], mode, lo: l, hi: h); storeRow(c3, c + 3 * ldc, shift: shifts[3], mode, lo: l, hi: h)
+    storeRow(c4, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h); storeRow(c5, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h)
+    storeRow(c6, c + 6 * ldc, shift: shifts[6], mode, lo: l, hi: h); storeRow(c7, c + 7 * ldc, shift: shifts[7], mode, lo: l, hi: h)
 }
 #endif

@@ -31,15 +31,19 @@ struct BenchCommand: ParsableCommand {
         guard bits == 8 || bits == 16 else { throw ValidationError("--bits must be 8 or 16, not \(bits)") }
     }
 
-    func median(_ body: () throws -> Void) rethrows -> Double {
-        try body()
-        var times: [Double] = []
+    /// Median seconds of each body over `runs` rounds (after one warm-up each), the bodies taking turns within a
+    /// round, so a noisy machine slows them alike and their ratio holds.
+    func medians(_ bodies: [() throws -> Void]) throws -> [Double] {
+        for body in bodies { try body() }
+        var times = [[Double]](repeating: [], count: bodies.count)
         for _ in 0..<runs {
-            let t0 = Date()
-            try body()
-            times.append(Date().timeIntervalSince(t0))
+            for (i, body) in bodies.enumerated() {
+                let t0 = Date()
+                try body()
+                times[i].append(Date().timeIntervalSince(t0))
+            }
         }
-        return times.sorted()[times.count / 2]
+        return times.map { $0.sorted()[$0.count / 2] }
     }
 
     func run() throws {
@@ -52,16 +56,11 @@ struct BenchCommand: ParsableCommand {
             let count = batch * input.channels * input.height * input.width
             let x = Tensor(shape: [batch, input.channels, input.height, input.width],
                            data: (0..<count).map { i in Float((i &* 2654435761) & 0xFFFF) / 32768 - 1 })
-            let floatTime = try median { _ = try executor.run(x) }
-            let floatRate = Double(batch) / floatTime
-            say(String(format: "float          batch %d  median %.1f ms  %.1f images/s  (%d runs; Conv GEMM %@, OpenBLAS %@)",
-                         batch, floatTime * 1000, floatRate, runs, gemm.rawValue, BLASKernels.coreName))
-            var report = BenchReport(model: model.model, batch: batch, imagesPerS: floatRate, medianMs: floatTime * 1000, runs: runs,
-                                     gemm: gemm.rawValue, openblasCore: BLASKernels.coreName)
-            if profile { try printProfile(executor, x) }
+            // the quantized model first, so that both executors can be timed in turns
+            var quantized: (model: QuantizedModel, executor: QuantExecutor, calibration: Calibration, seconds: Double)? = nil
+            var batches = [x]
             if let target {
                 let config = QuantizationConfig(target: target, bits: bits)
-                var batches = [x]
                 if let calib {
                     let set = try data.load(calib, for: graph, quiet: true)
                     batches = set.batches(of: calibBatch)
@@ -69,12 +68,25 @@ struct BenchCommand: ParsableCommand {
                 let calibStart = Date()
                 let calibration = try Calibration.run(for: graph, config: config, batches: batches)
                 let calibSeconds = Date().timeIntervalSince(calibStart)
-                let quantized = try Quantizer(graph: graph, config: config, calibration: calibration).build()
-                let integer = try QuantExecutor(model: quantized)
-                let intTime = try median { _ = try integer.run(x) }
+                let model = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+                quantized = (model, try QuantExecutor(model: model, gemm: gemm), calibration, calibSeconds)
+            }
+            var bodies: [() throws -> Void] = [{ _ = try executor.run(x) }]
+            if let integer = quantized?.executor { bodies.append { _ = try integer.run(x) } }
+            let times = try medians(bodies)
+            let floatTime = times[0]
+            let floatRate = Double(batch) / floatTime
+            say(String(format: "float          batch %d  median %.1f ms  %.1f images/s  (%d runs; Conv GEMM %@, OpenBLAS %@)",
+                         batch, floatTime * 1000, floatRate, runs, gemm.rawValue, BLASKernels.coreName))
+            var report = BenchReport(model: model.model, batch: batch, imagesPerS: floatRate, medianMs: floatTime * 1000, runs: runs,
+                                     gemm: gemm.rawValue, openblasCore: BLASKernels.coreName)
+            if profile { try printProfile(executor, x) }
+            if let target, let (quantized, _, calibration, calibSeconds) = quantized {
+                let intTime = times[1]
                 let intRate = Double(batch) / intTime
-                say(String(format: "exact int%d     batch %d  median %.1f ms  %.1f images/s  (%.2f× float; %@)", bits, batch,
-                             intTime * 1000, intRate, intRate / floatRate, target.rawValue))
+                say(String(format: "exact int%d     batch %d  median %.1f ms  %.1f images/s  (%.2f× float; %@; %@)", bits, batch,
+                             intTime * 1000, intRate, intRate / floatRate, target.rawValue,
+                             Int8Kernel.of(gemm).map { "int8 Conv kernel \($0.rawValue)" } ?? "float-held sums"))
                 say(String(format: "calibration    %d images  %.2f s", calibration.images, calibSeconds))
                 report.target = target.rawValue
                 report.bits = bits

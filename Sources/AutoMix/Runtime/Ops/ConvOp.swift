@@ -8,8 +8,10 @@ enum ConvOp {
     /// are returned (no bias, no clamp): the integer executor's accumulators.
     /// `perImage`, when given, replaces the bias/clamp pass: it gets each image's raw sums (`[cout][outH·outW]`)
     /// while they are still in cache (the integer executor's requantization).
+    /// `codes` (depthwise only) makes the kernel write an integer layer's codes: `clamp(round((bias + Σ)·scale))`.
     static func run(_ n: Node, x: Tensor, w: Tensor, bias: Tensor?, outShape: [Int], clamp: Clamp = .none,
                     accumulateOnly: Bool = false, packed: PackedConvWeights? = nil,
+                    codes: (scales: [Float], mode: RoundingMode)? = nil,
                     perImage: ((UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> Tensor {
         let accumulateOnly = accumulateOnly || perImage != nil
         let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -23,6 +25,8 @@ enum ConvOp {
         let outHW = outShape[2] * outShape[3]
         let coutPerGroup = cout / group
         let depthwise = cinPerGroup == 1 && group == cin
+        guard codes == nil || depthwise else { throw ShapeInference.fail(n, "integer codes are fused for depthwise Conv only") }
+        let scales = codes?.scales ?? []
         let direct = kH == 1 && kW == 1 && win.strideH == 1 && win.strideW == 1
             && geometry.pads == (0, 0, 0, 0)
         let k = cinPerGroup * kH * kW
@@ -35,6 +39,7 @@ enum ConvOp {
         x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
         b.withUnsafeBufferPointer { bp in
+        scales.withUnsafeBufferPointer { scp in
         out.data.withUnsafeMutableBufferPointer { op in
         scratch.withUnsafeMutableBufferPointer { sp in
             for img in 0..<batch {
@@ -42,7 +47,9 @@ enum ConvOp {
                 let dst = op.baseAddress! + img * cout * outHW
                 if depthwise {
                     depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
-                                    bias: bp.baseAddress!, epilogueClamp, scratch: sp.baseAddress!, dst)
+                                    bias: bp.baseAddress!, epilogueClamp,
+                                    codes: codes.map { CodeRounding(scales: scp.baseAddress!, mode: $0.mode) },
+                                    scratch: sp.baseAddress!, dst)
                     perImage?(dst)
                     continue
                 }
@@ -69,7 +76,7 @@ enum ConvOp {
                 }
                 perImage?(dst)
             }
-        }}}}}
+        }}}}}}
         return out
     }
 }

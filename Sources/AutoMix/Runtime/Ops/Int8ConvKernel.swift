@@ -90,6 +90,22 @@ struct Int8ConvKernel: Sendable {
         return out
     }
 
+    /// A Gemm (`y = x·Wᵀ`, `x` `[m × k]`) as the 1×1 Conv it is: the kernel makes `W·xᵀ`, transposed back.
+    func runGemm(_ x: Tensor, _ mode: RoundingMode, lo: Int64, hi: Int64) -> Tensor {
+        let (m, n) = (x.shape[0], rowsPerGroup)
+        var xt = [Float](repeating: 0, count: k * m), yt = [Float](repeating: 0, count: n * m)
+        for i in 0..<m { for j in 0..<k { xt[j * m + i] = x.data[i * k + j] } }
+        var scratch = [Float](repeating: 0, count: (shape.scratchBytes(k: k, n: m) + 3) / 4)
+        xt.withUnsafeBufferPointer { xp in yt.withUnsafeMutableBufferPointer { yp in scratch.withUnsafeMutableBufferPointer { sp in
+        weights.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in shifts.withUnsafeBufferPointer { shp in
+            multiply(packedA: wp.baseAddress!, b: xp.baseAddress!, n: m, c: yp.baseAddress!, bias: bp.baseAddress!,
+                     shifts: shp.baseAddress!, mode, lo: Int32(lo), hi: Int32(hi), scratch: UnsafeMutableRawPointer(sp.baseAddress!))
+        }}}}}}
+        var y = Tensor(uninitialized: [m, n])
+        for i in 0..<m { for j in 0..<n { y.data[i * n + j] = yt[j * m + i] } }
+        return y
+    }
+
     private func multiply(packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, n: Int, c: UnsafeMutablePointer<Float>,
                           bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32,
                           scratch: UnsafeMutableRawPointer) {

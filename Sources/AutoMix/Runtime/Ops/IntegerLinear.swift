@@ -55,10 +55,11 @@ struct IntegerLinear: Sendable {
         }
         self.bias = b
         let shifts = (0..<n).map { output.exponent - input.exponent - weight.exponent(channel: $0) }
-        int8 = node.op == .conv
-            ? Int8ConvKernel(weights: weight, group: node.int("group", default: 1), bias: b, shifts: shifts, input: input,
-                             kernel: Int8Kernel.of(gemm))
-            : nil
+        // a Gemm's [N, K] weight is a 1×1 Conv's [N, K, 1, 1]
+        let asConv = node.op == .conv ? weight
+            : QuantizedParameter(shape: weight.shape + [1, 1], codes: weight.codes, exponents: weight.exponents, bits: weight.bits)
+        int8 = Int8ConvKernel(weights: asConv, group: node.int("group", default: 1), bias: b, shifts: shifts, input: input,
+                              kernel: Int8Kernel.of(gemm))
         lo = output.qmin
         hi = output.qmax
         self.shifts = shifts
@@ -116,6 +117,7 @@ struct IntegerLinear: Sendable {
         let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
         if let int8, arithmetic == .exact || float32Exact {
             // integer sums are exact, and so are ESP-PPQ's float32 ones when they stay below 2^24
+            if node.op == .gemm { return int8.runGemm(x, rounding, lo: relu ? max(lo, 0) : lo, hi: hi) }
             return try int8.run(node, x: x, kernelSize: (weights.shape[2], weights.shape[3]), outShape: outShape, rounding,
                                 lo: relu ? max(lo, 0) : lo, hi: hi)
         }
@@ -134,6 +136,12 @@ struct IntegerLinear: Sendable {
                     requantizeAccumulators(acc, images: n, channels: channels, planeSize: plane, bias: self.bias, shifts: self.shifts,
                                            self.rounding, relu: self.relu, lo: self.lo, hi: self.hi, acc)
                 }
+            }
+            if node.op == .conv && float32Exact && packed == nil && weights.shape[1] == 1 && node.int("group", default: 1) == x.shape[1] {
+                // depthwise: the kernel rounds and saturates as it stores (the same float32 steps as the epilogue)
+                let (biasF, scales) = float32Parameters
+                return try ConvOp.run(node, x: x, w: weights, bias: Tensor(shape: [biasF.count], data: biasF), outShape: outShape,
+                                      clamp: Clamp(lo: Float(relu ? max(lo, 0) : lo), hi: Float(hi)), codes: (scales, rounding))
             }
             if node.op == .conv { return try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, packed: packed) { epilogue($0, 1) } }
             var out = gemmFloat(x, outShape: outShape)
