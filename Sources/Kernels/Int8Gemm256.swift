@@ -76,3 +76,61 @@ private func pairTile6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<I
     storeRow(c4, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h); storeRow(c5, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h)
 }
 #endif
+
+#if arch(x86_64)
+/// The tile shapes of `int16Gemm256`: 6-row panels (3 rows' `wh`, then their `wl`), 16 and 8 columns.
+public let int16Gemm256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, lanes: .pairs)
+
+/// ESP-DL's int16 Conv/Gemm, exactly, for AVX2 CPUs (`vpmaddwd`); see `int16Gemm`.
+public func int16Gemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
+                         _ mode: RoundingMode, lo: Double, hi: Double, scratch: UnsafeMutableRawPointer) {
+    int16Gemm(m: m, n: n, k: k, shape: int16Gemm256Shape, wide: pairSums6x16, narrow: pairSums6x8, packedA: packedA, b: b,
+              ldb: ldb, c: c, ldc: ldc, bias: bias, scales: scales, mode, lo: lo, hi: hi, scratch: scratch)
+}
+
+@inline(__always) private func storeSums(_ p: UnsafeMutablePointer<Int32>, _ v: __m256i) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: __m256i.self)
+}
+
+/// 6 rows × 16 columns of raw int32 sums.
+@inline(never)
+private func pairSums6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
+    let z = _mm256_setzero_si256()
+    var c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z
+    var ap = a, bp = b
+    for _ in 0..<words {
+        let b0 = load(bp), b1 = load(bp + 8)
+        var w = splat(ap[0]); c00 = dot(c00, b0, w); c01 = dot(c01, b1, w)
+        w = splat(ap[1]); c10 = dot(c10, b0, w); c11 = dot(c11, b1, w)
+        w = splat(ap[2]); c20 = dot(c20, b0, w); c21 = dot(c21, b1, w)
+        w = splat(ap[3]); c30 = dot(c30, b0, w); c31 = dot(c31, b1, w)
+        w = splat(ap[4]); c40 = dot(c40, b0, w); c41 = dot(c41, b1, w)
+        w = splat(ap[5]); c50 = dot(c50, b0, w); c51 = dot(c51, b1, w)
+        ap += 6; bp += ldb
+    }
+    var o = c
+    storeSums(o, c00); storeSums(o + 8, c01); o += ldc
+    storeSums(o, c10); storeSums(o + 8, c11); o += ldc
+    storeSums(o, c20); storeSums(o + 8, c21); o += ldc
+    storeSums(o, c30); storeSums(o + 8, c31); o += ldc
+    storeSums(o, c40); storeSums(o + 8, c41); o += ldc
+    storeSums(o, c50); storeSums(o + 8, c51)
+}
+
+/// 6 rows × 8 columns of raw int32 sums.
+@inline(never)
+private func pairSums6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
+    let z = _mm256_setzero_si256()
+    var c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z
+    var ap = a, bp = b
+    for _ in 0..<words {
+        let b0 = load(bp)
+        c0 = dot(c0, b0, splat(ap[0])); c1 = dot(c1, b0, splat(ap[1])); c2 = dot(c2, b0, splat(ap[2]))
+        c3 = dot(c3, b0, splat(ap[3])); c4 = dot(c4, b0, splat(ap[4])); c5 = dot(c5, b0, splat(ap[5]))
+        ap += 6; bp += ldb
+    }
+    storeSums(c, c0); storeSums(c + ldc, c1); storeSums(c + 2 * ldc, c2)
+    storeSums(c + 3 * ldc, c3); storeSums(c + 4 * ldc, c4); storeSums(c + 5 * ldc, c5)
+}
+#endif

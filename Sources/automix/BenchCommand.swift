@@ -86,7 +86,7 @@ struct BenchCommand: ParsableCommand {
                 let intRate = Double(batch) / intTime
                 say(String(format: "exact int%d     batch %d  median %.1f ms  %.1f images/s  (%.2f× float; %@; %@)", bits, batch,
                              intTime * 1000, intRate, intRate / floatRate, target.rawValue,
-                             Int8Kernel.of(gemm).map { "int8 Conv kernel \($0.rawValue)" } ?? "float-held sums"))
+                             IntegerKernel.of(gemm).map { "integer Conv kernel \($0.rawValue)" } ?? "float-held sums"))
                 say(String(format: "calibration    %d images  %.2f s", calibration.images, calibSeconds))
                 report.target = target.rawValue
                 report.bits = bits

@@ -6,7 +6,7 @@ import Kernels
 /// sums of code products plus the bias, `shiftRound` (dl_tool.cpp's `shift_and_round`), saturation.
 @Suite struct IntegerKernelTests {
     /// The integer kernels this CPU runs (none on arm64, where the test has nothing to check).
-    static let kernels = [GemmBackend.avx512, .avx2].filter { $0.isAvailable && Int8Kernel.of($0) != nil }
+    static let kernels = [GemmBackend.avx512, .avx2].filter { $0.isAvailable && IntegerKernel.of($0) != nil }
 
     @Test("the vector epilogue equals shift_and_round for every shift 1…30, ties on both sides, both roundings",
           arguments: [RoundingMode.halfEven, .halfUp])
@@ -34,23 +34,33 @@ import Kernels
         Case(cin: 37, cout: 7, h: 1, w: 1, kernel: 1, stride: 1, pad: 0, group: 1),       // one column, a partial panel
         Case(cin: 8, cout: 10, h: 5, w: 13, kernel: 3, stride: 1, pad: 1, group: 2),      // grouped, 4 channels per group
         Case(cin: 200, cout: 9, h: 10, w: 10, kernel: 1, stride: 1, pad: 0, group: 1),    // long k
+        Case(cin: 40, cout: 5, h: 6, w: 6, kernel: 3, stride: 1, pad: 1, group: 1),       // k = 360: int16 sums in 2 chunks
     ]
 
-    @Test("int8 Conv through each integer kernel equals the int64 definition and the float-held exact path",
-          arguments: cases, [RoundingMode.halfEven, .halfUp])
-    func convMatchesDefinition(_ c: Case, _ mode: RoundingMode) throws {
-        var rng = SplitMix(seed: UInt64(c.cin * 1000 + c.cout))
+    @Test("int8 and int16 Conv through each integer kernel equal the int64 definition and the float-held or double path",
+          arguments: cases, [8, 16])
+    func convMatchesDefinition(_ c: Case, _ bits: Int) throws {
+        var rng = SplitMix(seed: UInt64(c.cin * 1000 + c.cout + bits))
         let perGroup = c.cin / c.group, k = perGroup * c.kernel * c.kernel
-        let weightCodes = (0..<(c.cout * k)).map { i in i % 17 == 0 ? Int64(-128) : Int64(rng.next() % 256) - 128 }
+        let top = Int64(1) << (bits - 1)
+        // every weight code, the extremes included
+        let weightCodes = (0..<(c.cout * k)).map { i in i % 17 == 0 ? -top : i % 19 == 0 ? top - 1 : Int64(rng.next() % UInt64(2 * top)) - top }
         let weight = QuantizedParameter(shape: [c.cout, perGroup, c.kernel, c.kernel], codes: weightCodes,
-                                        exponents: (0..<c.cout).map { -7 - $0 % 3 }, bits: 8)
+                                        exponents: (0..<c.cout).map { -7 - $0 % 3 - (bits == 16 ? 8 : 0) }, bits: bits)
         let biasCodes = (0..<c.cout).map { _ in Int64(rng.next() % 4001) - 2000 }
-        let bias = QuantizedParameter(shape: [c.cout], codes: biasCodes, exponents: weight.exponents.map { $0 - 6 }, bits: 32)
-        let input = QuantFormat(bits: 8, exponent: -6), output = QuantFormat(bits: 8, exponent: -3)
+        let input = QuantFormat(bits: bits, exponent: bits == 16 ? -14 : -6), output = QuantFormat(bits: bits, exponent: bits == 16 ? -11 : -3)
+        let bias = QuantizedParameter(shape: [c.cout], codes: biasCodes, exponents: weight.exponents.map { $0 + input.exponent }, bits: 32)
         // mostly small codes (so the outputs tie and round), some at the extremes (so they saturate)
         let x = Tensor(shape: [2, c.cin, c.h, c.w], data: (0..<(2 * c.cin * c.h * c.w)).map { i in
-            i % 23 == 0 ? -128 : i % 29 == 0 ? 127 : Float(Int(rng.next() % 9) - 4)
+            i % 23 == 0 ? Float(-top) : i % 29 == 0 ? Float(top - 1) : Float(Int(rng.next() % 9) - 4)
         })
+        for mode in [RoundingMode.halfEven, .halfUp] {
+            try expectKernelsMatch(c, x, weight, bias, biasCodes, input, output, mode)
+        }
+    }
+
+    func expectKernelsMatch(_ c: Case, _ x: Tensor, _ weight: QuantizedParameter, _ bias: QuantizedParameter, _ biasCodes: [Int64],
+                            _ input: QuantFormat, _ output: QuantFormat, _ mode: RoundingMode) throws {
         let node = Node(name: "conv", op: .conv, inputs: ["x", "w", "b"], outputs: ["y"], attributes: [
             "kernel_shape": .ints([c.kernel, c.kernel]), "strides": .ints([c.stride, c.stride]),
             "pads": .ints([c.pad, c.pad, c.pad, c.pad]), "group": .int(c.group)])
@@ -60,28 +70,34 @@ import Kernels
             let expected = Self.definition(x, weight, bias: biasCodes, c, outShape, mode, relu: relu, input: input, output: output)
             let reference = try IntegerLinear(node: node, weight: weight, bias: bias, input: input, output: output,
                                               activation: relu ? .relu : .linear, rounding: mode, gemm: .openBLAS)
-            #expect(reference.int8 == nil)
-            #expect(try reference.run(x, outShape: outShape, arithmetic: .exact).data == expected, "\(c) float-held")
+            #expect(reference.integer == nil)
+            #expect(try reference.run(x, outShape: outShape, arithmetic: .exact).data == expected, "\(c) int\(input.bits) OpenBLAS")
             for gemm in Self.kernels {
                 let layer = try IntegerLinear(node: node, weight: weight, bias: bias, input: input, output: output,
                                               activation: relu ? .relu : .linear, rounding: mode, gemm: gemm)
-                #expect(layer.int8 != nil)
+                #expect(layer.integer != nil)
                 let got = try layer.run(x, outShape: outShape, arithmetic: .exact).data
-                #expect(got == expected, "\(c) \(gemm) relu \(relu): \(zip(got, expected).filter { $0 != $1 }.count) differ")
+                #expect(got == expected, "\(c) int\(input.bits) \(gemm) \(mode) relu \(relu): \(zip(got, expected).filter { $0 != $1 }.count) differ")
             }
         }
     }
 
-    @Test("a layer whose sums could leave int32, or with int16 input, keeps the float-held sums")
-    func outOfBoundsKeepsExactPath() {
-        let wide = QuantizedParameter(shape: [4, 140_000, 1, 1], codes: [Int64](repeating: 1, count: 560_000), exponents: [-7], bits: 8)
-        #expect(Int8ConvKernel(weights: wide, group: 1, bias: [0, 0, 0, 0], shifts: [8, 8, 8, 8],
-                               input: QuantFormat(bits: 8, exponent: -7), kernel: .pairs256) == nil)
+    @Test("an int8 layer whose sums could leave int32, or with a shift outside 1…30, goes to the int16 kernel; wider codes to none")
+    func kernelChoice() {
+        func kind(_ w: QuantizedParameter, shifts: [Int] = [8, 8, 8, 8], input bits: Int = 8) -> String {
+            guard let k = IntegerConvKernel(weights: w, group: 1, bias: [0, 0, 0, 0], shifts: shifts,
+                                            input: QuantFormat(bits: bits, exponent: -7), kernel: .pairs256) else { return "none" }
+            if case .int8 = k.epilogue { return "int8" }
+            return "int16"
+        }
         let small = QuantizedParameter(shape: [4, 4, 1, 1], codes: [Int64](repeating: 1, count: 16), exponents: [-7], bits: 8)
-        #expect(Int8ConvKernel(weights: small, group: 1, bias: [0, 0, 0, 0], shifts: [8, 8, 8, 8],
-                               input: QuantFormat(bits: 16, exponent: -7), kernel: .pairs256) == nil)
-        #expect(Int8ConvKernel(weights: small, group: 1, bias: [0, 0, 0, 0], shifts: [8, 0, 8, 8],
-                               input: QuantFormat(bits: 8, exponent: -7), kernel: .pairs256) == nil)
+        #expect(kind(small) == "int8")
+        #expect(kind(small, input: 16) == "int16")
+        #expect(kind(small, shifts: [8, 0, 8, 8]) == "int16")
+        let wide = QuantizedParameter(shape: [4, 140_000, 1, 1], codes: [Int64](repeating: 1, count: 560_000), exponents: [-7], bits: 8)
+        #expect(kind(wide) == "int16")
+        let huge = QuantizedParameter(shape: [4, 4, 1, 1], codes: [Int64](repeating: 40_000, count: 16), exponents: [-7], bits: 32)
+        #expect(kind(huge) == "none")
     }
 
     /// Direct convolution in int64, then `shiftRound` and saturation: ESP-DL's definition.
@@ -108,7 +124,7 @@ import Kernels
                             }
                         }
                         let q = shiftRound(acc, shift, mode)
-                        out.append(Float(min(max(q, relu ? 0 : -128), 127)))
+                        out.append(Float(min(max(q, relu ? 0 : output.qmin), output.qmax)))
                     }
                 }
             }

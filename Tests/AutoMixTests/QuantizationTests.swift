@@ -51,4 +51,16 @@ import Testing
         #expect(a.shape == b.shape)
         #expect(a.data == b.data)
     }
+
+    @Test("every Conv kernel this CPU runs gives the same integers as the float-held and double sums, on 200 images",
+          arguments: ["fmnist_mbv2s_esp32p4_int8", "fmnist_mbv2s_esp32s3_int8", "fmnist_mbv2s_esp32p4_int16", "fmnist_cnn_esp32p4_int8"])
+    func kernelsAgree(_ export: String) throws {
+        let espdl = try ESPDLModel.load(ESPDLTests.path(export + ".espdl"))
+        let images = Self.val.batch(0..<200)
+        let reference = try QuantExecutor(model: espdl.model, gemm: .openBLAS).run(images)[0]
+        for gemm in [GemmBackend.avx512, .avx2].filter(\.isAvailable) {
+            let got = try QuantExecutor(model: espdl.model, gemm: gemm).run(images)[0]
+            #expect(got.data == reference.data, "\(export) \(gemm)")
+        }
+    }
 }

@@ -30,12 +30,12 @@ public enum GemmBackend: String, Sendable, CaseIterable {
     }
 }
 
-/// The exact int8 matrix kernel each backend brings (`Int8ConvKernel`): `vpdpbusd` bytes where the CPU has AVX-512
+/// The exact int8 matrix kernel each backend brings (`IntegerConvKernel`): `vpdpbusd` bytes where the CPU has AVX-512
 /// VNNI, `vpmaddwd` int16 pairs on other AVX2 CPUs, none with `openblas` (the exact sums in float or double).
-public enum Int8Kernel: String, Sendable {
+public enum IntegerKernel: String, Sendable {
     case vnni, pairs256
 
-    public static func of(_ backend: GemmBackend) -> Int8Kernel? {
+    public static func of(_ backend: GemmBackend) -> IntegerKernel? {
         #if arch(x86_64)
         switch backend {
         case .avx512: CPUFeatures.hasAVX512VNNI ? .vnni : .pairs256

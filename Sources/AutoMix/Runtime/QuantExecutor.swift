@@ -63,7 +63,7 @@ public final class QuantExecutor: BatchExecutor {
         let releases: [Int]
     }
 
-    /// `gemm` picks the Conv kernels (`GemmBackend`, and with it `Int8Kernel`); the default is the fastest this CPU has.
+    /// `gemm` picks the Conv kernels (`GemmBackend`, and with it `IntegerKernel`); the default is the fastest this CPU has.
     public init(model: QuantizedModel, arithmetic: Arithmetic = .exact, gemm: GemmBackend = .preferred) throws {
         self.model = model
         self.arithmetic = arithmetic

@@ -17,8 +17,8 @@ struct IntegerLinear: Sendable {
     let weights: Tensor          // codes as floats, ONNX layout (Gemm: [N,K])
     let weightsD: [Double]       // the same codes for the double path
     let packed: PackedConvWeights?   // the codes in the AVX-512 kernel's layout (Conv)
-    /// The exact integer kernel, where it applies (int8 Conv on an x86 CPU); the float or double sums otherwise.
-    let int8: Int8ConvKernel?
+    /// The exact integer kernel, where it applies (int8 or int16 Conv/Gemm on an x86 CPU); the float or double sums otherwise.
+    let integer: IntegerConvKernel?
     let bias: [Int64]
     let shifts: [Int]
     let relu: Bool
@@ -58,8 +58,8 @@ struct IntegerLinear: Sendable {
         // a Gemm's [N, K] weight is a 1×1 Conv's [N, K, 1, 1]
         let asConv = node.op == .conv ? weight
             : QuantizedParameter(shape: weight.shape + [1, 1], codes: weight.codes, exponents: weight.exponents, bits: weight.bits)
-        int8 = Int8ConvKernel(weights: asConv, group: node.int("group", default: 1), bias: b, shifts: shifts, input: input,
-                              kernel: Int8Kernel.of(gemm))
+        integer = IntegerConvKernel(weights: asConv, group: node.int("group", default: 1), bias: b, shifts: shifts, input: input,
+                              kernel: IntegerKernel.of(gemm))
         lo = output.qmin
         hi = output.qmax
         self.shifts = shifts
@@ -115,10 +115,10 @@ struct IntegerLinear: Sendable {
 
     func run(_ x: Tensor, outShape: [Int], arithmetic: Arithmetic) throws -> Tensor {
         let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
-        if let int8, arithmetic == .exact || float32Exact {
+        if let integer, arithmetic == .exact || float32Exact {
             // integer sums are exact, and so are ESP-PPQ's float32 ones when they stay below 2^24
-            if node.op == .gemm { return int8.runGemm(x, rounding, lo: relu ? max(lo, 0) : lo, hi: hi) }
-            return try int8.run(node, x: x, kernelSize: (weights.shape[2], weights.shape[3]), outShape: outShape, rounding,
+            if node.op == .gemm { return integer.runGemm(x, rounding, lo: relu ? max(lo, 0) : lo, hi: hi) }
+            return try integer.run(node, x: x, kernelSize: (weights.shape[2], weights.shape[3]), outShape: outShape, rounding,
                                 lo: relu ? max(lo, 0) : lo, hi: hi)
         }
         if arithmetic == .espPPQ || exactInFloat {

@@ -1,0 +1,154 @@
+import Kernels
+import KernelsVNNI
+
+/// A Conv (not depthwise) or Gemm on the exact integer matrix kernels, made once per layer with the weights packed:
+/// - int8 input and weights: int8 products summed in int32, shifted with the chip's rounding and saturated in the
+///   tile's epilogue (`int8GemmVNNI`, `int8Gemm256`);
+/// - int16 (or int8 input with int16 weights): the weights split into high and low bytes, int32 sums over chunks
+///   gathered in doubles, the double epilogue (`int16Gemm`).
+/// nil where neither applies, and the layer keeps the float or double sums of `IntegerLinear`: a CPU (or `--gemm`)
+/// without integer kernels; an int8 bound `k·128·128 + |bias| + 2^(shift−1)` at or above 2^31 or a shift outside
+/// 1…30 (then the int16 kernel takes it); input or weights wider than int16; `k` of 2^22 or more.
+struct IntegerConvKernel: Sendable {
+    enum Epilogue: Sendable {
+        /// Per padded row: bias (VNNI: minus `128·Σw`) and shift, as the int8 tiles read them.
+        case int8(bias: [Int32], shifts: [Int32])
+        /// Per real row: bias and `2^-shift`, for the double epilogue.
+        case int16(bias: [Double], scales: [Double])
+    }
+
+    let kernel: IntegerKernel
+    let groups: Int
+    let rowsPerGroup: Int
+    let k: Int
+    let shape: IntegerTileShape
+    /// Packed weights, one block per group.
+    let weights: [Int32]
+    let epilogue: Epilogue
+
+    init?(weights w: QuantizedParameter, group: Int, bias: [Int64], shifts: [Int], input: QuantFormat, kernel: IntegerKernel?) {
+        guard let kernel, input.bits <= 16, w.shape.count == 4, w.shape[1] > 1, group >= 1, w.shape[0] % group == 0,
+              w.codes.allSatisfy({ (-32768...32767).contains($0) }) else { return nil }
+        let cout = w.shape[0], k = w.shape.dropFirst().reduce(1, *)
+        let largestBias = bias.map { abs($0) }.max() ?? 0
+        let int8 = input.bits == 8 && w.codes.allSatisfy({ (-128...127).contains($0) }) && shifts.allSatisfy({ (1...30).contains($0) })
+            && Int64(k) * 128 * 128 + largestBias + (1 << 29) < Int64(Int32.max)
+        guard int8 || k < 1 << 22 else { return nil }
+        self.kernel = kernel
+        groups = group
+        let rowsPerGroup = cout / group
+        self.rowsPerGroup = rowsPerGroup
+        self.k = k
+        #if arch(x86_64)
+        let shape = int8 ? (kernel == .vnni ? int8VNNIShape : int8Gemm256Shape) : (kernel == .vnni ? int16VNNIShape : int16Gemm256Shape)
+        #else
+        return nil
+        #endif
+        self.shape = shape
+        let codes = w.codes.map { Float($0) }
+        // int8: rows as they are; int16: each panel holds half its rows' high bytes, then their low bytes
+        let packedRows = int8 ? panelCount(rowsPerGroup, rows: shape.rows) * shape.rows
+            : panelCount(rowsPerGroup, rows: shape.rows / 2) * shape.rows
+        let perGroup = packedRows * shape.lanes.words(k)
+        var packed = [Int32](repeating: 0, count: perGroup * group)
+        codes.withUnsafeBufferPointer { cp in packed.withUnsafeMutableBufferPointer { pp in
+            for g in 0..<group {
+                let a = cp.baseAddress! + g * rowsPerGroup * k, into = pp.baseAddress! + g * perGroup
+                if int8 {
+                    packIntegerPanels(m: rowsPerGroup, k: k, codes: a, rows: shape.rows, shape.lanes, into: into)
+                } else {
+                    let split = splitInt16Rows(m: rowsPerGroup, k: k, codes: a, rows: shape.rows)
+                    packIntegerPanels(m: packedRows, k: k, codes: split, rows: shape.rows, shape.lanes, into: into)
+                }
+            }
+        }}
+        weights = packed
+        if int8 {
+            let panelRows = panelCount(rowsPerGroup, rows: shape.rows) * shape.rows
+            var b = [Int32](repeating: 0, count: panelRows * group), s = [Int32](repeating: 1, count: panelRows * group)
+            for g in 0..<group {
+                for r in 0..<rowsPerGroup {
+                    let row = g * rowsPerGroup + r
+                    let offset = kernel == .vnni ? 128 * w.codes[(row * k)..<((row + 1) * k)].reduce(0, +) : 0
+                    b[g * panelRows + r] = Int32(bias[row] - offset)
+                    s[g * panelRows + r] = Int32(shifts[row])
+                }
+            }
+            epilogue = .int8(bias: b, shifts: s)
+        } else {
+            epilogue = .int16(bias: bias.map { Double($0) }, scales: shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) })
+        }
+    }
+
+    var scratchBytes: (Int) -> Int {
+        switch epilogue {
+        case .int8: { shape.scratchBytes(k: k, n: $0) }
+        case .int16: { int16GemmScratchBytes(shape, k: k, n: $0) }
+        }
+    }
+
+    /// The layer's float codes out, `[images][cout][outH·outW]`, saturated to [lo, hi].
+    func run(_ node: Node, x: Tensor, kernelSize: (Int, Int), outShape: [Int], _ mode: RoundingMode, lo: Int64, hi: Int64) throws -> Tensor {
+        let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let geometry = try ConvGeometry(node: node, inH: inH, inW: inW, kernel: kernelSize)
+        let win = geometry.window(inH: inH, inW: inW)
+        let outHW = outShape[2] * outShape[3], cinPerGroup = cin / groups
+        let direct = kernelSize == (1, 1) && win.strideH == 1 && win.strideW == 1 && geometry.pads == (0, 0, 0, 0)
+        let cols = direct ? 0 : k * outHW
+        var scratch = [Float](repeating: 0, count: cols + (scratchBytes(outHW) + 7) / 4)
+        var out = Tensor(uninitialized: outShape)
+        let perGroup = weights.count / groups
+        x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
+        scratch.withUnsafeMutableBufferPointer { sp in
+            for img in 0..<batch {
+                for g in 0..<groups {
+                    let src = xp.baseAddress! + (img * cin + g * cinPerGroup) * inH * inW
+                    if !direct { im2col(src, channels: cinPerGroup, win, sp.baseAddress!) }
+                    multiply(group: g, perGroup: perGroup, b: direct ? src : UnsafePointer(sp.baseAddress!), n: outHW,
+                             c: op.baseAddress! + (img * rowsPerGroup * groups + g * rowsPerGroup) * outHW, mode, lo: lo, hi: hi,
+                             scratch: UnsafeMutableRawPointer(sp.baseAddress! + cols))
+                }
+            }
+        }}}
+        return out
+    }
+
+    /// A Gemm (`y = x·Wᵀ`, `x` `[m × k]`) as the 1×1 Conv it is: the kernel makes `W·xᵀ`, transposed back.
+    func runGemm(_ x: Tensor, _ mode: RoundingMode, lo: Int64, hi: Int64) -> Tensor {
+        let (m, n) = (x.shape[0], rowsPerGroup)
+        var xt = [Float](repeating: 0, count: k * m), yt = [Float](repeating: 0, count: n * m)
+        for i in 0..<m { for j in 0..<k { xt[j * m + i] = x.data[i * k + j] } }
+        var scratch = [Float](repeating: 0, count: (scratchBytes(m) + 7) / 4)
+        xt.withUnsafeBufferPointer { xp in yt.withUnsafeMutableBufferPointer { yp in scratch.withUnsafeMutableBufferPointer { sp in
+            multiply(group: 0, perGroup: weights.count, b: xp.baseAddress!, n: m, c: yp.baseAddress!, mode, lo: lo, hi: hi,
+                     scratch: UnsafeMutableRawPointer(sp.baseAddress!))
+        }}}
+        var y = Tensor(uninitialized: [m, n])
+        for i in 0..<m { for j in 0..<n { y.data[i * n + j] = yt[j * m + i] } }
+        return y
+    }
+
+    private func multiply(group g: Int, perGroup: Int, b: UnsafePointer<Float>, n: Int, c: UnsafeMutablePointer<Float>,
+                          _ mode: RoundingMode, lo: Int64, hi: Int64, scratch: UnsafeMutableRawPointer) {
+        #if arch(x86_64)
+        weights.withUnsafeBufferPointer { wp in
+            let a = wp.baseAddress! + g * perGroup
+            switch epilogue {
+            case let .int8(bias, shifts):
+                let rows = bias.count / groups
+                bias.withUnsafeBufferPointer { bp in shifts.withUnsafeBufferPointer { sp in
+                    let body = kernel == .vnni ? int8GemmVNNI : int8Gemm256
+                    body(rowsPerGroup, n, k, a, b, n, c, n, bp.baseAddress! + g * rows, sp.baseAddress! + g * rows, mode,
+                         Int32(lo), Int32(hi), scratch)
+                }}
+            case let .int16(bias, scales):
+                bias.withUnsafeBufferPointer { bp in scales.withUnsafeBufferPointer { sp in
+                    let body = kernel == .vnni ? int16GemmVNNI : int16Gemm256
+                    body(rowsPerGroup, n, k, a, b, n, c, n, bp.baseAddress! + g * rowsPerGroup, sp.baseAddress! + g * rowsPerGroup,
+                         mode, Double(lo), Double(hi), scratch)
+                }}
+            }
+        }
+        #endif
+    }
+}

@@ -1,0 +1,89 @@
+/// The driver of the exact int16 matrix kernels (`int16GemmVNNI`, `int16Gemm256`). An int16 weight is split into
+/// `w = 256·wh + wl` (`wh = w >> 8` in −128…127, `wl = w & 255` in 0…255), so each product with an int16 activation
+/// stays below 2^23 and `vpdpwssd`/`vpmaddwd` can sum them in int32: a panel holds the `wh` rows of its real rows, then
+/// their `wl` rows (`packIntegerPanels` of the split matrix, `.pairs`). Sums are taken over chunks of
+/// `int16ChunkWords` words, below 2^31 each, and gathered exactly in doubles as `256·Σx·wh + Σx·wl`; the epilogue is
+/// the double one of the other exact paths: `clamp(round((Σ + bias)·2^-shift))`.
+///
+/// Exact: a chunk's sums are below 2^31 (proof at `int16ChunkWords`), and every double is an integer below 2^53
+/// (`k · 2^30` for any `k` below 2^22).
+public typealias IntegerSumTile = (_ words: Int, _ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>, _ ldb: Int,
+                                   _ c: UnsafeMutablePointer<Int32>, _ ldc: Int) -> Void
+
+/// Words (int16 pairs) per chunk: a pair of products `x·wl` is at most `2·32768·255`, and 128 of them sum to
+/// 2,139,095,040 < 2^31 − 1; `x·wh` pairs are smaller.
+public let int16ChunkWords = 128
+
+/// Splits int16 weight codes `A[m×k]` into the `rows`-row panel order `int16Gemm` reads: panel `p`'s rows are
+/// `wh` of real rows `p·rows/2 …`, then their `wl`; returned as float codes for `packIntegerPanels`.
+public func splitInt16Rows(m: Int, k: Int, codes a: UnsafePointer<Float>, rows: Int) -> [Float] {
+    let half = rows / 2, panels = panelCount(m, rows: half)
+    var split = [Float](repeating: 0, count: panels * rows * k)
+    for p in 0..<panels {
+        for r in 0..<half where p * half + r < m {
+            for kk in 0..<k {
+                let w = Int32(a[(p * half + r) * k + kk])
+                split[(p * rows + r) * k + kk] = Float(w >> 8)
+                split[(p * rows + half + r) * k + kk] = Float(w & 255)
+            }
+        }
+    }
+    return split
+}
+
+/// Bytes of scratch `int16Gemm` needs: a packed block of `B`, a tile of int32 sums and a tile of double totals.
+public func int16GemmScratchBytes(_ shape: IntegerTileShape, k: Int, n: Int) -> Int {
+    shape.lanes.words(k) * shape.blockColumns(k: k, n: n) * 4 + shape.rows * shape.wide * 4 + shape.rows / 2 * shape.wide * 8
+}
+
+/// `C[m×n]` (float codes) from split weights packed as above and the int16 float codes `B[k×n]`; `bias` and `scales`
+/// (`2^-shift`) per real row.
+public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: IntegerSumTile, narrow: IntegerSumTile,
+                      packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      bias: UnsafePointer<Double>, scales: UnsafePointer<Double>, _ mode: RoundingMode, lo: Double, hi: Double,
+                      scratch: UnsafeMutableRawPointer) {
+    let words = shape.lanes.words(k), half = shape.rows / 2
+    let block = shape.blockColumns(k: k, n: n)
+    let packedB = scratch.assumingMemoryBound(to: Int32.self)
+    let sums = (scratch + words * block * 4).assumingMemoryBound(to: Int32.self)
+    let totals = (scratch + words * block * 4 + shape.rows * shape.wide * 4).assumingMemoryBound(to: Double.self)
+    var n0 = 0
+    while n0 < n {
+        let width = min(block, n - n0)
+        let padded = (width + shape.narrow - 1) / shape.narrow * shape.narrow
+        packIntegerColumns(b, ldb: ldb, k: k, first: n0, count: width, width: padded, .pairs, into: packedB)
+        for panel in 0..<panelCount(m, rows: half) {
+            let ap = packedA + panel * shape.rows * words
+            let rows = min(half, m - panel * half)
+            var j = 0
+            while j < width {
+                let useWide = width - j > shape.wide - shape.narrow
+                let span = useWide ? shape.wide : shape.narrow
+                let cols = min(span, width - j)
+                totals.update(repeating: 0, count: half * span)
+                var w0 = 0
+                while w0 < words {
+                    let chunk = min(int16ChunkWords, words - w0)
+                    (useWide ? wide : narrow)(chunk, ap + w0 * shape.rows, packedB + w0 * padded + j, padded, sums, span)
+                    for r in 0..<rows {
+                        let t = totals + r * span, high = sums + r * span, low = sums + (half + r) * span
+                        for jj in 0..<span { t[jj] += 256 * Double(high[jj]) + Double(low[jj]) }
+                    }
+                    w0 += chunk
+                }
+                for r in 0..<rows {
+                    let row = panel * half + r
+                    let t = totals + r * span, out = c + row * ldc + n0 + j
+                    let bb = bias[row], s = scales[row]
+                    if mode == .halfEven {
+                        for jj in 0..<cols { out[jj] = Float(min(max(((t[jj] + bb) * s).rounded(.toNearestOrEven), lo), hi)) }
+                    } else {
+                        for jj in 0..<cols { out[jj] = Float(min(max(((t[jj] + bb) * s + 0.5).rounded(.down), lo), hi)) }
+                    }
+                }
+                j += span
+            }
+        }
+        n0 += width
+    }
+}
