@@ -142,8 +142,8 @@ public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multip
                             codes: CodeRounding? = nil, scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
     let s = w.strideH
     if w.kH == 3 && w.kW == 3 && w.dilationH == 1 && w.dilationW == 1 && w.strideW == s && (s == 1 || s == 2) {
-        depthwise3x3(src, inChannels: inChannels, multiplier: multiplier, w, weights: weights, bias: bias, clamp,
-                     codes: codes, scratch: scratch, dst)
+        depthwise3x3(Taps3x3.self, src, inChannels: inChannels, multiplier: multiplier, w, weights: weights, bias: bias, clamp,
+                     scales: codes?.scales, codes?.mode ?? .halfEven, scratch: scratch, dst)
         return
     }
     let (pw, ph) = depthwisePaddedSize(w)
@@ -179,14 +179,17 @@ public func depthwiseScratchCount(_ w: Window2D) -> Int {
     return (pw + 1) * (ph + 1) + w.outH * (pw + 1)
 }
 
-private func depthwise3x3(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
-                          weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp, codes: CodeRounding?,
-                          scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+/// The 3×3 layout and loop, for float sums (`Taps3x3`) or exact double ones (`ExactTaps3x3`); `scales` turns the
+/// sums into codes (see `depthwiseConv2d`).
+private func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int,
+                                               _ w: Window2D, weights: UnsafePointer<Taps.Scalar>, bias: UnsafePointer<Taps.Scalar>,
+                                               _ clamp: Clamp, scales: UnsafePointer<Taps.Scalar>?, _ mode: RoundingMode,
+                                               scratch: UnsafeMutablePointer<Taps.Scalar>, _ dst: UnsafeMutablePointer<Float>) {
     let (pw, ph) = depthwisePaddedSize(w)
     let s = w.strideH
     let (qw, qh) = s == 1 ? (pw, ph) : ((pw + 1) / 2, (ph + 1) / 2)
     let quarter = qw * qh
-    let wide = scratch + s * s * quarter
+    let wide = UnsafeMutableRawPointer(scratch + s * s * quarter).assumingMemoryBound(to: Float.self)
     scratch.update(repeating: 0, count: s * s * quarter)
     // tap (ky, kx) reads quarter (ky % s, kx % s) at row oy + ky / s, column ox + kx / s
     let offsets = (0..<9).map { t in (t / 3 % s * s + t % 3 % s) * quarter + t / 3 / s * qw + t % 3 / s }
@@ -201,7 +204,8 @@ private func depthwise3x3(_ src: UnsafePointer<Float>, inChannels: Int, multipli
             for y in 0..<w.inH {
                 let py = y + w.padTop, from = plane + y * w.inW
                 if s == 1 {
-                    (scratch + py * pw + w.padLeft).update(from: from, count: w.inW)
+                    let to = scratch + py * pw + w.padLeft
+                    for x in 0..<w.inW { to[x] = Taps.Scalar(from[x]) }
                     continue
                 }
                 // column x goes to quarter (x + padLeft) % 2 at (x + padLeft) / 2: even and odd x in one loop,
@@ -211,15 +215,15 @@ private func depthwise3x3(_ src: UnsafePointer<Float>, inChannels: Int, multipli
                 let a = row + (l & 1) * quarter + (l >> 1), b = row + ((l + 1) & 1) * quarter + ((l + 1) >> 1)
                 let pairs = w.inW / 2
                 for j in 0..<pairs {
-                    a[j] = from[2 * j]
-                    b[j] = from[2 * j + 1]
+                    a[j] = Taps.Scalar(from[2 * j])
+                    b[j] = Taps.Scalar(from[2 * j + 1])
                 }
-                if w.inW & 1 == 1 { a[pairs] = from[w.inW - 1] }
+                if w.inW & 1 == 1 { a[pairs] = Taps.Scalar(from[w.inW - 1]) }
             }
             lastChannel = ic
         }
-        let taps = Taps3x3(base: scratch, offsets: offsets, kernel: weights + oc * 9, bias: bias[oc], clamp,
-                           scale: codes?.scales[oc], codes?.mode ?? .halfEven)
+        let taps = Taps(base: scratch, offsets: offsets, kernel: weights + oc * 9, bias: bias[oc], clamp,
+                        scale: scales.map { $0[oc] }, mode)
         let out = dst + oc * outHW
         if rowwise {
             for oy in 0..<w.outH { taps.run(from: oy * qw, count: w.outW, into: out + oy * w.outW) }
@@ -230,8 +234,16 @@ private func depthwise3x3(_ src: UnsafePointer<Float>, inChannels: Int, multipli
     }
 }
 
+/// The nine taps of one 3×3 depthwise channel, over a padded plane of `Scalar`.
+private protocol DepthwiseTaps {
+    associatedtype Scalar: BinaryFloatingPoint
+    init(base: UnsafeMutablePointer<Scalar>, offsets o: [Int], kernel k: UnsafePointer<Scalar>, bias: Scalar, _ clamp: Clamp,
+         scale: Scalar?, _ mode: RoundingMode)
+    func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>)
+}
+
 /// The nine taps of one 3×3 depthwise channel: `out[i] = clamp(bias + Σ k_t · p_t[i])`.
-private struct Taps3x3 {
+private struct Taps3x3: DepthwiseTaps {
     let p0, p1, p2, p3, p4, p5, p6, p7, p8: UnsafePointer<Float>
     let k0, k1, k2, k3, k4, k5, k6, k7, k8: Float
     let bias: Float
@@ -282,6 +294,77 @@ private struct Taps3x3 {
             i += 1
         }
     }
+}
+
+/// The nine taps in doubles, for int16 codes (products up to 2^30, exact in doubles): `out[i] =
+/// clamp(round((bias + Σ k_t · p_t[i])·scale))` as float codes. The saturation runs on floats: the conversion is
+/// monotone and the bounds are exact floats (the mask operations of `SIMD8<Double>` leave vector registers).
+private struct ExactTaps3x3: DepthwiseTaps {
+    let p0, p1, p2, p3, p4, p5, p6, p7, p8: UnsafePointer<Double>
+    let k0, k1, k2, k3, k4, k5, k6, k7, k8: Double
+    let bias: Double, scale: Double
+    let clamp: Clamp
+    let mode: RoundingMode
+
+    init(base: UnsafeMutablePointer<Double>, offsets o: [Int], kernel k: UnsafePointer<Double>, bias: Double, _ clamp: Clamp,
+         scale: Double?, _ mode: RoundingMode) {
+        let b = UnsafePointer(base)
+        (p0, p1, p2, p3, p4, p5, p6, p7, p8) = (b + o[0], b + o[1], b + o[2], b + o[3], b + o[4], b + o[5], b + o[6], b + o[7], b + o[8])
+        (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
+        self.bias = bias
+        self.scale = scale ?? 1
+        self.clamp = clamp
+        self.mode = mode
+    }
+
+    @inline(__always)
+    func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        typealias D = SIMD8<Double>
+        @inline(__always) func load(_ p: UnsafePointer<Double>) -> D { UnsafeRawPointer(p).loadUnaligned(as: D.self) }
+        let lo = SIMD8<Float>(repeating: clamp.lo), hi = SIMD8<Float>(repeating: clamp.hi), vb = D(repeating: bias), s = D(repeating: scale)
+        let (v0, v1, v2) = (D(repeating: k0), D(repeating: k1), D(repeating: k2))
+        let (v3, v4, v5) = (D(repeating: k3), D(repeating: k4), D(repeating: k5))
+        let (v6, v7, v8) = (D(repeating: k6), D(repeating: k7), D(repeating: k8))
+        var i = 0
+        while i + 8 <= count {
+            let j = start + i
+            var a = vb
+            a.addProduct(v0, load(p0 + j)); a.addProduct(v1, load(p1 + j)); a.addProduct(v2, load(p2 + j))
+            a.addProduct(v3, load(p3 + j)); a.addProduct(v4, load(p4 + j)); a.addProduct(v5, load(p5 + j))
+            a.addProduct(v6, load(p6 + j)); a.addProduct(v7, load(p7 + j)); a.addProduct(v8, load(p8 + j))
+            a = mode == .halfEven ? (a * s).rounded(.toNearestOrEven) : (a * s + 0.5).rounded(.down)
+            var f = SIMD8<Float>()
+            for t in 0..<8 { f[t] = Float(a[t]) }
+            f.replace(with: lo, where: f .< lo)
+            f.replace(with: hi, where: f .> hi)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: f, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            let j = start + i
+            var a = bias
+            a.addProduct(k0, p0[j]); a.addProduct(k1, p1[j]); a.addProduct(k2, p2[j])
+            a.addProduct(k3, p3[j]); a.addProduct(k4, p4[j]); a.addProduct(k5, p5[j])
+            a.addProduct(k6, p6[j]); a.addProduct(k7, p7[j]); a.addProduct(k8, p8[j])
+            out[i] = Swift.min(Swift.max(Float(mode.round(a * scale)), clamp.lo), clamp.hi)
+            i += 1
+        }
+    }
+}
+
+/// Whether `depthwiseConv2dExact` takes this window: 3×3, stride 1 or 2 both ways, no dilation.
+public func depthwiseExactApplies(_ w: Window2D) -> Bool {
+    w.kH == 3 && w.kW == 3 && w.dilationH == 1 && w.dilationW == 1 && w.strideW == w.strideH && (w.strideH == 1 || w.strideH == 2)
+}
+
+/// An int16 depthwise layer's codes, exactly: sums in doubles, `clamp(round((bias + Σ)·scale))` the chip's way, for
+/// the windows `depthwiseExactApplies` takes; `scratch` holds `depthwiseScratchCount(w)` doubles.
+public func depthwiseConv2dExact(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
+                                 weights: UnsafePointer<Double>, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
+                                 _ mode: RoundingMode, _ clamp: Clamp, scratch: UnsafeMutablePointer<Double>,
+                                 _ dst: UnsafeMutablePointer<Float>) {
+    depthwise3x3(ExactTaps3x3.self, src, inChannels: inChannels, multiplier: multiplier, w, weights: weights, bias: bias, clamp,
+                 scales: scales, mode, scratch: scratch, dst)
 }
 
 @inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {

@@ -1,18 +1,18 @@
 /// The driver of the exact int16 matrix kernels (`int16GemmVNNI`, `int16Gemm256`). An int16 weight is split into
-/// `w = 256·wh + wl` (`wh = w >> 8` in −128…127, `wl = w & 255` in 0…255), so each product with an int16 activation
-/// stays below 2^23 and `vpdpwssd`/`vpmaddwd` can sum them in int32: a panel holds the `wh` rows of its real rows, then
-/// their `wl` rows (`packIntegerPanels` of the split matrix, `.pairs`). Sums are taken over chunks of
-/// `int16ChunkWords` words, below 2^31 each, and gathered exactly in doubles as `256·Σx·wh + Σx·wl`; the epilogue is
-/// the double one of the other exact paths: `clamp(round((Σ + bias)·2^-shift))`.
+/// `w = 256·wh + wl` with `wl` in −128…127 and `wh` in −128…128, so each product with an int16 activation is at most
+/// 2^22 and `vpdpwssd`/`vpmaddwd` can sum them in int32: a panel holds the `wh` rows of its real rows, then their `wl`
+/// rows (`packIntegerPanels` of the split matrix, `.pairs`). Sums are taken over chunks of `int16ChunkWords` words,
+/// below 2^31 each, and gathered exactly in doubles as `256·Σx·wh + Σx·wl`; the epilogue is the double one of the
+/// other exact paths: `clamp(round((Σ + bias)·2^-shift))`.
 ///
 /// Exact: a chunk's sums are below 2^31 (proof at `int16ChunkWords`), and every double is an integer below 2^53
 /// (`k · 2^30` for any `k` below 2^22).
 public typealias IntegerSumTile = (_ words: Int, _ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>, _ ldb: Int,
                                    _ c: UnsafeMutablePointer<Int32>, _ ldc: Int) -> Void
 
-/// Words (int16 pairs) per chunk: a pair of products `x·wl` is at most `2·32768·255`, and 128 of them sum to
-/// 2,139,095,040 < 2^31 − 1; `x·wh` pairs are smaller.
-public let int16ChunkWords = 128
+/// Words (int16 pairs) per chunk: a pair of products `x·wh` or `x·wl` is at most `2·32768·128 = 2^23`, and 255 of
+/// them sum to at most 2,139,095,040 < 2^31 − 1. MobileNetV2's longest reduction (960) takes two chunks.
+public let int16ChunkWords = 255
 
 /// Splits int16 weight codes `A[m×k]` into the `rows`-row panel order `int16Gemm` reads: panel `p`'s rows are
 /// `wh` of real rows `p·rows/2 …`, then their `wl`; returned as float codes for `packIntegerPanels`.
@@ -23,8 +23,9 @@ public func splitInt16Rows(m: Int, k: Int, codes a: UnsafePointer<Float>, rows: 
         for r in 0..<half where p * half + r < m {
             for kk in 0..<k {
                 let w = Int32(a[(p * half + r) * k + kk])
-                split[(p * rows + r) * k + kk] = Float(w >> 8)
-                split[(p * rows + half + r) * k + kk] = Float(w & 255)
+                let low = (w + 128) & 255 - 128   // w − low is a multiple of 256
+                split[(p * rows + r) * k + kk] = Float((w - low) >> 8)
+                split[(p * rows + half + r) * k + kk] = Float(low)
             }
         }
     }

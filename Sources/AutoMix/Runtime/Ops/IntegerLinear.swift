@@ -148,6 +148,7 @@ struct IntegerLinear: Sendable {
             out.data.withUnsafeMutableBufferPointer { epilogue($0.baseAddress!, images) }
             return out
         }
+        if node.op == .conv, let out = try exactDepthwise(x, outShape: outShape) { return out }
         let acc = node.op == .conv ? try convDouble(x, outShape: outShape) : gemmDouble(x, outShape: outShape)
         var out = Tensor(uninitialized: outShape)
         acc.withUnsafeBufferPointer { ap in out.data.withUnsafeMutableBufferPointer { op in
@@ -174,6 +175,29 @@ struct IntegerLinear: Sendable {
             dgemm(m: m, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k, transB: true, c: cp.baseAddress!, ldc: n)
         }}}
         return acc
+    }
+
+    /// A 3×3 depthwise layer (stride 1 or 2) in exact double sums, rounded and saturated as the kernel stores; nil
+    /// for any other layer.
+    private func exactDepthwise(_ x: Tensor, outShape: [Int]) throws -> Tensor? {
+        let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        guard weights.shape[1] == 1, node.int("group", default: 1) == cin else { return nil }
+        let win = try ConvGeometry(node: node, inH: inH, inW: inW, kernel: (weights.shape[2], weights.shape[3])).window(inH: inH, inW: inW)
+        guard depthwiseExactApplies(win) else { return nil }
+        let cout = outShape[1], outHW = outShape[2] * outShape[3]
+        let biasD = bias.map { Double($0) }, scales = shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) }
+        let clamp = Clamp(lo: Float(relu ? max(lo, 0) : lo), hi: Float(hi))
+        var scratch = [Double](repeating: 0, count: depthwiseScratchCount(win))
+        var out = Tensor(uninitialized: outShape)
+        x.data.withUnsafeBufferPointer { xp in weightsD.withUnsafeBufferPointer { wp in biasD.withUnsafeBufferPointer { bp in
+        scales.withUnsafeBufferPointer { sp in scratch.withUnsafeMutableBufferPointer { scr in out.data.withUnsafeMutableBufferPointer { op in
+            for img in 0..<batch {
+                depthwiseConv2dExact(xp.baseAddress! + img * cin * inH * inW, inChannels: cin, multiplier: cout / cin, win,
+                                     weights: wp.baseAddress!, bias: bp.baseAddress!, scales: sp.baseAddress!, rounding, clamp,
+                                     scratch: scr.baseAddress!, op.baseAddress! + img * cout * outHW)
+            }
+        }}}}}}
+        return out
     }
 
     /// im2col in float (codes are exact), products and sums in double.
