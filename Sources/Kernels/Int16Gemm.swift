@@ -66,25 +66,58 @@ public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: Int
                 while w0 < words {
                     let chunk = min(int16ChunkWords, words - w0)
                     (useWide ? wide : narrow)(chunk, ap + w0 * shape.rows, packedB + w0 * padded + j, padded, sums, span)
-                    for r in 0..<rows {
-                        let t = totals + r * span, high = sums + r * span, low = sums + (half + r) * span
-                        for jj in 0..<span { t[jj] += 256 * Double(high[jj]) + Double(low[jj]) }
-                    }
+                    for r in 0..<rows { gather(sums + r * span, sums + (half + r) * span, into: totals + r * span, count: span) }
                     w0 += chunk
                 }
                 for r in 0..<rows {
                     let row = panel * half + r
-                    let t = totals + r * span, out = c + row * ldc + n0 + j
-                    let bb = bias[row], s = scales[row]
-                    if mode == .halfEven {
-                        for jj in 0..<cols { out[jj] = Float(min(max(((t[jj] + bb) * s).rounded(.toNearestOrEven), lo), hi)) }
-                    } else {
-                        for jj in 0..<cols { out[jj] = Float(min(max(((t[jj] + bb) * s + 0.5).rounded(.down), lo), hi)) }
-                    }
+                    finish(totals + r * span, count: cols, bias: bias[row], scale: scales[row], mode, lo: Float(lo), hi: Float(hi),
+                           c + row * ldc + n0 + j)
                 }
                 j += span
             }
         }
         n0 += width
+    }
+}
+
+/// `total += 256·high + low`, 8 lanes at a time (`count` is a multiple of 8: tiles are 8 or more columns wide).
+@inline(__always)
+private func gather(_ high: UnsafePointer<Int32>, _ low: UnsafePointer<Int32>, into total: UnsafeMutablePointer<Double>, count: Int) {
+    typealias D = SIMD8<Double>
+    typealias I = SIMD8<Int32>
+    var j = 0
+    while j < count {
+        let h = UnsafeRawPointer(high + j).loadUnaligned(as: I.self), l = UnsafeRawPointer(low + j).loadUnaligned(as: I.self)
+        var hd = D(), ld = D()
+        for t in 0..<8 { hd[t] = Double(h[t]); ld[t] = Double(l[t]) }
+        let p = UnsafeMutableRawPointer(total + j)
+        p.storeBytes(of: p.load(as: D.self) + 256 * hd + ld, as: D.self)
+        j += 8
+    }
+}
+
+/// `out = clamp(round((total + bias)·scale))` as float codes; the saturation on floats (monotone conversion, exact
+/// bounds), because the mask operations of `SIMD8<Double>` leave vector registers.
+@inline(__always)
+private func finish(_ total: UnsafePointer<Double>, count: Int, bias: Double, scale: Double, _ mode: RoundingMode, lo: Float, hi: Float,
+                    _ out: UnsafeMutablePointer<Float>) {
+    typealias D = SIMD8<Double>
+    typealias F = SIMD8<Float>
+    let b = D(repeating: bias), s = D(repeating: scale), l = F(repeating: lo), h = F(repeating: hi)
+    var j = 0
+    while j + 8 <= count {
+        var v = (UnsafeRawPointer(total + j).loadUnaligned(as: D.self) + b) * s
+        v = mode == .halfEven ? v.rounded(.toNearestOrEven) : (v + 0.5).rounded(.down)
+        var f = F()
+        for t in 0..<8 { f[t] = Float(v[t]) }
+        f.replace(with: l, where: f .< l)
+        f.replace(with: h, where: f .> h)
+        UnsafeMutableRawPointer(out + j).storeBytes(of: f, as: F.self)
+        j += 8
+    }
+    while j < count {
+        out[j] = Swift.min(Swift.max(Float(mode.round((total[j] + bias) * scale)), lo), hi)
+        j += 1
     }
 }
