@@ -136,24 +136,33 @@ public enum Sensitivity {
             kernels[layer.name] = (l, input)
         }
         let readers = Dictionary(grouping: layers, by: { $0.inputs[0] })
-        var sums: [String: Double] = [:]
+        let sums = LockedSums()
+        let workers = Parallelism.workers
         for batch in batches {
             let found = Box<[(Node, Tensor)]>([])
             _ = try executor.run(batch, split: false) { name, t in
                 for layer in readers[name] ?? [] { found.value.append((layer, t)) }
             }
-            for (layer, x) in found.value {
-                guard let (kernel, format) = kernels[layer.name] else { continue }
-                let inputs: [Tensor?] = layer.inputs.map { graph.constant($0)?.floatTensor } .enumerated().map { $0.offset == 0 ? x : $0.element }
-                let reference = try FloatOps.evaluate(layer, inputs, opset: graph.opset)[0]
-                let q = QuantExecutor.quantize(x, format, model.target.rounding)
-                let quantized = try kernel.preActivation(q, outShape: reference.shape)
-                sums[layer.name, default: 0] += cosineScore(reference.data, quantized.data)
+            // the layers are independent: each core takes every `workers`-th one
+            let work = found.value, failure = LockedSums.Failure(), kernels = kernels
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for i in stride(from: w, to: work.count, by: workers) {
+                    let (layer, x) = work[i]
+                    guard let (kernel, format) = kernels[layer.name] else { continue }
+                    do {
+                        let inputs: [Tensor?] = layer.inputs.map { graph.constant($0)?.floatTensor } .enumerated().map { $0.offset == 0 ? x : $0.element }
+                        let reference = try FloatOps.evaluate(layer, inputs, opset: graph.opset)[0]
+                        let q = QuantExecutor.quantize(x, format, model.target.rounding)
+                        let quantized = try kernel.preActivation(q, outShape: reference.shape)
+                        sums.add(layer.name, cosineScore(reference.data, quantized.data), count: 1)
+                    } catch { failure.set(error) }
+                }
             }
+            if let e = failure.error { throw e }
             progress?.advance()
         }
         progress?.finish(batches.count)
-        return sums.mapValues { $0 / Double(max(batches.count, 1)) }
+        return sums.means()
     }
 
     static func cosineScore(_ a: [Float], _ b: [Float]) -> Double {
