@@ -36,8 +36,12 @@ def integer_rows(a, kernels, calib_args):
                 r = automix(a.model, a.batch, a.runs, gemm=k, extra=["--target", a.target, "--bits", str(bits), *calib_args])
                 ratios.append(r["quantized_vs_float"])
                 rates.append(r["quantized_images_per_s"])
-            int_kernel = {"avx512": "vnni bytes" if "avx512_vnni" in FLAGS else "int16 pairs", "avx2": "int16 pairs",
-                          "openblas": "float-held sums"}[k] if bits == 8 else "double sums"
+            vnni = "avx512_vnni" in FLAGS
+            if bits == 8:
+                int_kernel = {"avx512": "vnni bytes" if vnni else "int16 pairs", "avx2": "int16 pairs", "openblas": "float-held sums"}[k]
+            else:
+                int_kernel = {"avx512": "vnni int16 pairs" if vnni else "int16 pairs", "avx2": "int16 pairs",
+                              "openblas": "double sums"}[k] + ("" if k == "openblas" else ", weights split in bytes")
             print(f"exact int{bits:<2d} {a.target}, {k:8s} {statistics.median(rates):8.1f} images/s  "
                   f"{statistics.median(ratios):.2f}x own float   (Conv: {int_kernel}; rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
     if calib_args:
