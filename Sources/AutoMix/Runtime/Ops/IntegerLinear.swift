@@ -15,8 +15,11 @@ public enum Arithmetic: String, Sendable, CaseIterable {
 struct IntegerLinear: Sendable {
     let node: Node
     let weights: Tensor          // codes as floats, ONNX layout (Gemm: [N,K])
-    let weightsD: [Double]       // the same codes for the double path
-    let packed: PackedConvWeights?   // the codes in the AVX-512 kernel's layout (Conv)
+    let weightsD: [Double]       // the same codes for the double path (empty when the integer kernel takes the layer)
+    /// The codes in the own float kernels' layout (Conv), for layers the integer kernels do not take; the analyses'
+    /// `preActivation` packs on demand otherwise (a search builds an executor per trial, so packing twice costs).
+    let packed: PackedConvWeights?
+    let gemm: GemmBackend
     /// The exact integer kernel, where it applies (int8 or int16 Conv/Gemm on an x86 CPU); the float or double sums otherwise.
     let integer: IntegerConvKernel?
     let bias: [Int64]
@@ -39,8 +42,7 @@ struct IntegerLinear: Sendable {
         self.node = node
         let n = weight.shape[0]
         weights = Tensor(shape: weight.shape, data: weight.codes.map { Float($0) })
-        weightsD = weight.codes.map { Double($0) }
-        packed = node.op == .conv ? PackedConvWeights(conv: weights, group: node.int("group", default: 1), backend: gemm) : nil
+        self.gemm = gemm
         var b = [Int64](repeating: 0, count: n)
         if let bias {
             guard bias.codes.count == n else { throw ShapeInference.fail(node, "bias has \(bias.codes.count) values for \(n) channels") }
@@ -60,6 +62,9 @@ struct IntegerLinear: Sendable {
             : QuantizedParameter(shape: weight.shape + [1, 1], codes: weight.codes, exponents: weight.exponents, bits: weight.bits)
         integer = IntegerConvKernel(weights: asConv, group: node.int("group", default: 1), bias: b, shifts: shifts, input: input,
                               kernel: IntegerKernel.of(gemm))
+        weightsD = integer == nil ? weight.codes.map { Double($0) } : []   // the double sums' operand
+        packed = node.op == .conv && integer == nil
+            ? PackedConvWeights(conv: weights, group: node.int("group", default: 1), backend: gemm) : nil
         lo = output.qmin
         hi = output.qmax
         self.shifts = shifts
@@ -98,7 +103,8 @@ struct IntegerLinear: Sendable {
     /// simulation holds it (for the analyses).
     func preActivation(_ x: Tensor, outShape: [Int]) throws -> Tensor {
         var out = node.op == .conv
-            ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true, packed: packed)
+            ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true,
+                             packed: packed ?? PackedConvWeights(conv: weights, group: node.int("group", default: 1), backend: gemm))
             : gemmFloat(x, outShape: outShape)
         let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
         let scales = weightExponents.map { Float(QuantFormat(bits: 8, exponent: inputExponent + $0).scale) }
@@ -137,7 +143,7 @@ struct IntegerLinear: Sendable {
                                            self.rounding, relu: self.relu, lo: self.lo, hi: self.hi, acc)
                 }
             }
-            if node.op == .conv && float32Exact && packed == nil && weights.shape[1] == 1 && node.int("group", default: 1) == x.shape[1] {
+            if node.op == .conv && float32Exact && weights.shape[1] == 1 && node.int("group", default: 1) == x.shape[1] {
                 // depthwise: the kernel rounds and saturates as it stores (the same float32 steps as the epilogue)
                 let (biasF, scales) = float32Parameters
                 return try ConvOp.run(node, x: x, w: weights, bias: Tensor(shape: [biasF.count], data: biasF), outShape: outShape,
