@@ -43,7 +43,7 @@ import Kernels
     @Test("int8 and int16 Conv (and depthwise) through each kernel equal the int64 definition and the float-held or double path",
           arguments: cases, [8, 16])
     func convMatchesDefinition(_ c: Case, _ bits: Int) throws {
-        var rng = SplitMix(seed: UInt64(c.cin * 1000 + c.cout + bits))
+        var rng = SplitMix64(seed: UInt64(c.cin * 1000 + c.cout + bits))
         let perGroup = c.cin / c.group, k = perGroup * c.kernel * c.kernel
         let top = Int64(1) << (bits - 1)
         // every weight code, the extremes included
@@ -133,18 +133,5 @@ import Kernels
             }
         }
         return out
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so each case's data is the same on every run.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
