@@ -242,10 +242,31 @@ private protocol DepthwiseTaps {
     func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>)
 }
 
+/// The nine tap pointers and weights of one 3×3 channel, and their sum at one position in tap order (the scalar
+/// tail of both vector loops, which sum in the same order).
+private struct NineTaps<Scalar: FloatingPoint> {
+    let p0, p1, p2, p3, p4, p5, p6, p7, p8: UnsafePointer<Scalar>
+    let k0, k1, k2, k3, k4, k5, k6, k7, k8: Scalar
+
+    init(base: UnsafeMutablePointer<Scalar>, offsets o: [Int], kernel k: UnsafePointer<Scalar>) {
+        let b = UnsafePointer(base)
+        (p0, p1, p2, p3, p4, p5, p6, p7, p8) = (b + o[0], b + o[1], b + o[2], b + o[3], b + o[4], b + o[5], b + o[6], b + o[7], b + o[8])
+        (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
+    }
+
+    @inline(__always)
+    func sum(at j: Int, from start: Scalar) -> Scalar {
+        var a = start
+        a.addProduct(k0, p0[j]); a.addProduct(k1, p1[j]); a.addProduct(k2, p2[j])
+        a.addProduct(k3, p3[j]); a.addProduct(k4, p4[j]); a.addProduct(k5, p5[j])
+        a.addProduct(k6, p6[j]); a.addProduct(k7, p7[j]); a.addProduct(k8, p8[j])
+        return a
+    }
+}
+
 /// The nine taps of one 3×3 depthwise channel: `out[i] = clamp(bias + Σ k_t · p_t[i])`.
 private struct Taps3x3: DepthwiseTaps {
-    let p0, p1, p2, p3, p4, p5, p6, p7, p8: UnsafePointer<Float>
-    let k0, k1, k2, k3, k4, k5, k6, k7, k8: Float
+    let t: NineTaps<Float>
     let bias: Float
     let clamp: Clamp
     /// Integer codes out: the sums times `scale`, rounded by `mode` before the clamp.
@@ -254,9 +275,7 @@ private struct Taps3x3: DepthwiseTaps {
 
     init(base: UnsafeMutablePointer<Float>, offsets o: [Int], kernel k: UnsafePointer<Float>, bias: Float, _ clamp: Clamp,
          scale: Float?, _ mode: RoundingMode) {
-        let b = UnsafePointer(base)
-        (p0, p1, p2, p3, p4, p5, p6, p7, p8) = (b + o[0], b + o[1], b + o[2], b + o[3], b + o[4], b + o[5], b + o[6], b + o[7], b + o[8])
-        (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
+        t = NineTaps(base: base, offsets: o, kernel: k)
         self.bias = bias
         self.clamp = clamp
         self.scale = scale
@@ -266,17 +285,17 @@ private struct Taps3x3: DepthwiseTaps {
     @inline(__always)
     func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
         let lo = SIMD8<Float>(repeating: clamp.lo), hi = SIMD8<Float>(repeating: clamp.hi), vb = SIMD8<Float>(repeating: bias)
-        let (v0, v1, v2) = (SIMD8<Float>(repeating: k0), SIMD8<Float>(repeating: k1), SIMD8<Float>(repeating: k2))
-        let (v3, v4, v5) = (SIMD8<Float>(repeating: k3), SIMD8<Float>(repeating: k4), SIMD8<Float>(repeating: k5))
-        let (v6, v7, v8) = (SIMD8<Float>(repeating: k6), SIMD8<Float>(repeating: k7), SIMD8<Float>(repeating: k8))
+        let (v0, v1, v2) = (SIMD8<Float>(repeating: t.k0), SIMD8<Float>(repeating: t.k1), SIMD8<Float>(repeating: t.k2))
+        let (v3, v4, v5) = (SIMD8<Float>(repeating: t.k3), SIMD8<Float>(repeating: t.k4), SIMD8<Float>(repeating: t.k5))
+        let (v6, v7, v8) = (SIMD8<Float>(repeating: t.k6), SIMD8<Float>(repeating: t.k7), SIMD8<Float>(repeating: t.k8))
         var i = 0
         while i + 8 <= count {
             let j = start + i
             // fused multiply-adds in tap order, as the scalar loop below, so results do not depend on the vector width
             var a = vb
-            a.addProduct(v0, load8(p0 + j)); a.addProduct(v1, load8(p1 + j)); a.addProduct(v2, load8(p2 + j))
-            a.addProduct(v3, load8(p3 + j)); a.addProduct(v4, load8(p4 + j)); a.addProduct(v5, load8(p5 + j))
-            a.addProduct(v6, load8(p6 + j)); a.addProduct(v7, load8(p7 + j)); a.addProduct(v8, load8(p8 + j))
+            a.addProduct(v0, load8(t.p0 + j)); a.addProduct(v1, load8(t.p1 + j)); a.addProduct(v2, load8(t.p2 + j))
+            a.addProduct(v3, load8(t.p3 + j)); a.addProduct(v4, load8(t.p4 + j)); a.addProduct(v5, load8(t.p5 + j))
+            a.addProduct(v6, load8(t.p6 + j)); a.addProduct(v7, load8(t.p7 + j)); a.addProduct(v8, load8(t.p8 + j))
             if let scale { a = mode == .halfEven ? (a * scale).rounded(.toNearestOrEven) : (a * scale + 0.5).rounded(.down) }
             a.replace(with: lo, where: a .< lo)   // a blend; pointwiseMin/Max are slow out-of-line calls
             a.replace(with: hi, where: a .> hi)
@@ -285,10 +304,7 @@ private struct Taps3x3: DepthwiseTaps {
         }
         while i < count {
             let j = start + i
-            var a = bias
-            a.addProduct(k0, p0[j]); a.addProduct(k1, p1[j]); a.addProduct(k2, p2[j])
-            a.addProduct(k3, p3[j]); a.addProduct(k4, p4[j]); a.addProduct(k5, p5[j])
-            a.addProduct(k6, p6[j]); a.addProduct(k7, p7[j]); a.addProduct(k8, p8[j])
+            var a = t.sum(at: j, from: bias)
             if let scale { a = mode.round(a * scale) }
             out[i] = Swift.min(Swift.max(a, clamp.lo), clamp.hi)
             i += 1
@@ -300,17 +316,14 @@ private struct Taps3x3: DepthwiseTaps {
 /// clamp(round((bias + Σ k_t · p_t[i])·scale))` as float codes. The saturation runs on floats: the conversion is
 /// monotone and the bounds are exact floats (the mask operations of `SIMD8<Double>` leave vector registers).
 private struct ExactTaps3x3: DepthwiseTaps {
-    let p0, p1, p2, p3, p4, p5, p6, p7, p8: UnsafePointer<Double>
-    let k0, k1, k2, k3, k4, k5, k6, k7, k8: Double
+    let t: NineTaps<Double>
     let bias: Double, scale: Double
     let clamp: Clamp
     let mode: RoundingMode
 
     init(base: UnsafeMutablePointer<Double>, offsets o: [Int], kernel k: UnsafePointer<Double>, bias: Double, _ clamp: Clamp,
          scale: Double?, _ mode: RoundingMode) {
-        let b = UnsafePointer(base)
-        (p0, p1, p2, p3, p4, p5, p6, p7, p8) = (b + o[0], b + o[1], b + o[2], b + o[3], b + o[4], b + o[5], b + o[6], b + o[7], b + o[8])
-        (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
+        t = NineTaps(base: base, offsets: o, kernel: k)
         self.bias = bias
         self.scale = scale ?? 1
         self.clamp = clamp
@@ -322,16 +335,16 @@ private struct ExactTaps3x3: DepthwiseTaps {
         typealias D = SIMD8<Double>
         @inline(__always) func load(_ p: UnsafePointer<Double>) -> D { UnsafeRawPointer(p).loadUnaligned(as: D.self) }
         let lo = SIMD8<Float>(repeating: clamp.lo), hi = SIMD8<Float>(repeating: clamp.hi), vb = D(repeating: bias), s = D(repeating: scale)
-        let (v0, v1, v2) = (D(repeating: k0), D(repeating: k1), D(repeating: k2))
-        let (v3, v4, v5) = (D(repeating: k3), D(repeating: k4), D(repeating: k5))
-        let (v6, v7, v8) = (D(repeating: k6), D(repeating: k7), D(repeating: k8))
+        let (v0, v1, v2) = (D(repeating: t.k0), D(repeating: t.k1), D(repeating: t.k2))
+        let (v3, v4, v5) = (D(repeating: t.k3), D(repeating: t.k4), D(repeating: t.k5))
+        let (v6, v7, v8) = (D(repeating: t.k6), D(repeating: t.k7), D(repeating: t.k8))
         var i = 0
         while i + 8 <= count {
             let j = start + i
             var a = vb
-            a.addProduct(v0, load(p0 + j)); a.addProduct(v1, load(p1 + j)); a.addProduct(v2, load(p2 + j))
-            a.addProduct(v3, load(p3 + j)); a.addProduct(v4, load(p4 + j)); a.addProduct(v5, load(p5 + j))
-            a.addProduct(v6, load(p6 + j)); a.addProduct(v7, load(p7 + j)); a.addProduct(v8, load(p8 + j))
+            a.addProduct(v0, load(t.p0 + j)); a.addProduct(v1, load(t.p1 + j)); a.addProduct(v2, load(t.p2 + j))
+            a.addProduct(v3, load(t.p3 + j)); a.addProduct(v4, load(t.p4 + j)); a.addProduct(v5, load(t.p5 + j))
+            a.addProduct(v6, load(t.p6 + j)); a.addProduct(v7, load(t.p7 + j)); a.addProduct(v8, load(t.p8 + j))
             a = mode == .halfEven ? (a * s).rounded(.toNearestOrEven) : (a * s + 0.5).rounded(.down)
             var f = SIMD8<Float>()
             for t in 0..<8 { f[t] = Float(a[t]) }
@@ -342,10 +355,7 @@ private struct ExactTaps3x3: DepthwiseTaps {
         }
         while i < count {
             let j = start + i
-            var a = bias
-            a.addProduct(k0, p0[j]); a.addProduct(k1, p1[j]); a.addProduct(k2, p2[j])
-            a.addProduct(k3, p3[j]); a.addProduct(k4, p4[j]); a.addProduct(k5, p5[j])
-            a.addProduct(k6, p6[j]); a.addProduct(k7, p7[j]); a.addProduct(k8, p8[j])
+            let a = t.sum(at: j, from: bias)
             out[i] = Swift.min(Swift.max(Float(mode.round(a * scale)), clamp.lo), clamp.hi)
             i += 1
         }

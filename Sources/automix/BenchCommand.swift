@@ -49,7 +49,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try reportingErrors(output) {
             let graph = try data.preparedGraph(model.model)
-            guard gemm.isAvailable else { throw AutoMixError.invalidArgument("--gemm \(gemm.rawValue): this CPU has no AVX-512") }
+            guard gemm.isAvailable else { throw AutoMixError.invalidArgument("--gemm \(gemm.rawValue): this CPU cannot run that kernel (it has \(GemmBackend.preferred.rawValue))") }
             let executor = try FloatExecutor(graph: graph, gemm: gemm)
             guard let input = graph.imageInput else { throw AutoMixError.invalidArgument("model input is not [N,C,H,W]") }
             // a fixed pseudo-random input in [-1, 1): the speed does not depend on the values

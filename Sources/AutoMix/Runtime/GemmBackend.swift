@@ -30,14 +30,16 @@ public enum GemmBackend: String, Sendable, CaseIterable {
     }
 }
 
-/// The exact int8 matrix kernel each backend brings (`IntegerConvKernel`): `vpdpbusd` bytes where the CPU has AVX-512
-/// VNNI, `vpmaddwd` int16 pairs on other AVX2 CPUs, none with `openblas` (the exact sums in float or double).
+/// The exact integer matrix kernels each backend brings (`IntegerConvKernel`): VNNI's `vpdpbusd`/`vpdpwssd` where the
+/// CPU has AVX-512 VNNI, `vpmaddwd` int16 pairs on other AVX2 CPUs, none with `openblas` (the exact sums in float or double).
 public enum IntegerKernel: String, Sendable {
     case vnni, pairs256
 
+    /// nil for a backend this CPU cannot run, as `FloatExecutor` falls back to OpenBLAS for it.
     public static func of(_ backend: GemmBackend) -> IntegerKernel? {
         #if arch(x86_64)
-        switch backend {
+        guard backend.isAvailable else { return nil }
+        return switch backend {
         case .avx512: CPUFeatures.hasAVX512VNNI ? .vnni : .pairs256
         case .avx2: .pairs256
         case .openBLAS: nil

@@ -64,14 +64,13 @@ struct IntegerConvKernel: Sendable {
         }}
         weights = packed
         if int8 {
-            let panelRows = panelCount(rowsPerGroup, rows: shape.rows) * shape.rows
-            var b = [Int32](repeating: 0, count: panelRows * group), s = [Int32](repeating: 1, count: panelRows * group)
+            var b = [Int32](repeating: 0, count: packedRows * group), s = [Int32](repeating: 1, count: packedRows * group)
             for g in 0..<group {
                 for r in 0..<rowsPerGroup {
                     let row = g * rowsPerGroup + r
                     let offset = kernel == .vnni ? 128 * w.codes[(row * k)..<((row + 1) * k)].reduce(0, +) : 0
-                    b[g * panelRows + r] = Int32(bias[row] - offset)
-                    s[g * panelRows + r] = Int32(shifts[row])
+                    b[g * packedRows + r] = Int32(bias[row] - offset)
+                    s[g * packedRows + r] = Int32(shifts[row])
                 }
             }
             epilogue = .int8(bias: b, shifts: s)
@@ -80,10 +79,11 @@ struct IntegerConvKernel: Sendable {
         }
     }
 
-    var scratchBytes: (Int) -> Int {
+    /// Bytes of scratch the kernel needs for `n` columns.
+    func scratchBytes(n: Int) -> Int {
         switch epilogue {
-        case .int8: { shape.scratchBytes(k: k, n: $0) }
-        case .int16: { int16GemmScratchBytes(shape, k: k, n: $0) }
+        case .int8: shape.scratchBytes(k: k, n: n)
+        case .int16: int16GemmScratchBytes(shape, k: k, n: n)
         }
     }
 
@@ -95,7 +95,7 @@ struct IntegerConvKernel: Sendable {
         let outHW = outShape[2] * outShape[3], cinPerGroup = cin / groups
         let direct = kernelSize == (1, 1) && win.strideH == 1 && win.strideW == 1 && geometry.pads == (0, 0, 0, 0)
         let cols = direct ? 0 : k * outHW
-        var scratch = [Float](repeating: 0, count: cols + (scratchBytes(outHW) + 7) / 4)
+        var scratch = [Float](repeating: 0, count: cols + (scratchBytes(n: outHW) + 7) / 4)
         var out = Tensor(uninitialized: outShape)
         let perGroup = weights.count / groups
         x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
@@ -118,7 +118,7 @@ struct IntegerConvKernel: Sendable {
         let (m, n) = (x.shape[0], rowsPerGroup)
         var xt = [Float](repeating: 0, count: k * m), yt = [Float](repeating: 0, count: n * m)
         for i in 0..<m { for j in 0..<k { xt[j * m + i] = x.data[i * k + j] } }
-        var scratch = [Float](repeating: 0, count: (scratchBytes(m) + 7) / 4)
+        var scratch = [Float](repeating: 0, count: (scratchBytes(n: m) + 7) / 4)
         xt.withUnsafeBufferPointer { xp in yt.withUnsafeMutableBufferPointer { yp in scratch.withUnsafeMutableBufferPointer { sp in
             multiply(group: 0, perGroup: weights.count, b: xp.baseAddress!, n: m, c: yp.baseAddress!, mode, lo: lo, hi: hi,
                      scratch: UnsafeMutableRawPointer(sp.baseAddress!))

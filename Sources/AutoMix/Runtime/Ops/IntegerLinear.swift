@@ -16,10 +16,9 @@ struct IntegerLinear: Sendable {
     let node: Node
     let weights: Tensor          // codes as floats, ONNX layout (Gemm: [N,K])
     let weightsD: [Double]       // the same codes for the double path (empty when the integer kernel takes the layer)
-    /// The codes in the own float kernels' layout (Conv), for layers the integer kernels do not take; the analyses'
-    /// `preActivation` packs on demand otherwise (a search builds an executor per trial, so packing twice costs).
-    let packed: PackedConvWeights?
-    let gemm: GemmBackend
+    /// The codes in the own float kernels' layout (Conv), packed on first use: a layer the integer kernels take uses
+    /// it only in the analyses' `preActivation`, and a search builds an executor per trial, so packing costs.
+    let packed: OnceCell<PackedConvWeights?>
     /// The exact integer kernel, where it applies (int8 or int16 Conv/Gemm on an x86 CPU); the float or double sums otherwise.
     let integer: IntegerConvKernel?
     let bias: [Int64]
@@ -42,7 +41,6 @@ struct IntegerLinear: Sendable {
         self.node = node
         let n = weight.shape[0]
         weights = Tensor(shape: weight.shape, data: weight.codes.map { Float($0) })
-        self.gemm = gemm
         var b = [Int64](repeating: 0, count: n)
         if let bias {
             guard bias.codes.count == n else { throw ShapeInference.fail(node, "bias has \(bias.codes.count) values for \(n) channels") }
@@ -63,8 +61,8 @@ struct IntegerLinear: Sendable {
         integer = IntegerConvKernel(weights: asConv, group: node.int("group", default: 1), bias: b, shifts: shifts, input: input,
                               kernel: IntegerKernel.of(gemm))
         weightsD = integer == nil ? weight.codes.map { Double($0) } : []   // the double sums' operand
-        packed = node.op == .conv && integer == nil
-            ? PackedConvWeights(conv: weights, group: node.int("group", default: 1), backend: gemm) : nil
+        let weights = weights, group = node.int("group", default: 1), isConv = node.op == .conv
+        packed = OnceCell { isConv ? PackedConvWeights(conv: weights, group: group, backend: gemm) : nil }
         lo = output.qmin
         hi = output.qmax
         self.shifts = shifts
@@ -104,7 +102,7 @@ struct IntegerLinear: Sendable {
     func preActivation(_ x: Tensor, outShape: [Int]) throws -> Tensor {
         var out = node.op == .conv
             ? try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, accumulateOnly: true,
-                             packed: packed ?? PackedConvWeights(conv: weights, group: node.int("group", default: 1), backend: gemm))
+                             packed: packed.value)
             : gemmFloat(x, outShape: outShape)
         let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
         let scales = weightExponents.map { Float(QuantFormat(bits: 8, exponent: inputExponent + $0).scale) }
@@ -119,13 +117,16 @@ struct IntegerLinear: Sendable {
         return out
     }
 
+    /// The lowest code out: a fused Relu raises the output type's (or a folded clamp's) bound to 0.
+    var floor: Int64 { relu ? max(lo, 0) : lo }
+
     func run(_ x: Tensor, outShape: [Int], arithmetic: Arithmetic) throws -> Tensor {
         let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
         if let integer, arithmetic == .exact || float32Exact {
             // integer sums are exact, and so are ESP-PPQ's float32 ones when they stay below 2^24
-            if node.op == .gemm { return integer.runGemm(x, rounding, lo: relu ? max(lo, 0) : lo, hi: hi) }
+            if node.op == .gemm { return integer.runGemm(x, rounding, lo: floor, hi: hi) }
             return try integer.run(node, x: x, kernelSize: (weights.shape[2], weights.shape[3]), outShape: outShape, rounding,
-                                lo: relu ? max(lo, 0) : lo, hi: hi)
+                                lo: floor, hi: hi)
         }
         if arithmetic == .espPPQ || exactInFloat {
             // float sums; the epilogue reads each sum before writing its code, so it works in place, image by
@@ -147,9 +148,9 @@ struct IntegerLinear: Sendable {
                 // depthwise: the kernel rounds and saturates as it stores (the same float32 steps as the epilogue)
                 let (biasF, scales) = float32Parameters
                 return try ConvOp.run(node, x: x, w: weights, bias: Tensor(shape: [biasF.count], data: biasF), outShape: outShape,
-                                      clamp: Clamp(lo: Float(relu ? max(lo, 0) : lo), hi: Float(hi)), codes: (scales, rounding))
+                                      clamp: Clamp(lo: Float(floor), hi: Float(hi)), codes: (scales, rounding))
             }
-            if node.op == .conv { return try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, packed: packed) { epilogue($0, 1) } }
+            if node.op == .conv { return try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, packed: packed.value) { epilogue($0, 1) } }
             var out = gemmFloat(x, outShape: outShape)
             out.data.withUnsafeMutableBufferPointer { epilogue($0.baseAddress!, images) }
             return out
@@ -192,7 +193,7 @@ struct IntegerLinear: Sendable {
         guard depthwiseExactApplies(win) else { return nil }
         let cout = outShape[1], outHW = outShape[2] * outShape[3]
         let biasD = bias.map { Double($0) }, scales = shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) }
-        let clamp = Clamp(lo: Float(relu ? max(lo, 0) : lo), hi: Float(hi))
+        let clamp = Clamp(lo: Float(floor), hi: Float(hi))
         var scratch = [Double](repeating: 0, count: depthwiseScratchCount(win))
         var out = Tensor(uninitialized: outShape)
         x.data.withUnsafeBufferPointer { xp in weightsD.withUnsafeBufferPointer { wp in biasD.withUnsafeBufferPointer { bp in

@@ -1,6 +1,9 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
+// The exact integer kernels of AVX2 CPUs: int8 (`int8Gemm256`) and int16 (`int16Gemm256`), both on `vpmaddwd`'s
+// int16 pairs, sharing the loads, broadcasts and pair products below.
+
 /// The tile shapes of `int8Gemm256`: 6-row panels of int16 pairs, 16- and 8-column tiles.
 public let int8Gemm256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, lanes: .pairs)
 
@@ -75,9 +78,7 @@ private func pairTile6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<I
     storeRow(c2, c + 2 * ldc, shift: shifts[2], mode, lo: l, hi: h); storeRow(c3, c + 3 * ldc, shift: shifts[3], mode, lo: l, hi: h)
     storeRow(c4, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h); storeRow(c5, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h)
 }
-#endif
 
-#if arch(x86_64)
 /// The tile shapes of `int16Gemm256`: 6-row panels (3 rows' `wh`, then their `wl`), 16 and 8 columns.
 public let int16Gemm256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, lanes: .pairs)
 
