@@ -179,9 +179,11 @@ public func depthwiseScratchCount(_ w: Window2D) -> Int {
     return (pw + 1) * (ph + 1) + w.outH * (pw + 1)
 }
 
-/// The 3×3 layout and loop, for float sums (`Taps3x3`) or exact double ones (`ExactTaps3x3`); `scales` turns the
-/// sums into codes (see `depthwiseConv2d`).
-private func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int,
+/// The 3×3 layout and loop, for float sums (`Taps3x3`, or AVX-512's own taps) or exact double ones
+/// (`ExactTaps3x3`); `scales` turns the sums into codes (see `depthwiseConv2d`). Inlinable so that each taps type's
+/// module specializes it (AVX-512's with its own instructions).
+@inlinable
+public func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int,
                                                _ w: Window2D, weights: UnsafePointer<Taps.Scalar>, bias: UnsafePointer<Taps.Scalar>,
                                                _ clamp: Clamp, scales: UnsafePointer<Taps.Scalar>?, _ mode: RoundingMode,
                                                scratch: UnsafeMutablePointer<Taps.Scalar>, _ dst: UnsafeMutablePointer<Float>) {
@@ -205,7 +207,11 @@ private func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointe
                 let py = y + w.padTop, from = plane + y * w.inW
                 if s == 1 {
                     let to = scratch + py * pw + w.padLeft
-                    for x in 0..<w.inW { to[x] = Taps.Scalar(from[x]) }
+                    if Taps.Scalar.self == Float.self {
+                        UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: w.inW * MemoryLayout<Float>.stride)
+                    } else {
+                        for x in 0..<w.inW { to[x] = Taps.Scalar(from[x]) }
+                    }
                     continue
                 }
                 // column x goes to quarter (x + padLeft) % 2 at (x + padLeft) / 2: even and odd x in one loop,
@@ -234,8 +240,9 @@ private func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointe
     }
 }
 
-/// The nine taps of one 3×3 depthwise channel, over a padded plane of `Scalar`.
-private protocol DepthwiseTaps {
+/// The nine taps of one 3×3 depthwise channel, over a padded plane of `Scalar`: tap `t = 3·ky + kx` reads
+/// `base + offsets[t] + j` for output `j` of the row or rows `run` makes.
+public protocol DepthwiseTaps {
     associatedtype Scalar: BinaryFloatingPoint
     init(base: UnsafeMutablePointer<Scalar>, offsets o: [Int], kernel k: UnsafePointer<Scalar>, bias: Scalar, _ clamp: Clamp,
          scale: Scalar?, _ mode: RoundingMode)

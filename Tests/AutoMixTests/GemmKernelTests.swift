@@ -46,6 +46,38 @@ struct GemmKernelTests {
         }
     }
 
+    /// The AVX-512 depthwise taps give the portable kernel's floats bit for bit (same sums, same order): planes
+    /// narrower and wider than a vector, whole vectors and tails, stride 1 and 2 with even and odd sizes, both
+    /// paddings of stride 2, a channel multiplier, a clamp, and integer codes with both roundings (ties included).
+    @Test("the AVX-512 depthwise 3×3 kernel equals the portable one bit for bit",
+          arguments: [(7, 7, 1, 1), (16, 16, 1, 1), (33, 20, 1, 1), (112, 112, 2, 1), (15, 9, 2, 1), (14, 31, 2, 0), (2, 3, 2, 1)])
+    func depthwise(size: (h: Int, w: Int, stride: Int, pad: Int)) {
+        let (h, w, s, pad) = size
+        let channels = 3, multiplier = 2
+        let outH = (h + 2 * pad - 3) / s + 1, outW = (w + 2 * pad - 3) / s + 1
+        let win = Window2D(inH: h, inW: w, outH: outH, outW: outW, kH: 3, kW: 3, strideH: s, strideW: s,
+                           padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1)
+        var rng = SplitMix64(seed: UInt64(h * 100 + w + s))
+        // codes times weights in eighths: exact sums whose scaled values land on ties
+        let x = (0..<(channels * h * w)).map { _ in Float(Int(rng.next() % 255) - 128) }
+        let k = (0..<(channels * multiplier * 9)).map { _ in Float(Int(rng.next() % 17) - 8) / 8 }
+        let bias = (0..<(channels * multiplier)).map { _ in Float(Int(rng.next() % 64) - 32) / 4 }
+        let scales = (0..<(channels * multiplier)).map { c in Float(1) / Float(1 << (c % 3 + 1)) }
+        var scratch = [Float](repeating: 0, count: depthwiseScratchCount(win))
+        for (clamp, mode) in [(Clamp.none, nil), (Clamp(lo: 0, hi: 60), nil), (Clamp(lo: -128, hi: 127), RoundingMode.halfEven),
+                              (Clamp(lo: -128, hi: 127), .halfUp)] as [(Clamp, RoundingMode?)] {
+            var portable = [Float](repeating: .nan, count: channels * multiplier * outH * outW), own = portable
+            scales.withUnsafeBufferPointer { sp in
+                let codes = mode.map { CodeRounding(scales: sp.baseAddress!, mode: $0) }
+                depthwiseConv2d(x, inChannels: channels, multiplier: multiplier, win, weights: k, bias: bias, clamp, codes: codes,
+                                scratch: &scratch, &portable)
+                depthwise3x3AVX512(x, inChannels: channels, multiplier: multiplier, win, weights: k, bias: bias, clamp, codes: codes,
+                                   scratch: &scratch, &own)
+            }
+            #expect(own.map(\.bitPattern) == portable.map(\.bitPattern), "\(size) \(clamp) \(String(describing: mode))")
+            #expect(!own.contains { $0.isNaN })
+        }
+    }
 }
 
 /// Each own kernel this CPU runs inside a real Conv: grouped, padded, strided, with a fused clip.

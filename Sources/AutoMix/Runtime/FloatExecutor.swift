@@ -180,7 +180,7 @@ public final class FloatExecutor: BatchExecutor {
                   observe: ((String, Tensor) -> Void)? = nil) throws {
         for step in program.steps[first..<(end ?? program.steps.count)] {
             let outs = try FloatOps.evaluate(step.node, inputs(of: step, values), opset: graph.opset, clamp: step.clamp,
-                                             packed: step.packed)
+                                             packed: step.packed, backend: gemm)
             if release { for s in step.releases { values[s] = nil } }
             for (s, t) in zip(step.outputs, outs) { values[s] = t }
             if let observe { for (name, t) in zip(step.outputNames, outs) { observe(name, t) } }

@@ -5,7 +5,7 @@ enum FloatOps {
     /// `clamp` is a following Relu/Clip fused into a Conv; `packed` the Conv's weights (input 1) packed for the
     /// AVX-512 kernel.
     static func evaluate(_ n: Node, _ inputs: [Tensor?], opset: Int, clamp: Clamp = .none,
-                         packed: PackedConvWeights? = nil) throws -> [Tensor] {
+                         packed: PackedConvWeights? = nil, backend: GemmBackend = .preferred) throws -> [Tensor] {
         func input(_ i: Int) throws -> Tensor {
             guard i < inputs.count, let t = inputs[i] else { throw ShapeInference.fail(n, "input \(i) is missing") }
             return t
@@ -19,7 +19,7 @@ enum FloatOps {
         let x = try input(0)
         switch n.op {
         case .conv: return [try ConvOp.run(n, x: x, w: try input(1), bias: optional(2), outShape: outShape, clamp: clamp,
-                                           packed: packed)]
+                                           packed: packed, backend: backend)]
         case .gemm: return [try GemmOp.gemm(n, a: x, b: try input(1), c: optional(2), outShape: outShape)]
         case .matMul: return [GemmOp.matMul(a: x, b: try input(1), outShape: outShape)]
         case .add: return [ElementwiseOps.binary(.add, x, try input(1), outShape: outShape)]

@@ -1,4 +1,5 @@
 import Kernels
+import KernelsAVX512
 
 /// Float 2-D convolution, NCHW: depthwise kernel for one-channel groups, im2col + matrix product otherwise
 /// (no im2col at all for 1×1, stride 1, unpadded). The product is the packed AVX-512 kernel when `packed`
@@ -12,6 +13,7 @@ enum ConvOp {
     static func run(_ n: Node, x: Tensor, w: Tensor, bias: Tensor?, outShape: [Int], clamp: Clamp = .none,
                     accumulateOnly: Bool = false, packed: PackedConvWeights? = nil,
                     codes: (scales: [Float], mode: RoundingMode)? = nil,
+                    backend: GemmBackend = .preferred,
                     perImage: ((UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> Tensor {
         let accumulateOnly = accumulateOnly || perImage != nil
         let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -32,6 +34,7 @@ enum ConvOp {
         let k = cinPerGroup * kH * kW
         var out = Tensor(uninitialized: outShape)
         let packed = packed.flatMap { p in !depthwise && p.groups == group && p.rowsPerGroup == coutPerGroup && p.k == k ? p : nil }
+        let ownDepthwise = depthwise && backend == .avx512 && backend.isAvailable && depthwiseExactApplies(win)
         var scratch = [Float](repeating: 0, count: depthwise ? depthwiseScratchCount(win)
                                 : (direct ? 0 : k * outHW) + (packed?.scratchCount ?? 0))
         let b = accumulateOnly ? [Float](repeating: 0, count: cout) : bias?.data ?? [Float](repeating: 0, count: cout)
@@ -46,10 +49,14 @@ enum ConvOp {
                 let src = xp.baseAddress! + img * cin * inH * inW
                 let dst = op.baseAddress! + img * cout * outHW
                 if depthwise {
-                    depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
-                                    bias: bp.baseAddress!, epilogueClamp,
-                                    codes: codes.map { CodeRounding(scales: scp.baseAddress!, mode: $0.mode) },
-                                    scratch: sp.baseAddress!, dst)
+                    let codes = codes.map { CodeRounding(scales: scp.baseAddress!, mode: $0.mode) }
+                    if ownDepthwise {
+                        depthwise3x3AVX512(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
+                                           bias: bp.baseAddress!, epilogueClamp, codes: codes, scratch: sp.baseAddress!, dst)
+                    } else {
+                        depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
+                                        bias: bp.baseAddress!, epilogueClamp, codes: codes, scratch: sp.baseAddress!, dst)
+                    }
                     perImage?(dst)
                     continue
                 }

@@ -35,10 +35,13 @@ struct IntegerLinear: Sendable {
     /// plus every bias stays below 2^24).
     let float32Parameters: (bias: [Float], scales: [Float])
     let float32Exact: Bool
+    /// The kernels' backend (the float depthwise kernel with fused codes is AVX-512's own where it runs).
+    let gemm: GemmBackend
 
     init(node: Node, weight: QuantizedParameter, bias: QuantizedParameter?, input: QuantFormat, output: QuantFormat,
          activation: FusedActivation, rounding: RoundingMode, gemm: GemmBackend = .preferred) throws {
         self.node = node
+        self.gemm = gemm
         let n = weight.shape[0]
         weights = Tensor(shape: weight.shape, data: weight.codes.map { Float($0) })
         var b = [Int64](repeating: 0, count: n)
@@ -148,7 +151,7 @@ struct IntegerLinear: Sendable {
                 // depthwise: the kernel rounds and saturates as it stores (the same float32 steps as the epilogue)
                 let (biasF, scales) = float32Parameters
                 return try ConvOp.run(node, x: x, w: weights, bias: Tensor(shape: [biasF.count], data: biasF), outShape: outShape,
-                                      clamp: Clamp(lo: Float(floor), hi: Float(hi)), codes: (scales, rounding))
+                                      clamp: Clamp(lo: Float(floor), hi: Float(hi)), codes: (scales, rounding), backend: gemm)
             }
             if node.op == .conv { return try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, packed: packed.value) { epilogue($0, 1) } }
             var out = gemmFloat(x, outShape: outShape)

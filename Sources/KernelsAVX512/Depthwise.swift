@@ -1,0 +1,95 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import Kernels
+
+/// The float depthwise 3×3 kernel (stride 1 or 2) with AVX-512 taps: the portable kernel's padded (or quartered)
+/// plane layout, 16 outputs per vector instead of 8, and six row pointers instead of nine tap pointers, so the loop
+/// keeps everything in registers (the portable loop reloads its pointers from the stack). The same sums in the same
+/// order (bias, then the taps' fused multiply-adds in row-major tap order), so the same floats; `codes` as there.
+/// For the windows `depthwiseExactApplies` takes; `scratch` holds `depthwiseScratchCount(w)` floats.
+public func depthwise3x3AVX512(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
+                               weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp,
+                               codes: CodeRounding?, scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+    depthwise3x3(Taps16.self, src, inChannels: inChannels, multiplier: multiplier, w, weights: weights, bias: bias, clamp,
+                 scales: codes?.scales, codes?.mode ?? .halfEven, scratch: scratch, dst)
+}
+
+/// One channel's taps, 16 outputs at a time. Row `ky`'s taps read `r_ky + j` (kx = 0), `s_ky + j` (kx = 1) and
+/// `r_ky + third + j` (kx = 2: two columns on in the padded plane, one in the stride-2 quarter).
+private struct Taps16: DepthwiseTaps {
+    let r0, s0, r1, s1, r2, s2: UnsafePointer<Float>
+    let third: Int
+    let k0, k1, k2, k3, k4, k5, k6, k7, k8: __m512
+    let bias, lo, hi: __m512
+    let scale: Float?
+    let mode: RoundingMode
+
+    init(base: UnsafeMutablePointer<Float>, offsets o: [Int], kernel k: UnsafePointer<Float>, bias: Float, _ clamp: Clamp,
+         scale: Float?, _ mode: RoundingMode) {
+        let b = UnsafePointer(base)
+        (r0, s0, r1, s1, r2, s2) = (b + o[0], b + o[1], b + o[3], b + o[4], b + o[6], b + o[7])
+        third = o[2] - o[0]
+        (k0, k1, k2) = (_mm512_set1_ps(k[0]), _mm512_set1_ps(k[1]), _mm512_set1_ps(k[2]))
+        (k3, k4, k5) = (_mm512_set1_ps(k[3]), _mm512_set1_ps(k[4]), _mm512_set1_ps(k[5]))
+        (k6, k7, k8) = (_mm512_set1_ps(k[6]), _mm512_set1_ps(k[7]), _mm512_set1_ps(k[8]))
+        self.bias = _mm512_set1_ps(bias)
+        lo = _mm512_set1_ps(clamp.lo)
+        hi = _mm512_set1_ps(clamp.hi)
+        self.scale = scale
+        self.mode = mode
+    }
+
+    @inline(__always)
+    func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        if let scale {
+            let s = _mm512_set1_ps(scale)
+            if mode == .halfEven {
+                runRows(from: start, count: count, into: out) { _mm512_roundscale_nearest(_mm512_mul_ps($0, s)) }
+            } else {
+                let half = _mm512_set1_ps(0.5)
+                runRows(from: start, count: count, into: out) { _mm512_roundscale_floor(_mm512_add_ps(_mm512_mul_ps($0, s), half)) }
+            }
+        } else {
+            runRows(from: start, count: count, into: out) { $0 }
+        }
+    }
+
+    /// Whole vectors with plain loads, then the last one loading and storing only its lanes (nothing past the
+    /// plane is read); `codes` maps the sums before the clamp.
+    @inline(__always)
+    func runRows(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>, _ codes: (__m512) -> __m512) {
+        var i = 0
+        while i + 16 <= count {
+            let a = codes(sums(start + i) { _mm512_loadu_ps(UnsafeRawPointer($0)) })
+            _mm512_storeu_ps(UnsafeMutableRawPointer(out + i), clamped(a))
+            i += 16
+        }
+        if i < count {
+            let mask = __mmask16(truncatingIfNeeded: (UInt32(1) << UInt32(count - i)) - 1)
+            let a = codes(sums(start + i) { _mm512_maskz_loadu_ps(mask, UnsafeRawPointer($0)) })
+            _mm512_mask_storeu_ps(UnsafeMutableRawPointer(out + i), mask, clamped(a))
+        }
+    }
+
+    /// bias + the nine taps at `j`, fused multiply-adds in tap order.
+    @inline(__always)
+    func sums(_ j: Int, _ load: (UnsafePointer<Float>) -> __m512) -> __m512 {
+        var a = bias
+        a = _mm512_fmadd_ps(k0, load(r0 + j), a); a = _mm512_fmadd_ps(k1, load(s0 + j), a); a = _mm512_fmadd_ps(k2, load(r0 + third + j), a)
+        a = _mm512_fmadd_ps(k3, load(r1 + j), a); a = _mm512_fmadd_ps(k4, load(s1 + j), a); a = _mm512_fmadd_ps(k5, load(r1 + third + j), a)
+        a = _mm512_fmadd_ps(k6, load(r2 + j), a); a = _mm512_fmadd_ps(k7, load(s2 + j), a); a = _mm512_fmadd_ps(k8, load(r2 + third + j), a)
+        return a
+    }
+
+    /// max(lo, a) and min(hi, a) return a NaN `a`, as the portable kernel's blends do.
+    @inline(__always)
+    func clamped(_ a: __m512) -> __m512 { _mm512_min_ps(hi, _mm512_max_ps(lo, a)) }
+}
+
+@inline(__always) private func _mm512_roundscale_nearest(_ v: __m512) -> __m512 {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD16<Float>.self).rounded(.toNearestOrEven), to: __m512.self)
+}
+@inline(__always) private func _mm512_roundscale_floor(_ v: __m512) -> __m512 {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD16<Float>.self).rounded(.down), to: __m512.self)
+}
+#endif
