@@ -208,7 +208,7 @@ public func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer
                 if s == 1 {
                     let to = scratch + py * pw + w.padLeft
                     if Taps.Scalar.self == Float.self {
-                        UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: w.inW * MemoryLayout<Float>.stride)
+                        copyRow(from, UnsafeMutableRawPointer(to).assumingMemoryBound(to: Float.self), count: w.inW)
                     } else {
                         for x in 0..<w.inW { to[x] = Taps.Scalar(from[x]) }
                     }
@@ -235,9 +235,21 @@ public func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer
             for oy in 0..<w.outH { taps.run(from: oy * qw, count: w.outW, into: out + oy * w.outW) }
         } else {
             taps.run(from: 0, count: (w.outH - 1) * qw + w.outW, into: wide)
-            for oy in 0..<w.outH { (out + oy * w.outW).update(from: wide + oy * qw, count: w.outW) }
+            for oy in 0..<w.outH { copyRow(wide + oy * qw, out + oy * w.outW, count: w.outW) }
         }
     }
+}
+
+/// A short row copied inline: the rows of a late MobileNet layer are 7 to 14 floats, and a `memmove` call per
+/// row cost more than the taps.
+@inlinable @inline(__always)
+func copyRow(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>, count: Int) {
+    var x = 0
+    while x + 8 <= count {
+        UnsafeMutableRawPointer(to + x).storeBytes(of: UnsafeRawPointer(from + x).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+        x += 8
+    }
+    while x < count { to[x] = from[x]; x += 1 }
 }
 
 /// The nine taps of one 3×3 depthwise channel, over a padded plane of `Scalar`: tap `t = 3·ky + kx` reads

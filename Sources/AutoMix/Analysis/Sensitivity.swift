@@ -90,7 +90,7 @@ public enum Sensitivity {
         let fakes = try layers.map { try FakeQuantLayer(layer: $0, graph: graph, model: model, consumers: consumers) }
         let sums = LockedSums()
         let workers = Parallelism.workers
-        let subBatch = max(1, subBatch ?? BatchSplit.chunkLimit(graph))
+        let subBatch = max(1, subBatch ?? ProcessInfo.processInfo.environment["LWSUB"].flatMap { Int($0) } ?? BatchSplit.chunkLimit(graph))
         var done = 0
         openblas_set_num_threads(1)
         for batch in batches {

@@ -19,6 +19,14 @@ public struct Tensor: Sendable, Equatable {
     }
 
     public var count: Int { data.count }
+
+    /// The images of `parts` (each batch first, the same shape past it), in order, as one batch.
+    init(concatenatingImages parts: [Tensor]) {
+        var data: [Float] = []
+        data.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for p in parts { data.append(contentsOf: p.data) }
+        self.init(shape: [parts.reduce(0) { $0 + $1.shape[0] }] + parts[0].shape.dropFirst(), data: data)
+    }
 }
 
 /// A constant: float weights, or the int64 values of shape arithmetic (Reshape targets, axes, pads).

@@ -49,13 +49,7 @@ enum BatchSplit {
             }
         }
         let parts = try results.values.map { try $0!.get() }
-        return (0..<parts[0].count).map { o in
-            let first = parts[0][o]
-            var data: [Float] = []
-            data.reserveCapacity(first.count / max(first.shape.first ?? 1, 1) * batch)
-            for p in parts { data.append(contentsOf: p[o].data) }
-            return Tensor(shape: [batch] + first.shape.dropFirst(), data: data)
-        }
+        return (0..<parts[0].count).map { o in Tensor(concatenatingImages: parts.map { $0[o] }) }
     }
 
     /// Images per sub-batch such that the largest value of one sub-batch stays near `bytes` (at least one image).

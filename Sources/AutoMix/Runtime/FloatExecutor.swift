@@ -16,6 +16,8 @@ public final class FloatExecutor: BatchExecutor {
     /// Images per sub-batch (see `BatchSplit`).
     let chunkLimit: Int
     let program: Program
+    /// The steps that run on all of a worker's images at once (see `BatchedTail`).
+    let tail: BatchedTail?
 
     struct Step: Sendable {
         let node: Node
@@ -95,6 +97,14 @@ public final class FloatExecutor: BatchExecutor {
                      outputNames: s.4, packed: packed(s.0, s.1))
             },
             constants: table.constants, valueCount: table.slots.count, inputSlot: 0, outputSlots: outputSlots)
+        let names = Dictionary(table.slots.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        tail = batchSplittable && fixedBatch == nil ? BatchedTail(
+            steps: program.steps.map { step in
+                (step.inputs.compactMap { if case let .value(v) = $0 { v } else { nil } }, step.outputs)
+            },
+            inputSlot: program.inputSlot, outputSlots: outputSlots,
+            perImage: { graph.perImageCount(names[$0] ?? "") }
+        ) : nil
     }
 
     /// glibc serves large blocks with fresh mmap pages, so every activation tensor would pay page faults
@@ -108,10 +118,13 @@ public final class FloatExecutor: BatchExecutor {
 
     /// Runs one batch (NCHW, batch first); returns the graph outputs in order.
     public func run(_ input: Tensor) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) {
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name, chunkLimit: workerChunkLimit) {
             try self.runChunk($0)
         }
     }
+
+    /// Images per worker's piece: with a batched tail, as many as the batch gives each core (`runChunk` splits the head).
+    var workerChunkLimit: Int { tail == nil ? chunkLimit : .max }
 
     /// True when every value's shape for batch 2 is its shape for batch 1 with a doubled leading dimension.
     static func keepsBatchLeading(_ graph: Graph) -> Bool {
@@ -133,7 +146,7 @@ public final class FloatExecutor: BatchExecutor {
     /// With `split: false` the whole batch runs as one piece, so `observe` sees each value once, in order.
     public func run(_ input: Tensor, split: Bool = true, observe: @escaping @Sendable (String, Tensor) -> Void) throws -> [Tensor] {
         try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: split && batchSplittable, modelName: graph.name,
-                           chunkLimit: chunkLimit) {
+                           chunkLimit: workerChunkLimit) {
             observe(self.graph.inputs[0].name, $0)
             return try self.runChunk($0, observe: observe)
         }
@@ -202,11 +215,25 @@ public final class FloatExecutor: BatchExecutor {
         return times
     }
 
-    /// Runs one sub-batch on the calling thread.
+    /// Runs one sub-batch on the calling thread: with a batched tail, the head `chunkLimit` images at a time and
+    /// the tail on all of them.
     func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: program.valueCount)
-        values[program.inputSlot] = input
-        try runSteps(&values, from: 0, release: true, observe: observe)
+        let images = input.shape.first ?? 1
+        guard let tail, images > chunkLimit else {
+            values[program.inputSlot] = input
+            try runSteps(&values, from: 0, release: true, observe: observe)
+            return program.outputSlots.map { values[$0]! }
+        }
+        var handed: [[Tensor]] = []
+        for first in stride(from: 0, to: images, by: chunkLimit) {
+            var head = [Tensor?](repeating: nil, count: program.valueCount)
+            head[program.inputSlot] = input.images(first..<min(first + chunkLimit, images))
+            try runSteps(&head, from: 0, to: tail.start, release: true, observe: observe)
+            handed.append(tail.live.map { head[$0]! })
+        }
+        for (i, slot) in tail.live.enumerated() { values[slot] = Tensor(concatenatingImages: handed.map { $0[i] }) }
+        try runSteps(&values, from: tail.start, release: true, observe: observe)
         return program.outputSlots.map { values[$0]! }
     }
 }

@@ -18,6 +18,8 @@ public final class QuantExecutor: BatchExecutor {
     let fixedBatch: Int?
     /// Images per sub-batch, as for the float executor (see `BatchSplit`).
     let chunkLimit: Int
+    /// The steps that run on all of a worker's images at once (see `BatchedTail`).
+    let tail: BatchedTail?
 
     enum Kernel: Sendable {
         case linear(IntegerLinear)
@@ -107,7 +109,14 @@ public final class QuantExecutor: BatchExecutor {
         batchSplittable = FloatExecutor.keepsBatchLeading(graph)
         fixedBatch = graph.inputs[0].shape.first.flatMap { $0 > 0 ? $0 : nil }
         chunkLimit = BatchSplit.chunkLimit(graph)
+        let names = Dictionary(table.slots.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        tail = batchSplittable && fixedBatch == nil ? BatchedTail(
+            steps: steps.map { step in (step.inputs.compactMap { if case let .value(v) = $0 { v } else { nil } }, step.outputs) },
+            inputSlot: 0, outputSlots: Array(keep), perImage: { graph.perImageCount(names[$0] ?? "") }) : nil
     }
+
+    /// Images per worker's piece: with a batched tail, as many as the batch gives each core (`runChunk` splits the head).
+    var workerChunkLimit: Int { tail == nil ? chunkLimit : .max }
 
     static func sharesOutput(_ n: Node, _ model: QuantizedModel, _ consumers: [String: [Int]]) -> Bool {
         guard n.op.rule.format == .layer else { return false }
@@ -213,7 +222,7 @@ public final class QuantExecutor: BatchExecutor {
 
     /// Real input in, real outputs out: the input is quantized as the device's preprocessor does.
     public func run(_ input: Tensor) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) { chunk in
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name, chunkLimit: workerChunkLimit) { chunk in
             var x = chunk
             if let q = self.inputFormat { x = Self.quantize(x, q, self.model.target.rounding) }
             let outs = try self.runChunk(x)
@@ -232,7 +241,7 @@ public final class QuantExecutor: BatchExecutor {
 
     /// Codes in (for an integer input), outputs as stored: codes for integer outputs.
     public func runCodes(_ input: Tensor) throws -> [Tensor] {
-        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name, chunkLimit: chunkLimit) {
+        try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: batchSplittable, modelName: graph.name, chunkLimit: workerChunkLimit) {
             try self.runChunk($0)
         }
     }
@@ -270,11 +279,31 @@ public final class QuantExecutor: BatchExecutor {
         return Tensor(shape: x.shape, data: x.data.map { $0 * s })
     }
 
+    /// Runs one sub-batch of codes on the calling thread: with a batched tail, the head `chunkLimit` images at a
+    /// time and the tail on all of them (see `FloatExecutor.runChunk`).
     func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: slots.count)
-        values[0] = input
+        let images = input.shape.first ?? 1
+        if let tail, images > chunkLimit {
+            var handed: [[Tensor]] = []
+            for first in stride(from: 0, to: images, by: chunkLimit) {
+                var head = [Tensor?](repeating: nil, count: slots.count)
+                head[0] = input.images(first..<min(first + chunkLimit, images))
+                try runSteps(&head, 0..<tail.start, observe: observe)
+                handed.append(tail.live.map { head[$0]! })
+            }
+            for (i, slot) in tail.live.enumerated() { values[slot] = Tensor(concatenatingImages: handed.map { $0[i] }) }
+            try runSteps(&values, tail.start..<steps.count, observe: observe)
+        } else {
+            values[0] = input
+            try runSteps(&values, 0..<steps.count, observe: observe)
+        }
+        return graph.outputs.map { values[slots[$0.name]!]! }
+    }
+
+    func runSteps(_ values: inout [Tensor?], _ range: Range<Int>, observe: ((String, Tensor) -> Void)?) throws {
         let mode = model.target.rounding
-        for step in steps {
+        for step in steps[range] {
             let ins: [Tensor?] = step.inputs.map { slot in
                 switch slot {
                 case let .value(s): return values[s]
@@ -378,6 +407,5 @@ public final class QuantExecutor: BatchExecutor {
             for s in step.releases { values[s] = nil }
             values[step.outputs[0]] = out
         }
-        return graph.outputs.map { values[slots[$0.name]!]! }
     }
 }
