@@ -63,7 +63,8 @@ import Testing
         let tail = try #require(executor.tail)
         #expect(executor.program.steps[tail.start].node.name == "c3", "the tail starts where every value read or made is small")
         let batch = Self.images(2 * executor.chunkLimit + 3)
-        // the last value before the classifier, bit for bit (the classifier's sgemm sums in an order that depends on its rows)
+        // the last value before the classifier, bit for bit: its 12×12 planes fill whole 48-column tiles either way
+        // (`FoldedImages`); the classifier's sgemm sums in an order that depends on its rows
         let sums = Box<[String: [Float]]>([:])
         func observe(_ key: String) -> (String, Tensor) -> Void {
             { name, t in if name == "sum" { sums.value[key, default: []] += t.data } }

@@ -78,11 +78,12 @@ public enum Sensitivity {
     /// ESP-PPQ's layerwise analysis: each Conv/Gemm quantized alone, the graph outputs compared with the float
     /// model's. Alone means as ESP-PPQ restores one op: its weights and bias; its input only when it reads the
     /// graph input (elsewhere the input's config belongs to the float producer); its output unless a following
-    /// Relu/Clip shares it. Each batch runs in sub-batches whose values stay in the caches (`BatchSplit.chunkLimit`:
-    /// one image of an ImageNet model; a 32-image batch does not fit): the float prefix is computed once per
-    /// sub-batch, then each layer re-runs only what follows it, layers spread over the cores. The measure is per
-    /// image, so sub-batches give the whole batch's values. `progress` counts layers × images.
-    public static func layerwise(float graph: Graph, quantized model: QuantizedModel, batches: [Tensor], subBatch: Int? = nil,
+    /// Relu/Clip shares it. Each batch is traced image by image (`BatchSplit.chunkLimit` images; a 32-image batch
+    /// does not fit the caches), `subBatch` traces at a time (default 16); each layer then re-runs only what follows
+    /// it, layers spread over the cores: the steps before the executor's batched tail trace by trace, the tail on
+    /// the sub-batch at once (`FloatExecutor.rerun(_:from:replacement:)`). The measure is per image, so sub-batches
+    /// give the whole batch's values. `progress` counts layers × images.
+    public static func layerwise(float graph: Graph, quantized model: QuantizedModel, batches: [Tensor], subBatch: Int = 16,
                                  progress: Progress? = nil) throws -> [String: Double] {
         let executor = try FloatExecutor(graph: graph)
         let layers = Quantizer.layers(of: graph).filter { model.precisions[$0.name]?.bits != nil }
@@ -90,31 +91,36 @@ public enum Sensitivity {
         let fakes = try layers.map { try FakeQuantLayer(layer: $0, graph: graph, model: model, consumers: consumers) }
         let sums = LockedSums()
         let workers = Parallelism.workers
-        let subBatch = max(1, subBatch ?? ProcessInfo.processInfo.environment["LWSUB"].flatMap { Int($0) } ?? BatchSplit.chunkLimit(graph))
+        let traced = BatchSplit.chunkLimit(graph), perSubBatch = max(1, subBatch) * traced
         var done = 0
         openblas_set_num_threads(1)
         for batch in batches {
             let images = batch.shape[0]
-            for first in stride(from: 0, to: images, by: subBatch) {
-                let part = batch.images(first..<min(first + subBatch, images))
-                let trace = try executor.trace(part)
-                let reference = trace.outputs.map { sample($0, nil) }
+            for first in stride(from: 0, to: images, by: perSubBatch) {
+                let count = min(perSubBatch, images - first)
+                let traces = try stride(from: first, to: first + count, by: traced).map {
+                    try executor.trace(batch.images($0..<min($0 + traced, first + count)))
+                }
+                let reference = traces.flatMap { $0.outputs.map { sample($0, nil) } }
+                let outputCount = traces[0].outputs.count
                 let failure = LockedSums.Failure()
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
                     for k in stride(from: w, to: fakes.count, by: workers) {
                         do {
-                            let outputs = try executor.rerun(trace, from: fakes[k].name) { try fakes[k].evaluate($0, $1, opset: graph.opset) }
+                            let outputs = try executor.rerun(traces, from: fakes[k].name) { try fakes[k].evaluate($0, $1, opset: graph.opset) }
                             var sum = 0.0
-                            for (r, q) in zip(reference, outputs) {
+                            for (o, q) in outputs.enumerated() {
+                                // the reference of output o, trace by trace, in image order
+                                let r = stride(from: o, to: reference.count, by: outputCount).flatMap { reference[$0] }
                                 sum += zip(r, sample(q, nil)).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }
                             }
-                            sums.add(fakes[k].name, sum, count: part.shape[0] * outputs.count)
-                            progress?.advance(by: part.shape[0])
+                            sums.add(fakes[k].name, sum, count: count * outputs.count)
+                            progress?.advance(by: count)
                         } catch { failure.set(error) }
                     }
                 }
                 if let e = failure.error { throw e }
-                done += fakes.count * part.shape[0]
+                done += fakes.count * count
             }
         }
         progress?.finish(done)

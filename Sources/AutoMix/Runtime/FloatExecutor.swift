@@ -146,7 +146,7 @@ public final class FloatExecutor: BatchExecutor {
     /// With `split: false` the whole batch runs as one piece, so `observe` sees each value once, in order.
     public func run(_ input: Tensor, split: Bool = true, observe: @escaping @Sendable (String, Tensor) -> Void) throws -> [Tensor] {
         try BatchSplit.run(input, fixedBatch: fixedBatch, splittable: split && batchSplittable, modelName: graph.name,
-                           chunkLimit: workerChunkLimit) {
+                           chunkLimit: chunkLimit) {
             observe(self.graph.inputs[0].name, $0)
             return try self.runChunk($0, observe: observe)
         }
@@ -176,6 +176,40 @@ public final class FloatExecutor: BatchExecutor {
         let step = program.steps[i]
         for (s, t) in zip(step.outputs, try replacement(inputs(of: step, values), step.clamp)) { values[s] = t }
         try runSteps(&values, from: i + 1, release: true)
+        return program.outputSlots.map { values[$0]! }
+    }
+
+    /// `rerun` over several traces (one image or sub-batch each), the outputs of all of them as one batch: steps
+    /// before the batched tail run trace by trace, the tail on all at once (see `BatchedTail`).
+    public func rerun(_ traces: [Trace], from node: String, replacement: ([Tensor?], Clamp) throws -> [Tensor]) throws -> [Tensor] {
+        guard let i = program.steps.firstIndex(where: { $0.node.name == node }) else {
+            throw AutoMixError.invalidArgument("layer '\(node)' is not a step of the float program")
+        }
+        guard let tail, traces.count > 1 else {
+            let each = try traces.map { try rerun($0, from: node, replacement: replacement) }
+            return (0..<program.outputSlots.count).map { o in Tensor(concatenatingImages: each.map { $0[o] }) }
+        }
+        let step = program.steps[i]
+        var values = [Tensor?](repeating: nil, count: program.valueCount)
+        if i < tail.start {
+            var handed: [[Tensor]] = []
+            for trace in traces {
+                var own = trace.values
+                for (s, t) in zip(step.outputs, try replacement(inputs(of: step, own), step.clamp)) { own[s] = t }
+                try runSteps(&own, from: i + 1, to: tail.start, release: true)
+                handed.append(tail.live.map { own[$0]! })
+            }
+            for (j, slot) in tail.live.enumerated() { values[slot] = Tensor(concatenatingImages: handed.map { $0[j] }) }
+            try runSteps(&values, from: tail.start, release: true)
+        } else {
+            // the values made before step i that it or a later step reads, every trace's images side by side
+            let later = program.steps[i...]
+            let needed = Set(later.flatMap { $0.inputs.compactMap { if case let .value(v) = $0 { v } else { nil } } })
+                .union(program.outputSlots).subtracting(later.flatMap(\.outputs))
+            for slot in needed { values[slot] = Tensor(concatenatingImages: traces.map { $0.values[slot]! }) }
+            for (s, t) in zip(step.outputs, try replacement(inputs(of: step, values), step.clamp)) { values[s] = t }
+            try runSteps(&values, from: i + 1, release: true)
+        }
         return program.outputSlots.map { values[$0]! }
     }
 
@@ -216,11 +250,12 @@ public final class FloatExecutor: BatchExecutor {
     }
 
     /// Runs one sub-batch on the calling thread: with a batched tail, the head `chunkLimit` images at a time and
-    /// the tail on all of them.
+    /// the tail on all of them. Observed runs stay whole: observers (calibration, the analyses) expect each value
+    /// once per call, for all its images.
     func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: program.valueCount)
         let images = input.shape.first ?? 1
-        guard let tail, images > chunkLimit else {
+        guard let tail, images > chunkLimit, observe == nil else {
             values[program.inputSlot] = input
             try runSteps(&values, from: 0, release: true, observe: observe)
             return program.outputSlots.map { values[$0]! }

@@ -284,7 +284,7 @@ public final class QuantExecutor: BatchExecutor {
     func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: slots.count)
         let images = input.shape.first ?? 1
-        if let tail, images > chunkLimit {
+        if let tail, images > chunkLimit, observe == nil {
             var handed: [[Tensor]] = []
             for first in stride(from: 0, to: images, by: chunkLimit) {
                 var head = [Tensor?](repeating: nil, count: slots.count)
