@@ -79,6 +79,26 @@ import Testing
         #expect(maxAbsDiff(try executor.run(batch)[0].data, alone) < 1e-5)
     }
 
+    @Test("layerwise analysis: each layer re-run over several traces, batched from the tail on, gives the one-trace values")
+    func layerwise() throws {
+        let graph = try Self.graph()
+        let config = QuantizationConfig(target: .esp32p4)
+        let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config)),
+                                              batches: [Self.images(4)])
+        let model = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+        let traced = try FloatExecutor(graph: graph).chunkLimit
+        let batches = [Self.images(2 * traced + 3)]
+        // one trace per sub-batch (the plain re-run) against three traces in one sub-batch (the batched tail)
+        let alone = try Sensitivity.layerwise(float: graph, quantized: model, batches: batches, subBatch: 1)
+        let together = try Sensitivity.layerwise(float: graph, quantized: model, batches: batches, subBatch: 16)
+        #expect(alone.count == 8 && Set(alone.keys) == Set(together.keys))
+        // the ratios are about 1e-8 here, so the classifier's sgemm, which sums 3 or 17 rows in different orders,
+        // moves them by about 1e-4 relative; an image paired with another's reference would give about 1
+        for (layer, value) in alone {
+            #expect(value > 0 && abs(together[layer]! - value) <= 1e-3 * value, "\(layer): \(value) alone, \(together[layer]!) together")
+        }
+    }
+
     @Test("exact int8 and int16: a batch gives the codes of its images run one at a time")
     func integer() throws {
         let graph = try Self.graph()
