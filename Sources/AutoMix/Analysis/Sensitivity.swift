@@ -49,24 +49,25 @@ public enum Sensitivity {
         let workers = Parallelism.workers
         openblas_set_num_threads(1)
         for batch in batches {
-            let b = batch.shape[0], perImage = batch.count / max(b, 1)
+            let b = batch.shape[0]
             let failure = LockedSums.Failure()
             DispatchQueue.concurrentPerform(iterations: min(workers, b)) { w in
                 let r = (b * w / workers)..<(b * (w + 1) / workers)
-                guard !r.isEmpty else { return }
-                let part = Tensor(shape: [r.count] + batch.shape.dropFirst(),
-                                  data: Array(batch.data[(r.lowerBound * perImage)..<(r.upperBound * perImage)]))
-                do {
-                    var reference: [String: [[Float]]] = [:]
-                    _ = try floatExecutor.runChunk(part) { name, t in
-                        if let layer = layerOf[name] { reference[layer] = sample(t, fetchIndices(elements: t.count / t.shape[0])) }
-                    }
-                    _ = try quantExecutor.run(part) { layer, t in
-                        guard let ref = reference[layer] else { return }
-                        let q = sample(t, fetchIndices(elements: t.count / t.shape[0]))
-                        sums.add(layer, zip(ref, q).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }, count: r.count)
-                    }
-                } catch { failure.set(error) }
+                // the measure is per image: each worker's images go `chunkLimit` at a time, so values stay in cache
+                for first in stride(from: r.lowerBound, to: r.upperBound, by: floatExecutor.chunkLimit) {
+                    let part = batch.images(first..<min(first + floatExecutor.chunkLimit, r.upperBound))
+                    do {
+                        var reference: [String: [[Float]]] = [:]
+                        _ = try floatExecutor.runChunk(part) { name, t in
+                            if let layer = layerOf[name] { reference[layer] = sample(t, fetchIndices(elements: t.count / t.shape[0])) }
+                        }
+                        _ = try quantExecutor.run(part) { layer, t in
+                            guard let ref = reference[layer] else { return }
+                            let q = sample(t, fetchIndices(elements: t.count / t.shape[0]))
+                            sums.add(layer, zip(ref, q).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }, count: part.shape[0])
+                        }
+                    } catch { failure.set(error) }
+                }
             }
             if let e = failure.error { throw e }
             progress?.advance()
