@@ -140,8 +140,7 @@ public func biasClamp(_ y: UnsafeMutablePointer<Float>, channels: Int, planeSize
 public func depthwiseConv2d(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
                             weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp,
                             codes: CodeRounding? = nil, scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
-    let s = w.strideH
-    if w.kH == 3 && w.kW == 3 && w.dilationH == 1 && w.dilationW == 1 && w.strideW == s && (s == 1 || s == 2) {
+    if depthwise3x3Applies(w) {
         depthwise3x3(Taps3x3.self, src, inChannels: inChannels, multiplier: multiplier, w, weights: weights, bias: bias, clamp,
                      scales: codes?.scales, codes?.mode ?? .halfEven, scratch: scratch, dst)
         return
@@ -381,13 +380,14 @@ private struct ExactTaps3x3: DepthwiseTaps {
     }
 }
 
-/// Whether `depthwiseConv2dExact` takes this window: 3×3, stride 1 or 2 both ways, no dilation.
-public func depthwiseExactApplies(_ w: Window2D) -> Bool {
+/// Whether the 3×3 depthwise kernels (`depthwise3x3`: float, exact, AVX-512) take this window: 3×3, stride 1 or 2
+/// both ways, no dilation.
+public func depthwise3x3Applies(_ w: Window2D) -> Bool {
     w.kH == 3 && w.kW == 3 && w.dilationH == 1 && w.dilationW == 1 && w.strideW == w.strideH && (w.strideH == 1 || w.strideH == 2)
 }
 
 /// An int16 depthwise layer's codes, exactly: sums in doubles, `clamp(round((bias + Σ)·scale))` the chip's way, for
-/// the windows `depthwiseExactApplies` takes; `scratch` holds `depthwiseScratchCount(w)` doubles.
+/// the windows `depthwise3x3Applies` takes; `scratch` holds `depthwiseScratchCount(w)` doubles.
 public func depthwiseConv2dExact(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
                                  weights: UnsafePointer<Double>, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
                                  _ mode: RoundingMode, _ clamp: Clamp, scratch: UnsafeMutablePointer<Double>,

@@ -6,7 +6,7 @@ import Kernels
 /// plane layout, 16 outputs per vector instead of 8, and six row pointers instead of nine tap pointers, so the loop
 /// keeps everything in registers (the portable loop reloads its pointers from the stack). The same sums in the same
 /// order (bias, then the taps' fused multiply-adds in row-major tap order), so the same floats; `codes` as there.
-/// For the windows `depthwiseExactApplies` takes; `scratch` holds `depthwiseScratchCount(w)` floats.
+/// For the windows `depthwise3x3Applies` takes; `scratch` holds `depthwiseScratchCount(w)` floats.
 public func depthwise3x3AVX512(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
                                weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ clamp: Clamp,
                                codes: CodeRounding?, scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
@@ -44,10 +44,10 @@ private struct Taps16: DepthwiseTaps {
         if let scale {
             let s = _mm512_set1_ps(scale)
             if mode == .halfEven {
-                runRows(from: start, count: count, into: out) { _mm512_roundscale_nearest(_mm512_mul_ps($0, s)) }
+                runRows(from: start, count: count, into: out) { roundedToEven(_mm512_mul_ps($0, s)) }
             } else {
                 let half = _mm512_set1_ps(0.5)
-                runRows(from: start, count: count, into: out) { _mm512_roundscale_floor(_mm512_add_ps(_mm512_mul_ps($0, s), half)) }
+                runRows(from: start, count: count, into: out) { roundedDown(_mm512_add_ps(_mm512_mul_ps($0, s), half)) }
             }
         } else {
             runRows(from: start, count: count, into: out) { $0 }
@@ -86,10 +86,10 @@ private struct Taps16: DepthwiseTaps {
     func clamped(_ a: __m512) -> __m512 { _mm512_min_ps(hi, _mm512_max_ps(lo, a)) }
 }
 
-@inline(__always) private func _mm512_roundscale_nearest(_ v: __m512) -> __m512 {
+@inline(__always) private func roundedToEven(_ v: __m512) -> __m512 {
     unsafeBitCast(unsafeBitCast(v, to: SIMD16<Float>.self).rounded(.toNearestOrEven), to: __m512.self)
 }
-@inline(__always) private func _mm512_roundscale_floor(_ v: __m512) -> __m512 {
+@inline(__always) private func roundedDown(_ v: __m512) -> __m512 {
     unsafeBitCast(unsafeBitCast(v, to: SIMD16<Float>.self).rounded(.down), to: __m512.self)
 }
 #endif

@@ -92,7 +92,7 @@ public enum Sensitivity {
         let fakes = try layers.map { try FakeQuantLayer(layer: $0, graph: graph, model: model, consumers: consumers) }
         let sums = LockedSums()
         let workers = Parallelism.workers
-        let traced = BatchSplit.chunkLimit(graph), perSubBatch = max(1, subBatch) * traced
+        let traced = executor.chunkLimit, perSubBatch = max(1, subBatch) * traced
         var done = 0
         openblas_set_num_threads(1)
         for batch in batches {

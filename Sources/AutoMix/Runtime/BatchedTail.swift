@@ -24,6 +24,29 @@ struct BatchedTail: Sendable {
         let readInTail = Set(steps[start...].flatMap(\.reads)).union(outputSlots)
         live = madeInHead.intersection(readInTail).sorted()
     }
+
+    /// An executor's tail: nil unless images are independent and the batch is open (`BatchSplit`'s conditions),
+    /// sizes from the graph's inferred shapes of the slots `table` numbered.
+    static func of(_ graph: Graph, table: SlotTable, steps: [(inputs: [Slot], outputs: [Int])], outputSlots: [Int],
+                   splittable: Bool, fixedBatch: Int?) -> BatchedTail? {
+        guard splittable, fixedBatch == nil else { return nil }
+        let names = Dictionary(table.slots.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        return BatchedTail(steps: steps.map { ($0.inputs.compactMap(\.valueSlot), $0.outputs) }, inputSlot: 0,
+                           outputSlots: outputSlots, perImage: { graph.perImageCount(names[$0] ?? "") })
+    }
+
+    /// The tail's first values: `head(p)` runs the head on piece `p` and returns its values; the live ones of every
+    /// piece, side by side in piece order, in a value array of `count` slots.
+    func handOver(pieces: Int, count: Int, _ head: (Int) throws -> [Tensor?]) rethrows -> [Tensor?] {
+        var handed: [[Tensor]] = []
+        for p in 0..<pieces {
+            let values = try head(p)
+            handed.append(live.map { values[$0]! })
+        }
+        var values = [Tensor?](repeating: nil, count: count)
+        for (i, slot) in live.enumerated() { values[slot] = Tensor(concatenatingImages: handed.map { $0[i] }) }
+        return values
+    }
 }
 
 extension Graph {

@@ -97,14 +97,8 @@ public final class FloatExecutor: BatchExecutor {
                      outputNames: s.4, packed: packed(s.0, s.1))
             },
             constants: table.constants, valueCount: table.slots.count, inputSlot: 0, outputSlots: outputSlots)
-        let names = Dictionary(table.slots.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        tail = batchSplittable && fixedBatch == nil ? BatchedTail(
-            steps: program.steps.map { step in
-                (step.inputs.compactMap { if case let .value(v) = $0 { v } else { nil } }, step.outputs)
-            },
-            inputSlot: program.inputSlot, outputSlots: outputSlots,
-            perImage: { graph.perImageCount(names[$0] ?? "") }
-        ) : nil
+        tail = BatchedTail.of(graph, table: table, steps: program.steps.map { ($0.inputs, $0.outputs) }, outputSlots: outputSlots,
+                              splittable: batchSplittable, fixedBatch: fixedBatch)
     }
 
     /// glibc serves large blocks with fresh mmap pages, so every activation tensor would pay page faults
@@ -190,21 +184,20 @@ public final class FloatExecutor: BatchExecutor {
             return (0..<program.outputSlots.count).map { o in Tensor(concatenatingImages: each.map { $0[o] }) }
         }
         let step = program.steps[i]
-        var values = [Tensor?](repeating: nil, count: program.valueCount)
+        var values: [Tensor?]
         if i < tail.start {
-            var handed: [[Tensor]] = []
-            for trace in traces {
-                var own = trace.values
+            values = try tail.handOver(pieces: traces.count, count: program.valueCount) { p in
+                var own = traces[p].values
                 for (s, t) in zip(step.outputs, try replacement(inputs(of: step, own), step.clamp)) { own[s] = t }
                 try runSteps(&own, from: i + 1, to: tail.start, release: true)
-                handed.append(tail.live.map { own[$0]! })
+                return own
             }
-            for (j, slot) in tail.live.enumerated() { values[slot] = Tensor(concatenatingImages: handed.map { $0[j] }) }
             try runSteps(&values, from: tail.start, release: true)
         } else {
             // the values made before step i that it or a later step reads, every trace's images side by side
+            values = [Tensor?](repeating: nil, count: program.valueCount)
             let later = program.steps[i...]
-            let needed = Set(later.flatMap { $0.inputs.compactMap { if case let .value(v) = $0 { v } else { nil } } })
+            let needed = Set(later.flatMap { $0.inputs.compactMap(\.valueSlot) })
                 .union(program.outputSlots).subtracting(later.flatMap(\.outputs))
             for slot in needed { values[slot] = Tensor(concatenatingImages: traces.map { $0.values[slot]! }) }
             for (s, t) in zip(step.outputs, try replacement(inputs(of: step, values), step.clamp)) { values[s] = t }
@@ -260,15 +253,14 @@ public final class FloatExecutor: BatchExecutor {
             try runSteps(&values, from: 0, release: true, observe: observe)
             return program.outputSlots.map { values[$0]! }
         }
-        var handed: [[Tensor]] = []
-        for first in stride(from: 0, to: images, by: chunkLimit) {
+        let firsts = Array(stride(from: 0, to: images, by: chunkLimit))
+        values = try tail.handOver(pieces: firsts.count, count: program.valueCount) { p in
             var head = [Tensor?](repeating: nil, count: program.valueCount)
-            head[program.inputSlot] = input.images(first..<min(first + chunkLimit, images))
-            try runSteps(&head, from: 0, to: tail.start, release: true, observe: observe)
-            handed.append(tail.live.map { head[$0]! })
+            head[program.inputSlot] = input.images(firsts[p]..<min(firsts[p] + chunkLimit, images))
+            try runSteps(&head, from: 0, to: tail.start, release: true)
+            return head
         }
-        for (i, slot) in tail.live.enumerated() { values[slot] = Tensor(concatenatingImages: handed.map { $0[i] }) }
-        try runSteps(&values, from: tail.start, release: true, observe: observe)
+        try runSteps(&values, from: tail.start, release: true)
         return program.outputSlots.map { values[$0]! }
     }
 }

@@ -109,10 +109,8 @@ public final class QuantExecutor: BatchExecutor {
         batchSplittable = FloatExecutor.keepsBatchLeading(graph)
         fixedBatch = graph.inputs[0].shape.first.flatMap { $0 > 0 ? $0 : nil }
         chunkLimit = BatchSplit.chunkLimit(graph)
-        let names = Dictionary(table.slots.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        tail = batchSplittable && fixedBatch == nil ? BatchedTail(
-            steps: steps.map { step in (step.inputs.compactMap { if case let .value(v) = $0 { v } else { nil } }, step.outputs) },
-            inputSlot: 0, outputSlots: Array(keep), perImage: { graph.perImageCount(names[$0] ?? "") }) : nil
+        tail = BatchedTail.of(graph, table: table, steps: steps.map { ($0.inputs, $0.outputs) }, outputSlots: Array(keep),
+                              splittable: batchSplittable, fixedBatch: fixedBatch)
     }
 
     /// Images per worker's piece: with a batched tail, as many as the batch gives each core (`runChunk` splits the head).
@@ -285,15 +283,14 @@ public final class QuantExecutor: BatchExecutor {
         var values = [Tensor?](repeating: nil, count: slots.count)
         let images = input.shape.first ?? 1
         if let tail, images > chunkLimit, observe == nil {
-            var handed: [[Tensor]] = []
-            for first in stride(from: 0, to: images, by: chunkLimit) {
+            let firsts = Array(stride(from: 0, to: images, by: chunkLimit))
+            values = try tail.handOver(pieces: firsts.count, count: slots.count) { p in
                 var head = [Tensor?](repeating: nil, count: slots.count)
-                head[0] = input.images(first..<min(first + chunkLimit, images))
-                try runSteps(&head, 0..<tail.start, observe: observe)
-                handed.append(tail.live.map { head[$0]! })
+                head[0] = input.images(firsts[p]..<min(firsts[p] + chunkLimit, images))
+                try runSteps(&head, 0..<tail.start, observe: nil)
+                return head
             }
-            for (i, slot) in tail.live.enumerated() { values[slot] = Tensor(concatenatingImages: handed.map { $0[i] }) }
-            try runSteps(&values, tail.start..<steps.count, observe: observe)
+            try runSteps(&values, tail.start..<steps.count, observe: nil)
         } else {
             values[0] = input
             try runSteps(&values, 0..<steps.count, observe: observe)

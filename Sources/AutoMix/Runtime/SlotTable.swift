@@ -1,5 +1,10 @@
 /// Where a step finds an input: a runtime value slot, a constant, or nothing (an omitted optional input).
-enum Slot: Sendable { case value(Int), constant(Int), absent }
+enum Slot: Sendable {
+    case value(Int), constant(Int), absent
+
+    /// The value slot, nil for a constant or an absent input.
+    var valueSlot: Int? { if case let .value(v) = self { v } else { nil } }
+}
 
 /// The numbering both executors give a graph's values and constants while they lay out their steps, and the
 /// step that reads each value last (so values can be released early).

@@ -37,7 +37,7 @@ enum ConvOp {
         if direct, group == 1, let packed, perImage == nil, FoldedImages.applies(batch: batch, plane: outHW) {
             return foldedImages(x, packed, bias: accumulateOnly ? nil : bias, accumulateOnly ? .none : clamp, outShape: outShape)
         }
-        let ownDepthwise = depthwise && backend == .avx512 && backend.isAvailable && depthwiseExactApplies(win)
+        let ownDepthwise = depthwise && backend == .avx512 && backend.isAvailable && depthwise3x3Applies(win)
         var scratch = [Float](repeating: 0, count: depthwise ? depthwiseScratchCount(win)
                                 : (direct ? 0 : k * outHW) + (packed?.scratchCount ?? 0))
         let b = accumulateOnly ? [Float](repeating: 0, count: cout) : bias?.data ?? [Float](repeating: 0, count: cout)
@@ -92,16 +92,13 @@ enum ConvOp {
 
     /// A 1×1 Conv on small planes with all images in one product (see `FoldedImages`).
     static func foldedImages(_ x: Tensor, _ packed: PackedConvWeights, bias: Tensor?, _ clamp: Clamp, outShape: [Int]) -> Tensor {
-        let (m, n) = (outShape[1], outShape[0] * outShape.dropFirst(2).reduce(1, *))
-        let cols = FoldedImages.columns(x)
-        var product = [Float](unsafeUninitializedCapacity: m * n) { _, c in c = m * n }
         var scratch = [Float](repeating: 0, count: packed.scratchCount)
-        let b = bias?.data ?? [Float](repeating: 0, count: m)
-        cols.withUnsafeBufferPointer { cp in product.withUnsafeMutableBufferPointer { pp in
-        b.withUnsafeBufferPointer { bp in scratch.withUnsafeMutableBufferPointer { sp in
-            packed.multiply(group: 0, cols: cp.baseAddress!, n: n, out: pp.baseAddress!, bias: bp.baseAddress!,
-                            lo: clamp.lo, hi: clamp.hi, scratch: sp.baseAddress!)
-        }}}}
-        return FoldedImages.unfolded(product, outShape: outShape)
+        let b = bias?.data ?? [Float](repeating: 0, count: outShape[1])
+        return FoldedImages.run(x, outShape: outShape) { cols, n, product in
+            b.withUnsafeBufferPointer { bp in scratch.withUnsafeMutableBufferPointer { sp in
+                packed.multiply(group: 0, cols: cols, n: n, out: product, bias: bp.baseAddress!, lo: clamp.lo, hi: clamp.hi,
+                                scratch: sp.baseAddress!)
+            }}
+        }
     }
 }

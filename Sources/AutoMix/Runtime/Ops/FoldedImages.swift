@@ -10,8 +10,19 @@ enum FoldedImages {
 
     static func applies(batch: Int, plane: Int) -> Bool { batch > 1 && plane < planeLimit }
 
+    /// The layer's output for `x`: `multiply(cols, n, product)` writes the `[m × n]` product of the folded columns
+    /// (`[k × n]`, `n` = images·plane).
+    static func run(_ x: Tensor, outShape: [Int],
+                    _ multiply: (_ cols: UnsafePointer<Float>, _ n: Int, _ product: UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let (m, n) = (outShape[1], outShape[0] * outShape.dropFirst(2).reduce(1, *))
+        let cols = columns(x)
+        var product = [Float](unsafeUninitializedCapacity: m * n) { _, c in c = m * n }
+        cols.withUnsafeBufferPointer { cp in product.withUnsafeMutableBufferPointer { multiply(cp.baseAddress!, n, $0.baseAddress!) } }
+        return unfolded(product, outShape: outShape)
+    }
+
     /// `x` `[images][k][plane]` → `[k][images·plane]`.
-    static func columns(_ x: Tensor) -> [Float] {
+    private static func columns(_ x: Tensor) -> [Float] {
         let (images, k) = (x.shape[0], x.shape[1]), plane = x.count / max(images * k, 1), n = images * plane
         var cols = [Float](unsafeUninitializedCapacity: k * n) { _, c in c = k * n }
         x.data.withUnsafeBufferPointer { xp in cols.withUnsafeMutableBufferPointer { cp in
@@ -25,7 +36,7 @@ enum FoldedImages {
     }
 
     /// `[m][images·plane]` → a tensor of `outShape` (`[images][m][…plane]`).
-    static func unfolded(_ product: [Float], outShape: [Int]) -> Tensor {
+    private static func unfolded(_ product: [Float], outShape: [Int]) -> Tensor {
         let (images, m) = (outShape[0], outShape[1]), plane = outShape.dropFirst(2).reduce(1, *), n = images * plane
         var out = Tensor(uninitialized: outShape)
         product.withUnsafeBufferPointer { pp in out.data.withUnsafeMutableBufferPointer { op in

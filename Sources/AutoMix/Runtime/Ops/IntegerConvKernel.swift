@@ -95,14 +95,12 @@ struct IntegerConvKernel: Sendable {
         let outHW = outShape[2] * outShape[3], cinPerGroup = cin / groups
         let direct = kernelSize == (1, 1) && win.strideH == 1 && win.strideW == 1 && geometry.pads == (0, 0, 0, 0)
         if direct, groups == 1, FoldedImages.applies(batch: batch, plane: outHW) {
-            let n = batch * outHW, cols = FoldedImages.columns(x)
-            var product = [Float](unsafeUninitializedCapacity: rowsPerGroup * n) { _, c in c = rowsPerGroup * n }
-            var scratch = [UInt8](repeating: 0, count: scratchBytes(n: n))
-            cols.withUnsafeBufferPointer { cp in product.withUnsafeMutableBufferPointer { pp in scratch.withUnsafeMutableBytes { sp in
-                multiply(group: 0, perGroup: weights.count, b: cp.baseAddress!, n: n, c: pp.baseAddress!, mode, lo: lo, hi: hi,
-                         scratch: sp.baseAddress!)
-            }}}
-            return FoldedImages.unfolded(product, outShape: outShape)
+            var scratch = [UInt8](repeating: 0, count: scratchBytes(n: batch * outHW))
+            return FoldedImages.run(x, outShape: outShape) { cols, n, product in
+                scratch.withUnsafeMutableBytes {
+                    multiply(group: 0, perGroup: weights.count, b: cols, n: n, c: product, mode, lo: lo, hi: hi, scratch: $0.baseAddress!)
+                }
+            }
         }
         let cols = direct ? 0 : k * outHW
         var scratch = [Float](repeating: 0, count: cols + (scratchBytes(n: outHW) + 7) / 4)

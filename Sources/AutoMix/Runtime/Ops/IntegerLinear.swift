@@ -193,7 +193,7 @@ struct IntegerLinear: Sendable {
         let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         guard weights.shape[1] == 1, node.int("group", default: 1) == cin else { return nil }
         let win = try ConvGeometry(node: node, inH: inH, inW: inW, kernel: (weights.shape[2], weights.shape[3])).window(inH: inH, inW: inW)
-        guard depthwiseExactApplies(win) else { return nil }
+        guard depthwise3x3Applies(win) else { return nil }
         let cout = outShape[1], outHW = outShape[2] * outShape[3]
         let biasD = bias.map { Double($0) }, scales = shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) }
         let clamp = Clamp(lo: Float(floor), hi: Float(hi))
