@@ -80,14 +80,15 @@ struct BenchCommand: ParsableCommand {
                          batch, floatTime * 1000, floatRate, runs, gemm.rawValue, BLASKernels.coreName))
             var report = BenchReport(model: model.model, batch: batch, imagesPerS: floatRate, medianMs: floatTime * 1000, runs: runs,
                                      gemm: gemm.rawValue, openblasCore: BLASKernels.coreName)
-            if profile { try printProfile(executor, x) }
-            if let target, let (quantized, _, calibration, calibSeconds) = quantized {
+            if profile { try printProfile("float", x) { try executor.profile($0) } }
+            if let target, let (quantized, integer, calibration, calibSeconds) = quantized {
                 let intTime = times[1]
                 let intRate = Double(batch) / intTime
                 say(String(format: "exact int%d     batch %d  median %.1f ms  %.1f images/s  (%.2f× float; %@; %@)", bits, batch,
                              intTime * 1000, intRate, intRate / floatRate, target.rawValue,
                              IntegerKernel.of(gemm).map { "integer Conv kernel \($0.rawValue)" } ?? "float-held sums"))
                 say(String(format: "calibration    %d images  %.2f s", calibration.images, calibSeconds))
+                if profile { try printProfile("exact int\(bits)", x) { try integer.profile($0) } }
                 report.target = target.rawValue
                 report.bits = bits
                 report.quantizedImagesPerS = intRate
@@ -116,18 +117,19 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Per-step medians over the runs on one core, summed per op type and listed for the slowest layers.
-    func printProfile(_ executor: FloatExecutor, _ x: Tensor) throws {
-        _ = try executor.profile(x)
+    func printProfile(_ title: String, _ x: Tensor, _ profile: (Tensor) throws -> [(node: Node, seconds: Double)]) throws {
+        _ = try profile(x)
         var samples: [[Double]] = []
         var nodes: [Node] = []
         for _ in 0..<runs {
-            let p = try executor.profile(x)
+            let p = try profile(x)
             nodes = p.map(\.node)
             samples.append(p.map(\.seconds))
         }
         let medians = nodes.indices.map { i in samples.map { $0[i] }.sorted()[runs / 2] }
         let total = medians.reduce(0, +)
-        say(String(format: "profile, one core, batch %d: %.1f ms (%.1f images/s)", x.shape[0], total * 1000, Double(x.shape[0]) / total))
+        say(String(format: "%@ profile, one core, batch %d: %.1f ms (%.1f images/s)", title, x.shape[0], total * 1000,
+                     Double(x.shape[0]) / total))
         var byOp: [String: (Double, Int)] = [:]
         for (n, t) in zip(nodes, medians) {
             let key = n.op == .conv && n.int("group", default: 1) > 1 ? "Conv (grouped)" : n.op.rawValue

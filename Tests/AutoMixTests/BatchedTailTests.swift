@@ -94,9 +94,16 @@ import Testing
         #expect(alone.count == 8 && Set(alone.keys) == Set(together.keys))
         // the ratios are about 1e-8 here, so the classifier's sgemm, which sums 3 or 17 rows in different orders,
         // moves them by about 1e-4 relative; an image paired with another's reference would give about 1
+        // and the calibration batches' boundaries do not matter: rounds take images across them, in order
+        let split = try Sensitivity.layerwise(float: graph, quantized: model,
+                                              batches: [batches[0].images(0..<3), batches[0].images(3..<(2 * traced + 3))], subBatch: 16)
         for (layer, value) in alone {
             #expect(value > 0 && abs(together[layer]! - value) <= 1e-3 * value, "\(layer): \(value) alone, \(together[layer]!) together")
+            #expect(abs(split[layer]! - value) <= 1e-3 * value, "\(layer): \(value) alone, \(split[layer]!) from split batches")
         }
+        let rounds = Sensitivity.imageRounds([Self.images(3), Self.images(5), Self.images(4)], 5)
+        #expect(rounds.map { $0.shape[0] } == [5, 5, 2])
+        #expect(rounds[1].data == Array(Self.images(5).images(2..<5).data + Self.images(4).images(0..<2).data))
     }
 
     @Test("exact int8 and int16: a batch gives the codes of its images run one at a time")

@@ -45,7 +45,7 @@ public enum Sensitivity {
         let layerOf = Dictionary(layers.map { ($0.outputs[0], $0.name) }, uniquingKeysWith: { a, _ in a })
         let floatExecutor = try FloatExecutor(graph: graph, fuseActivations: false)
         let quantExecutor = try QuantExecutor(model: model)
-        let sums = LockedSums()
+        let sums = LockedSums(), fetches = FetchIndices()
         let workers = Parallelism.workers
         openblas_set_num_threads(1)
         for batch in batches {
@@ -59,11 +59,11 @@ public enum Sensitivity {
                     do {
                         var reference: [String: [[Float]]] = [:]
                         _ = try floatExecutor.runChunk(part) { name, t in
-                            if let layer = layerOf[name] { reference[layer] = sample(t, fetchIndices(elements: t.count / t.shape[0])) }
+                            if let layer = layerOf[name] { reference[layer] = sample(t, fetches.of(t.count / t.shape[0])) }
                         }
-                        _ = try quantExecutor.run(part) { layer, t in
+                        _ = try quantExecutor.run(part) { layer, t, scale in
                             guard let ref = reference[layer] else { return }
-                            let q = sample(t, fetchIndices(elements: t.count / t.shape[0]))
+                            let q = sample(t, fetches.of(t.count / t.shape[0])).map { $0.map { $0 * scale } }
                             sums.add(layer, zip(ref, q).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }, count: part.shape[0])
                         }
                     } catch { failure.set(error) }
@@ -79,11 +79,12 @@ public enum Sensitivity {
     /// ESP-PPQ's layerwise analysis: each Conv/Gemm quantized alone, the graph outputs compared with the float
     /// model's. Alone means as ESP-PPQ restores one op: its weights and bias; its input only when it reads the
     /// graph input (elsewhere the input's config belongs to the float producer); its output unless a following
-    /// Relu/Clip shares it. Each batch is traced image by image (`BatchSplit.chunkLimit` images; a 32-image batch
-    /// does not fit the caches), `subBatch` traces at a time (default 16); each layer then re-runs only what follows
-    /// it, layers spread over the cores: the steps before the executor's batched tail trace by trace, the tail on
-    /// the sub-batch at once (`FloatExecutor.rerun(_:from:replacement:)`). The measure is per image, so sub-batches
-    /// give the whole batch's values. `progress` counts layers × images.
+    /// Relu/Clip shares it. The images are traced `chunkLimit` at a time (a 32-image batch does not fit the caches),
+    /// `subBatch` traces per round (default 16) across the calibration batches, the traces spread over the cores;
+    /// each layer then re-runs only what follows it, the cores taking the next layer as they finish (first layers
+    /// first: they cost most): the steps before the executor's batched tail trace by trace, the tail on the round's
+    /// images at once (`FloatExecutor.rerun(_:from:replacement:)`). The measure is per image, so rounds give the
+    /// batches' values. `progress` counts layers × images.
     public static func layerwise(float graph: Graph, quantized model: QuantizedModel, batches: [Tensor], subBatch: Int = 16,
                                  progress: Progress? = nil) throws -> [String: Double] {
         let executor = try FloatExecutor(graph: graph)
@@ -92,40 +93,70 @@ public enum Sensitivity {
         let fakes = try layers.map { try FakeQuantLayer(layer: $0, graph: graph, model: model, consumers: consumers) }
         let sums = LockedSums()
         let workers = Parallelism.workers
-        let traced = executor.chunkLimit, perSubBatch = max(1, subBatch) * traced
+        let traced = executor.chunkLimit, perRound = max(1, subBatch) * traced
         var done = 0
         openblas_set_num_threads(1)
-        for batch in batches {
-            let images = batch.shape[0]
-            for first in stride(from: 0, to: images, by: perSubBatch) {
-                let count = min(perSubBatch, images - first)
-                let traces = try stride(from: first, to: first + count, by: traced).map {
-                    try executor.trace(batch.images($0..<min($0 + traced, first + count)))
-                }
-                let reference = traces.flatMap { $0.outputs.map { sample($0, nil) } }
-                let outputCount = traces[0].outputs.count
-                let failure = LockedSums.Failure()
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    for k in stride(from: w, to: fakes.count, by: workers) {
-                        do {
-                            let outputs = try executor.rerun(traces, from: fakes[k].name) { try fakes[k].evaluate($0, $1, opset: graph.opset) }
-                            var sum = 0.0
-                            for (o, q) in outputs.enumerated() {
-                                // the reference of output o, trace by trace, in image order
-                                let r = stride(from: o, to: reference.count, by: outputCount).flatMap { reference[$0] }
-                                sum += zip(r, sample(q, nil)).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }
-                            }
-                            sums.add(fakes[k].name, sum, count: count * outputs.count)
-                            progress?.advance(by: count)
-                        } catch { failure.set(error) }
-                    }
-                }
-                if let e = failure.error { throw e }
-                done += fakes.count * count
+        for round in imageRounds(batches, perRound) {
+            let count = round.shape[0]
+            let firsts = Array(stride(from: 0, to: count, by: traced))
+            let traces = try parallelMap(firsts.count, workers: workers) { t in
+                try executor.trace(round.images(firsts[t]..<min(firsts[t] + traced, count)))
             }
+            let reference = traces.flatMap { $0.outputs.map { sample($0, nil) } }
+            let outputCount = traces[0].outputs.count
+            _ = try parallelMap(fakes.count, workers: workers) { k in
+                let outputs = try executor.rerun(traces, from: fakes[k].name) { try fakes[k].evaluate($0, $1, opset: graph.opset) }
+                var sum = 0.0
+                for (o, q) in outputs.enumerated() {
+                    // the reference of output o, trace by trace, in image order
+                    let r = stride(from: o, to: reference.count, by: outputCount).flatMap { reference[$0] }
+                    sum += zip(r, sample(q, nil)).reduce(0) { $0 + noiseToSignal(real: $1.0, quantized: $1.1) }
+                }
+                sums.add(fakes[k].name, sum, count: count * outputs.count)
+                progress?.advance(by: count)
+            }
+            done += fakes.count * count
         }
         progress?.finish(done)
         return sums.means()
+    }
+
+    /// The batches' images regrouped `perRound` at a time (the last round may be shorter).
+    static func imageRounds(_ batches: [Tensor], _ perRound: Int) -> [Tensor] {
+        var rounds: [Tensor] = [], pending: [Tensor] = [], held = 0
+        for batch in batches {
+            var first = 0
+            while first < batch.shape[0] {
+                let take = min(perRound - held, batch.shape[0] - first)
+                pending.append(take == batch.shape[0] ? batch : batch.images(first..<first + take))
+                held += take
+                first += take
+                if held == perRound {
+                    rounds.append(pending.count == 1 ? pending[0] : Tensor(concatenatingImages: pending))
+                    pending = []
+                    held = 0
+                }
+            }
+        }
+        if !pending.isEmpty { rounds.append(pending.count == 1 ? pending[0] : Tensor(concatenatingImages: pending)) }
+        return rounds
+    }
+
+    /// `body(0..<count)` on `workers` threads, each taking the next index as it finishes (so indices start in
+    /// order); the results in index order, or the first error thrown.
+    static func parallelMap<T>(_ count: Int, workers: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+        let results = Box<[T?]>(Array(repeating: nil, count: count))
+        let next = LockedCounter(), failure = LockedSums.Failure(), lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: min(workers, count)) { _ in
+            while let i = next.take(below: count) {
+                do {
+                    let r = try body(i)
+                    lock.lock(); results.value[i] = r; lock.unlock()
+                } catch { failure.set(error) }
+            }
+        }
+        if let e = failure.error { throw e }
+        return results.value.map { $0! }
     }
 
     /// AMCT's isolated sensitivity: per batch `0.5 + 0.5·cos(y_float, y_quantized)` of each layer's own output on
@@ -243,6 +274,31 @@ final class LockedSums: @unchecked Sendable {
         private let lock = NSLock()
         private(set) var error: Error?
         func set(_ e: Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
+    }
+}
+
+/// `Sensitivity.fetchIndices` per element count, drawn once (every layer of every image asks).
+final class FetchIndices: @unchecked Sendable {
+    private let lock = NSLock()
+    private var drawn: [Int: [Int]] = [:]
+    func of(_ elements: Int) -> [Int] {
+        lock.lock(); defer { lock.unlock() }
+        if let d = drawn[elements] { return d }
+        let d = Sensitivity.fetchIndices(elements: elements)
+        drawn[elements] = d
+        return d
+    }
+}
+
+/// Hands out 0, 1, 2, … to the threads that ask.
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    func take(below end: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < end else { return nil }
+        next += 1
+        return next - 1
     }
 }
 

@@ -56,3 +56,6 @@ extension Graph {
         return s.dropFirst().reduce(1, *)
     }
 }
+
+/// Seconds spent in step `index`, reported by the executors' `runSteps` for `profile` (which sums a chunk's head pieces).
+typealias StepTimer = (_ index: Int, _ seconds: Double) -> Void

@@ -217,8 +217,11 @@ public final class FloatExecutor: BatchExecutor {
     }
 
     func runSteps(_ values: inout [Tensor?], from first: Int, to end: Int? = nil, release: Bool,
-                  observe: ((String, Tensor) -> Void)? = nil) throws {
-        for step in program.steps[first..<(end ?? program.steps.count)] {
+                  observe: ((String, Tensor) -> Void)? = nil, time: StepTimer? = nil) throws {
+        let range = first..<(end ?? program.steps.count)
+        for (index, step) in zip(range, program.steps[range]) {
+            let start = time == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            defer { time?(index, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
             let outs = try FloatOps.evaluate(step.node, inputs(of: step, values), opset: graph.opset, clamp: step.clamp,
                                              packed: step.packed, backend: gemm)
             if release { for s in step.releases { values[s] = nil } }
@@ -227,40 +230,34 @@ public final class FloatExecutor: BatchExecutor {
         }
     }
 
-    /// Time spent in each step when one batch runs on the calling thread (with single-threaded BLAS,
-    /// as each worker runs): what `automix bench --profile` prints.
+    /// Time spent in each step when one batch runs on the calling thread (with single-threaded BLAS, as each worker
+    /// runs), head and tail as a worker runs them: what `automix bench --profile` prints.
     public func profile(_ input: Tensor) throws -> [(node: Node, seconds: Double)] {
         openblas_set_num_threads(1)
-        var values = [Tensor?](repeating: nil, count: program.valueCount)
-        values[program.inputSlot] = input
-        var times: [(Node, Double)] = []
-        for i in program.steps.indices {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try runSteps(&values, from: i, to: i + 1, release: true)
-            times.append((program.steps[i].node, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
-        }
-        return times
+        var seconds = [Double](repeating: 0, count: program.steps.count)
+        _ = try runChunk(input, time: { seconds[$0] += $1 })
+        return zip(program.steps, seconds).map { ($0.node, $1) }
     }
 
     /// Runs one sub-batch on the calling thread: with a batched tail, the head `chunkLimit` images at a time and
     /// the tail on all of them. Observed runs stay whole: observers (calibration, the analyses) expect each value
     /// once per call, for all its images.
-    func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
+    func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil, time: StepTimer? = nil) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: program.valueCount)
         let images = input.shape.first ?? 1
         guard let tail, images > chunkLimit, observe == nil else {
             values[program.inputSlot] = input
-            try runSteps(&values, from: 0, release: true, observe: observe)
+            try runSteps(&values, from: 0, release: true, observe: observe, time: time)
             return program.outputSlots.map { values[$0]! }
         }
         let firsts = Array(stride(from: 0, to: images, by: chunkLimit))
         values = try tail.handOver(pieces: firsts.count, count: program.valueCount) { p in
             var head = [Tensor?](repeating: nil, count: program.valueCount)
             head[program.inputSlot] = input.images(firsts[p]..<min(firsts[p] + chunkLimit, images))
-            try runSteps(&head, from: 0, to: tail.start, release: true)
+            try runSteps(&head, from: 0, to: tail.start, release: true, time: time)
             return head
         }
-        try runSteps(&values, from: tail.start, release: true)
+        try runSteps(&values, from: tail.start, release: true, time: time)
         return program.outputSlots.map { values[$0]! }
     }
 }

@@ -228,9 +228,11 @@ public final class QuantExecutor: BatchExecutor {
         }
     }
 
-    /// Runs the whole batch as one piece and hands each Conv/Gemm's value of interest (real-valued; see
-    /// `Step.observesPreActivation`) to `observe` under the layer's name.
-    public func run(_ input: Tensor, observeLayers observe: @escaping (String, Tensor) -> Void) throws -> [Tensor] {
+    /// Runs the whole batch as one piece and hands each Conv/Gemm's value of interest (see
+    /// `Step.observesPreActivation`) to `observe` under the layer's name, with the factor that makes it real: the
+    /// output codes and their scale (an observer that samples a few values dequantizes only those), or the real
+    /// pre-activation sums and 1.
+    public func run(_ input: Tensor, observeLayers observe: @escaping LayerObserver) throws -> [Tensor] {
         var x = input
         if let q = inputFormat { x = Self.quantize(x, q, model.target.rounding) }
         let outs = try runChunk(x, observe: observe)
@@ -279,7 +281,10 @@ public final class QuantExecutor: BatchExecutor {
 
     /// Runs one sub-batch of codes on the calling thread: with a batched tail, the head `chunkLimit` images at a
     /// time and the tail on all of them (see `FloatExecutor.runChunk`).
-    func runChunk(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
+    /// A layer's name, its value (codes or real) and the scale that makes it real; see `run(_:observeLayers:)`.
+    public typealias LayerObserver = (_ layer: String, _ value: Tensor, _ scale: Float) -> Void
+
+    func runChunk(_ input: Tensor, observe: LayerObserver? = nil, time: StepTimer? = nil) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: slots.count)
         let images = input.shape.first ?? 1
         if let tail, images > chunkLimit, observe == nil {
@@ -287,20 +292,32 @@ public final class QuantExecutor: BatchExecutor {
             values = try tail.handOver(pieces: firsts.count, count: slots.count) { p in
                 var head = [Tensor?](repeating: nil, count: slots.count)
                 head[0] = input.images(firsts[p]..<min(firsts[p] + chunkLimit, images))
-                try runSteps(&head, 0..<tail.start, observe: nil)
+                try runSteps(&head, 0..<tail.start, observe: nil, time: time)
                 return head
             }
-            try runSteps(&values, tail.start..<steps.count, observe: nil)
+            try runSteps(&values, tail.start..<steps.count, observe: nil, time: time)
         } else {
             values[0] = input
-            try runSteps(&values, 0..<steps.count, observe: observe)
+            try runSteps(&values, 0..<steps.count, observe: observe, time: time)
         }
         return graph.outputs.map { values[slots[$0.name]!]! }
     }
 
-    func runSteps(_ values: inout [Tensor?], _ range: Range<Int>, observe: ((String, Tensor) -> Void)?) throws {
+    /// Time spent in each step when one batch runs on the calling thread, head and tail as a worker runs them:
+    /// what `automix bench --profile` prints for the integer executor.
+    public func profile(_ input: Tensor) throws -> [(node: Node, seconds: Double)] {
+        var x = input
+        if let q = inputFormat { x = Self.quantize(x, q, model.target.rounding) }
+        var seconds = [Double](repeating: 0, count: steps.count)
+        _ = try runChunk(x, time: { seconds[$0] += $1 })
+        return zip(steps, seconds).map { ($0.node, $1) }
+    }
+
+    func runSteps(_ values: inout [Tensor?], _ range: Range<Int>, observe: LayerObserver?, time: StepTimer? = nil) throws {
         let mode = model.target.rounding
-        for step in steps[range] {
+        for (index, step) in zip(range, steps[range]) {
+            let start = time == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            defer { time?(index, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
             let ins: [Tensor?] = step.inputs.map { slot in
                 switch slot {
                 case let .value(s): return values[s]
@@ -328,9 +345,9 @@ public final class QuantExecutor: BatchExecutor {
                 out = try l.run(x, outShape: shape, arithmetic: arithmetic)
                 if let observe {
                     if step.observesPreActivation {
-                        observe(step.node.name, try l.preActivation(x, outShape: shape))
+                        observe(step.node.name, try l.preActivation(x, outShape: shape), 1)
                     } else {
-                        observe(step.node.name, Self.dequantize(out, l.output))
+                        observe(step.node.name, out, Float(l.output.scale))
                     }
                 }
             case .forward:
