@@ -86,6 +86,89 @@ private struct Taps16: DepthwiseTaps {
     func clamped(_ a: __m512) -> __m512 { _mm512_min_ps(hi, _mm512_max_ps(lo, a)) }
 }
 
+/// `depthwiseConv2dExact` (int16 codes, sums in doubles) with AVX-512 taps: 8 doubles per vector, six row pointers,
+/// the same sums in the same order (bias, then the taps' fused multiply-adds in row-major tap order), so the same
+/// codes bit for bit. `scratch` holds `depthwiseScratchCount(w)` doubles.
+public func depthwiseConv2dExactAVX512(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
+                                       weights: UnsafePointer<Double>, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
+                                       _ mode: RoundingMode, _ clamp: Clamp, scratch: UnsafeMutablePointer<Double>,
+                                       _ dst: UnsafeMutablePointer<Float>) {
+    depthwise3x3(ExactTaps8.self, src, inChannels: inChannels, multiplier: multiplier, w, weights: weights, bias: bias, clamp,
+                 scales: scales, mode, scratch: scratch, dst)
+}
+
+/// One channel's exact taps, 8 outputs at a time: `clamp(round((bias + Σ k_t · p_t)·scale))` as float codes, the
+/// row pointers as `Taps16`'s. The saturation runs on floats, as the portable kernel's (monotone conversion, exact bounds).
+private struct ExactTaps8: DepthwiseTaps {
+    let r0, s0, r1, s1, r2, s2: UnsafePointer<Double>
+    let third: Int
+    let k0, k1, k2, k3, k4, k5, k6, k7, k8: __m512d
+    let bias, scale: __m512d
+    let lo, hi: __m256
+    let mode: RoundingMode
+
+    init(base: UnsafeMutablePointer<Double>, offsets o: [Int], kernel k: UnsafePointer<Double>, bias: Double, _ clamp: Clamp,
+         scale: Double?, _ mode: RoundingMode) {
+        let b = UnsafePointer(base)
+        (r0, s0, r1, s1, r2, s2) = (b + o[0], b + o[1], b + o[3], b + o[4], b + o[6], b + o[7])
+        third = o[2] - o[0]
+        (k0, k1, k2) = (_mm512_set1_pd(k[0]), _mm512_set1_pd(k[1]), _mm512_set1_pd(k[2]))
+        (k3, k4, k5) = (_mm512_set1_pd(k[3]), _mm512_set1_pd(k[4]), _mm512_set1_pd(k[5]))
+        (k6, k7, k8) = (_mm512_set1_pd(k[6]), _mm512_set1_pd(k[7]), _mm512_set1_pd(k[8]))
+        self.bias = _mm512_set1_pd(bias)
+        self.scale = _mm512_set1_pd(scale ?? 1)
+        lo = _mm256_set1_ps(clamp.lo)
+        hi = _mm256_set1_ps(clamp.hi)
+        self.mode = mode
+    }
+
+    @inline(__always)
+    func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        if mode == .halfEven {
+            runRows(from: start, count: count, into: out) { roundedToEven(_mm512_mul_pd($0, scale)) }
+        } else {
+            let half = _mm512_set1_pd(0.5)
+            runRows(from: start, count: count, into: out) { roundedDown(_mm512_add_pd(_mm512_mul_pd($0, scale), half)) }
+        }
+    }
+
+    /// Whole vectors with plain loads, then the last one loading and storing only its lanes.
+    @inline(__always)
+    func runRows(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>, _ codes: (__m512d) -> __m512d) {
+        var i = 0
+        while i + 8 <= count {
+            let a = codes(sums(start + i) { _mm512_loadu_pd(UnsafeRawPointer($0)) })
+            _mm256_storeu_ps(out + i, clamped(a))
+            i += 8
+        }
+        if i < count {
+            let mask = __mmask8(truncatingIfNeeded: (UInt32(1) << UInt32(count - i)) - 1)
+            let a = codes(sums(start + i) { _mm512_maskz_loadu_pd(mask, UnsafeRawPointer($0)) })
+            _mm256_mask_storeu_ps(out + i, mask, clamped(a))
+        }
+    }
+
+    /// bias + the nine taps at `j`, fused multiply-adds in tap order.
+    @inline(__always)
+    func sums(_ j: Int, _ load: (UnsafePointer<Double>) -> __m512d) -> __m512d {
+        var a = bias
+        a = _mm512_fmadd_pd(k0, load(r0 + j), a); a = _mm512_fmadd_pd(k1, load(s0 + j), a); a = _mm512_fmadd_pd(k2, load(r0 + third + j), a)
+        a = _mm512_fmadd_pd(k3, load(r1 + j), a); a = _mm512_fmadd_pd(k4, load(s1 + j), a); a = _mm512_fmadd_pd(k5, load(r1 + third + j), a)
+        a = _mm512_fmadd_pd(k6, load(r2 + j), a); a = _mm512_fmadd_pd(k7, load(s2 + j), a); a = _mm512_fmadd_pd(k8, load(r2 + third + j), a)
+        return a
+    }
+
+    /// The rounded doubles (integers) as floats, saturated.
+    @inline(__always)
+    func clamped(_ a: __m512d) -> __m256 { _mm256_min_ps(hi, _mm256_max_ps(lo, _mm512_cvtpd_ps(a))) }
+}
+
+@inline(__always) private func roundedToEven(_ v: __m512d) -> __m512d {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD8<Double>.self).rounded(.toNearestOrEven), to: __m512d.self)
+}
+@inline(__always) private func roundedDown(_ v: __m512d) -> __m512d {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD8<Double>.self).rounded(.down), to: __m512d.self)
+}
 @inline(__always) private func roundedToEven(_ v: __m512) -> __m512 {
     unsafeBitCast(unsafeBitCast(v, to: SIMD16<Float>.self).rounded(.toNearestOrEven), to: __m512.self)
 }

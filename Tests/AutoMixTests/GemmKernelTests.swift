@@ -78,6 +78,36 @@ struct GemmKernelTests {
             #expect(!own.contains { $0.isNaN })
         }
     }
+
+    /// The int16 kernel (sums in doubles) likewise: full-range int16 codes and weights, so sums reach 2^33; shifts
+    /// that land on ties and saturate both ways.
+    @Test("the AVX-512 exact int16 depthwise 3×3 kernel equals the portable one bit for bit",
+          arguments: [(7, 7, 1, 1), (16, 16, 1, 1), (33, 20, 1, 1), (112, 112, 2, 1), (15, 9, 2, 1), (14, 31, 2, 0), (2, 3, 2, 1)])
+    func exactDepthwise(size: (h: Int, w: Int, stride: Int, pad: Int)) {
+        let (h, w, s, pad) = size
+        let channels = 3, multiplier = 2
+        let outH = (h + 2 * pad - 3) / s + 1, outW = (w + 2 * pad - 3) / s + 1
+        let win = Window2D(inH: h, inW: w, outH: outH, outW: outW, kH: 3, kW: 3, strideH: s, strideW: s,
+                           padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1)
+        var rng = SplitMix64(seed: UInt64(h * 100 + w + s))
+        let x = (0..<(channels * h * w)).map { _ in Float(Int(rng.next() % 65536) - 32768) }
+        let k = (0..<(channels * multiplier * 9)).map { _ in Double(Int(rng.next() % 65536) - 32768) }
+        let bias = (0..<(channels * multiplier)).map { _ in Double(Int(rng.next() % 65536) - 32768) * 64 }
+        // shifts 1 (ties, saturation), 16 and 20 (the int16 range)
+        let scales = (0..<(channels * multiplier)).map { c in Double(sign: .plus, exponent: -[1, 16, 20][c % 3], significand: 1) }
+        var scratch = [Double](repeating: 0, count: depthwiseScratchCount(win))
+        for mode in [RoundingMode.halfEven, .halfUp] {
+            var portable = [Float](repeating: .nan, count: channels * multiplier * outH * outW), own = portable
+            let clamp = Clamp(lo: -32768, hi: 32767)
+            depthwiseConv2dExact(x, inChannels: channels, multiplier: multiplier, win, weights: k, bias: bias, scales: scales, mode, clamp,
+                                 scratch: &scratch, &portable)
+            depthwiseConv2dExactAVX512(x, inChannels: channels, multiplier: multiplier, win, weights: k, bias: bias, scales: scales,
+                                       mode, clamp, scratch: &scratch, &own)
+            #expect(own.map(\.bitPattern) == portable.map(\.bitPattern), "\(size) \(mode)")
+            #expect(!own.contains { $0.isNaN })
+            #expect(Set(own).count > 100 || own.count < 200, "codes spread over the range, not all saturated")
+        }
+    }
 }
 
 /// Each own kernel this CPU runs inside a real Conv: grouped, padded, strided, with a fused clip.

@@ -53,10 +53,15 @@ enum ConvOp {
                 let dst = op.baseAddress! + img * cout * outHW
                 if depthwise {
                     let codes = codes.map { CodeRounding(scales: scp.baseAddress!, mode: $0.mode) }
+                    var done = false
+                    #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
                     if ownDepthwise {
                         depthwise3x3AVX512(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
                                            bias: bp.baseAddress!, epilogueClamp, codes: codes, scratch: sp.baseAddress!, dst)
-                    } else {
+                        done = true
+                    }
+                    #endif
+                    if !done {
                         depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
                                         bias: bp.baseAddress!, epilogueClamp, codes: codes, scratch: sp.baseAddress!, dst)
                     }

@@ -1,4 +1,5 @@
 import Kernels
+import KernelsAVX512
 
 /// An integer Conv or Gemm as ESP-DL computes it (shared/specs/espdl-format-and-quantization.md §2.3):
 /// accumulate code products with the integer bias, shift by `e_out − e_in − e_w[n]` with the chip's rounding,
@@ -201,10 +202,13 @@ struct IntegerLinear: Sendable {
         var out = Tensor(uninitialized: outShape)
         x.data.withUnsafeBufferPointer { xp in weightsD.withUnsafeBufferPointer { wp in biasD.withUnsafeBufferPointer { bp in
         scales.withUnsafeBufferPointer { sp in scratch.withUnsafeMutableBufferPointer { scr in out.data.withUnsafeMutableBufferPointer { op in
+            var kernel = depthwiseConv2dExact
+            #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
+            if gemm == .avx512 && gemm.isAvailable { kernel = depthwiseConv2dExactAVX512 }
+            #endif
             for img in 0..<batch {
-                depthwiseConv2dExact(xp.baseAddress! + img * cin * inH * inW, inChannels: cin, multiplier: cout / cin, win,
-                                     weights: wp.baseAddress!, bias: bp.baseAddress!, scales: sp.baseAddress!, rounding, clamp,
-                                     scratch: scr.baseAddress!, op.baseAddress! + img * cout * outHW)
+                kernel(xp.baseAddress! + img * cin * inH * inW, cin, cout / cin, win, wp.baseAddress!, bp.baseAddress!,
+                       sp.baseAddress!, rounding, clamp, scr.baseAddress!, op.baseAddress! + img * cout * outHW)
             }
         }}}}}}
         return out
