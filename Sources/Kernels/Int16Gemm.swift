@@ -10,6 +10,14 @@
 public typealias IntegerSumTile = (_ words: Int, _ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>, _ ldb: Int,
                                    _ c: UnsafeMutablePointer<Int32>, _ ldc: Int) -> Void
 
+/// A tile that finishes a single chunk's sums itself, in registers: `rows` real rows (at most half the panel's) and
+/// `cols` columns of `clamp(round((256·Σx·wh + Σx·wl + bias)·scale))` written to `c` as float codes; `bias` and
+/// `scales` from the panel's first real row.
+public typealias Int16CodesTile = (_ words: Int, _ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>, _ ldb: Int,
+                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ rows: Int, _ cols: Int,
+                                   _ bias: UnsafePointer<Double>, _ scales: UnsafePointer<Double>, _ mode: RoundingMode,
+                                   _ lo: Float, _ hi: Float) -> Void
+
 /// Words (int16 pairs) per chunk: a pair of products `x·wh` or `x·wl` is at most `2·32768·128 = 2^23`, and 255 of
 /// them sum to at most 2,139,095,040 < 2^31 − 1. MobileNetV2's longest reduction (960) takes two chunks.
 public let int16ChunkWords = 255
@@ -38,9 +46,10 @@ public func int16GemmScratchBytes(_ shape: IntegerTileShape, k: Int, n: Int) -> 
 }
 
 /// `C[m×n]` (float codes) from split weights packed as above and the int16 float codes `B[k×n]`; `bias` and `scales`
-/// (`2^-shift`) per real row.
+/// (`2^-shift`) per real row. `codes`, when given, takes the tiles of single-chunk products (`k` up to
+/// `2·int16ChunkWords`), finishing them in registers.
 public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: IntegerSumTile, narrow: IntegerSumTile,
-                      packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      codes: (wide: Int16CodesTile, narrow: Int16CodesTile)? = nil, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                       bias: UnsafePointer<Double>, scales: UnsafePointer<Double>, _ mode: RoundingMode, lo: Double, hi: Double,
                       scratch: UnsafeMutableRawPointer) {
     let words = shape.lanes.words(k), half = shape.rows / 2
@@ -61,6 +70,13 @@ public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: Int
                 let useWide = width - j > shape.wide - shape.narrow
                 let span = useWide ? shape.wide : shape.narrow
                 let cols = min(span, width - j)
+                if words <= int16ChunkWords, let codes {
+                    let first = panel * half
+                    (useWide ? codes.wide : codes.narrow)(words, ap, packedB + j, padded, c + first * ldc + n0 + j, ldc, rows, cols,
+                                                          bias + first, scales + first, mode, Float(lo), Float(hi))
+                    j += span
+                    continue
+                }
                 totals.update(repeating: 0, count: half * span)
                 var w0 = 0
                 while w0 < words {

@@ -9,7 +9,8 @@ public let int16VNNIShape = IntegerTileShape(rows: 8, wide: 48, narrow: 16, lane
 public func int16GemmVNNI(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int,
                           c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
                           _ mode: RoundingMode, lo: Double, hi: Double, scratch: UnsafeMutableRawPointer) {
-    int16Gemm(m: m, n: n, k: k, shape: int16VNNIShape, wide: sumTile8x48, narrow: sumTile8x16, packedA: packedA, b: b, ldb: ldb,
+    int16Gemm(m: m, n: n, k: k, shape: int16VNNIShape, wide: sumTile8x48, narrow: sumTile8x16,
+              codes: (codesTile8x48, codesTile8x16), packedA: packedA, b: b, ldb: ldb,
               c: c, ldc: ldc, bias: bias, scales: scales, mode, lo: lo, hi: hi, scratch: scratch)
 }
 
@@ -19,9 +20,13 @@ public func int16GemmVNNI(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>,
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: __m512i.self)
 }
 
-/// 8 rows × 48 columns of raw int32 sums; 24 accumulators, 3 loads, 8 broadcasts and 24 `vpdpwssd` per word.
-@inline(never)
-private func sumTile8x48(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
+/// The 24 accumulators of an 8 × 48 tile: row `r`'s three column vectors at `3r…3r+2`.
+typealias Sums8x48 = (__m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i,
+                      __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i)
+
+/// 8 rows × 48 columns of raw int32 sums in registers; 3 loads, 8 broadcasts and 24 `vpdpwssd` per word.
+@inline(__always)
+private func sums8x48(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int) -> Sums8x48 {
     let z = _mm512_setzero_si512()
     var c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z
     var c40 = z, c41 = z, c42 = z, c50 = z, c51 = z, c52 = z, c60 = z, c61 = z, c62 = z, c70 = z, c71 = z, c72 = z
@@ -38,15 +43,118 @@ private func sumTile8x48(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<I
         w = splat(ap[7]); c70 = pairDot(c70, b0, w); c71 = pairDot(c71, b1, w); c72 = pairDot(c72, b2, w)
         ap += 8; bp += ldb
     }
+    return (c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72)
+}
+
+/// 8 rows × 48 columns of raw int32 sums, stored.
+@inline(never)
+private func sumTile8x48(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
+    let s = sums8x48(words: words, a: a, b: b, ldb: ldb)
     var o = c
-    store(o, c00); store(o + 16, c01); store(o + 32, c02); o += ldc
-    store(o, c10); store(o + 16, c11); store(o + 32, c12); o += ldc
-    store(o, c20); store(o + 16, c21); store(o + 32, c22); o += ldc
-    store(o, c30); store(o + 16, c31); store(o + 32, c32); o += ldc
-    store(o, c40); store(o + 16, c41); store(o + 32, c42); o += ldc
-    store(o, c50); store(o + 16, c51); store(o + 32, c52); o += ldc
-    store(o, c60); store(o + 16, c61); store(o + 32, c62); o += ldc
-    store(o, c70); store(o + 16, c71); store(o + 32, c72)
+    store(o, s.0); store(o + 16, s.1); store(o + 32, s.2); o += ldc
+    store(o, s.3); store(o + 16, s.4); store(o + 32, s.5); o += ldc
+    store(o, s.6); store(o + 16, s.7); store(o + 32, s.8); o += ldc
+    store(o, s.9); store(o + 16, s.10); store(o + 32, s.11); o += ldc
+    store(o, s.12); store(o + 16, s.13); store(o + 32, s.14); o += ldc
+    store(o, s.15); store(o + 16, s.16); store(o + 32, s.17); o += ldc
+    store(o, s.18); store(o + 16, s.19); store(o + 32, s.20); o += ldc
+    store(o, s.21); store(o + 16, s.22); store(o + 32, s.23)
+}
+
+/// One chunk's 8 × 48 sums (rows 0–3 `Σx·wh`, rows 4–7 `Σx·wl` of the same real rows) finished in registers into
+/// `rows` × `cols` codes (see `Int16CodesTile`).
+@inline(never)
+private func codesTile8x48(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                           ldc: Int, rows: Int, cols: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
+                           _ mode: RoundingMode, lo: Float, hi: Float) {
+    let s = sums8x48(words: words, a: a, b: b, ldb: ldb)
+    let finish = Int16Finish(mode, lo: lo, hi: hi)
+    withCodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 48) { out, ld in
+        finish.row(s.0, s.1, s.2, low: s.12, s.13, s.14, bias: bias[0], scale: scales[0], out)
+        if rows > 1 { finish.row(s.3, s.4, s.5, low: s.15, s.16, s.17, bias: bias[1], scale: scales[1], out + ld) }
+        if rows > 2 { finish.row(s.6, s.7, s.8, low: s.18, s.19, s.20, bias: bias[2], scale: scales[2], out + 2 * ld) }
+        if rows > 3 { finish.row(s.9, s.10, s.11, low: s.21, s.22, s.23, bias: bias[3], scale: scales[3], out + 3 * ld) }
+    }
+}
+
+/// 8 rows × 16 columns of one chunk's sums finished into codes, as `codesTile8x48`.
+@inline(never)
+private func codesTile8x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                           ldc: Int, rows: Int, cols: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
+                           _ mode: RoundingMode, lo: Float, hi: Float) {
+    let z = _mm512_setzero_si512()
+    var c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z
+    var ap = a, bp = b
+    for _ in 0..<words {
+        let b0 = load(bp)
+        c0 = pairDot(c0, b0, splat(ap[0])); c1 = pairDot(c1, b0, splat(ap[1])); c2 = pairDot(c2, b0, splat(ap[2]))
+        c3 = pairDot(c3, b0, splat(ap[3])); c4 = pairDot(c4, b0, splat(ap[4])); c5 = pairDot(c5, b0, splat(ap[5]))
+        c6 = pairDot(c6, b0, splat(ap[6])); c7 = pairDot(c7, b0, splat(ap[7]))
+        ap += 8; bp += ldb
+    }
+    let finish = Int16Finish(mode, lo: lo, hi: hi)
+    withCodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 16) { out, ld in
+        finish.vector(c0, low: c4, bias: bias[0], scale: scales[0], out)
+        if rows > 1 { finish.vector(c1, low: c5, bias: bias[1], scale: scales[1], out + ld) }
+        if rows > 2 { finish.vector(c2, low: c6, bias: bias[2], scale: scales[2], out + 2 * ld) }
+        if rows > 3 { finish.vector(c3, low: c7, bias: bias[3], scale: scales[3], out + 3 * ld) }
+    }
+}
+
+/// Writes straight to `c` when the tile is whole in columns, else to a local tile copied out after.
+@inline(__always)
+private func withCodesTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, span: Int,
+                           _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
+    if cols == span { return body(c, ldc) }
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * span) { tile in
+        body(tile.baseAddress!, span)
+        for r in 0..<rows { (c + r * ldc).update(from: tile.baseAddress! + r * span, count: cols) }
+    }
+}
+
+/// `clamp(round((256·high + low + bias)·scale))` as float codes, the epilogue of `int16Gemm` (whose `gather` and
+/// `finish` compute it through memory): every step before the rounding is an exact integer below 2^53.
+private struct Int16Finish {
+    let mode: RoundingMode
+    let lo, hi: __m256
+
+    init(_ mode: RoundingMode, lo: Float, hi: Float) {
+        self.mode = mode
+        self.lo = _mm256_set1_ps(lo)
+        self.hi = _mm256_set1_ps(hi)
+    }
+
+    @inline(__always)
+    func row(_ h0: __m512i, _ h1: __m512i, _ h2: __m512i, low l0: __m512i, _ l1: __m512i, _ l2: __m512i, bias: Double, scale: Double,
+             _ out: UnsafeMutablePointer<Float>) {
+        vector(h0, low: l0, bias: bias, scale: scale, out)
+        vector(h1, low: l1, bias: bias, scale: scale, out + 16)
+        vector(h2, low: l2, bias: bias, scale: scale, out + 32)
+    }
+
+    /// 16 columns: each half of the int32 lanes as 8 doubles.
+    @inline(__always)
+    func vector(_ h: __m512i, low l: __m512i, bias: Double, scale: Double, _ out: UnsafeMutablePointer<Float>) {
+        let b = _mm512_set1_pd(bias), s = _mm512_set1_pd(scale), c256 = _mm512_set1_pd(256)
+        let (hLow, hHigh) = doubles(h), (lLow, lHigh) = doubles(l)
+        _mm256_storeu_ps(out, codes(_mm512_mul_pd(_mm512_add_pd(_mm512_fmadd_pd(hLow, c256, lLow), b), s)))
+        _mm256_storeu_ps(out + 8, codes(_mm512_mul_pd(_mm512_add_pd(_mm512_fmadd_pd(hHigh, c256, lHigh), b), s)))
+    }
+
+    /// The low and high 8 int32 lanes as doubles (exact).
+    @inline(__always)
+    func doubles(_ v: __m512i) -> (__m512d, __m512d) {
+        let lanes = unsafeBitCast(v, to: SIMD16<Int32>.self)
+        return (_mm512_cvtepi32_pd(unsafeBitCast(lanes.lowHalf, to: __m256i.self)),
+                _mm512_cvtepi32_pd(unsafeBitCast(lanes.highHalf, to: __m256i.self)))
+    }
+
+    @inline(__always)
+    func codes(_ v: __m512d) -> __m256 {
+        var d = unsafeBitCast(v, to: SIMD8<Double>.self)
+        d = mode == .halfEven ? d.rounded(.toNearestOrEven) : (d + 0.5).rounded(.down)
+        return _mm256_min_ps(hi, _mm256_max_ps(lo, _mm512_cvtpd_ps(unsafeBitCast(d, to: __m512d.self))))
+    }
 }
 
 /// 8 rows × 16 columns of raw int32 sums.

@@ -46,6 +46,7 @@ struct GemmKernelTests {
         }
     }
 
+    #if arch(x86_64)   // the depthwise taps exist on x86 only
     /// The AVX-512 depthwise taps give the portable kernel's floats bit for bit (same sums, same order): planes
     /// narrower and wider than a vector, whole vectors and tails, stride 1 and 2 with even and odd sizes, both
     /// paddings of stride 2, a channel multiplier, a clamp, and integer codes with both roundings (ties included).
@@ -108,6 +109,7 @@ struct GemmKernelTests {
             #expect(Set(own).count > 100 || own.count < 200, "codes spread over the range, not all saturated")
         }
     }
+    #endif
 }
 
 /// Each own kernel this CPU runs inside a real Conv: grouped, padded, strided, with a fused clip.
