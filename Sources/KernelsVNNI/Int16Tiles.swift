@@ -77,11 +77,10 @@ private func codesTile8x48(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer
     }
 }
 
-/// 8 rows × 16 columns of one chunk's sums finished into codes, as `codesTile8x48`.
-@inline(never)
-private func codesTile8x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
-                           ldc: Int, rows: Int, cols: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
-                           _ mode: RoundingMode, lo: Float, hi: Float) {
+/// 8 rows × 16 columns of raw int32 sums in registers.
+@inline(__always)
+private func sums8x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int)
+    -> (__m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i, __m512i) {
     let z = _mm512_setzero_si512()
     var c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z
     var ap = a, bp = b
@@ -92,6 +91,15 @@ private func codesTile8x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer
         c6 = pairDot(c6, b0, splat(ap[6])); c7 = pairDot(c7, b0, splat(ap[7]))
         ap += 8; bp += ldb
     }
+    return (c0, c1, c2, c3, c4, c5, c6, c7)
+}
+
+/// 8 rows × 16 columns of one chunk's sums finished into codes, as `codesTile8x48`.
+@inline(never)
+private func codesTile8x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                           ldc: Int, rows: Int, cols: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
+                           _ mode: RoundingMode, lo: Float, hi: Float) {
+    let (c0, c1, c2, c3, c4, c5, c6, c7) = sums8x16(words: words, a: a, b: b, ldb: ldb)
     let finish = Int16Finish(mode, lo: lo, hi: hi)
     withCodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 16) { out, ld in
         finish.vector(c0, low: c4, bias: bias[0], scale: scales[0], out)
@@ -160,16 +168,7 @@ private struct Int16Finish {
 /// 8 rows × 16 columns of raw int32 sums.
 @inline(never)
 private func sumTile8x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
-    let z = _mm512_setzero_si512()
-    var c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z
-    var ap = a, bp = b
-    for _ in 0..<words {
-        let b0 = load(bp)
-        c0 = pairDot(c0, b0, splat(ap[0])); c1 = pairDot(c1, b0, splat(ap[1])); c2 = pairDot(c2, b0, splat(ap[2]))
-        c3 = pairDot(c3, b0, splat(ap[3])); c4 = pairDot(c4, b0, splat(ap[4])); c5 = pairDot(c5, b0, splat(ap[5]))
-        c6 = pairDot(c6, b0, splat(ap[6])); c7 = pairDot(c7, b0, splat(ap[7]))
-        ap += 8; bp += ldb
-    }
+    let (c0, c1, c2, c3, c4, c5, c6, c7) = sums8x16(words: words, a: a, b: b, ldb: ldb)
     store(c, c0); store(c + ldc, c1); store(c + 2 * ldc, c2); store(c + 3 * ldc, c3)
     store(c + 4 * ldc, c4); store(c + 5 * ldc, c5); store(c + 6 * ldc, c6); store(c + 7 * ldc, c7)
 }
