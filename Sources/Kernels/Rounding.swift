@@ -133,8 +133,24 @@ private func requantizeRow(_ acc: UnsafePointer<Float>, count: Int, bias: Float,
 /// or any factor the device computes in float.
 public func rescaleCodes(_ x: UnsafePointer<Float>, count: Int, scale: Double, _ mode: RoundingMode, lo: Float, hi: Float,
                          _ y: UnsafeMutablePointer<Float>) {
-    for i in 0..<count {
+    let s = SIMD8<Double>(repeating: scale), l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
+    var i = 0
+    while i + 8 <= count {
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        var d = SIMD8<Double>()
+        for t in 0..<8 { d[t] = Double(v[t]) }
+        d *= s
+        d = mode == .halfEven ? d.rounded(.toNearestOrEven) : (d + 0.5).rounded(.down)
+        var f = SIMD8<Float>()
+        for t in 0..<8 { f[t] = Float(d[t]) }
+        f.replace(with: l, where: f .< l)   // a NaN input stays NaN, as min/max below leave it
+        f.replace(with: h, where: f .> h)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: f, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
         y[i] = min(max(Float(mode.round(Double(x[i]) * scale)), lo), hi)
+        i += 1
     }
 }
 
@@ -157,4 +173,54 @@ public func dgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int, tr
     }
     cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+}
+
+/// Same-shape integer Add/Sub with rescaling in one pass: `clamp(round(Double(x·sx ± y·sy)·inverse))`, the
+/// products and the sum in float as `IntegerElementwise.binary`'s separate passes compute them (no fused
+/// multiply-add), so the same codes.
+public func addRescaled(_ x: UnsafePointer<Float>, scale sx: Float, _ y: UnsafePointer<Float>, scale sy: Float, subtract: Bool,
+                        count: Int, inverse: Double, _ mode: RoundingMode, lo: Float, hi: Float, _ out: UnsafeMutablePointer<Float>) {
+    let sign: Float = subtract ? -1 : 1   // x·sx − y·sy == x·sx + (−(y·sy)) exactly
+    let vx = SIMD8<Float>(repeating: sx), vy = SIMD8<Float>(repeating: sy), vs = SIMD8<Float>(repeating: sign)
+    let inv = SIMD8<Double>(repeating: inverse), l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
+    var i = 0
+    while i + 8 <= count {
+        let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * vx
+        let b = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) * vy * vs
+        let r = a + b
+        var d = SIMD8<Double>()
+        for t in 0..<8 { d[t] = Double(r[t]) }
+        d *= inv
+        d = mode == .halfEven ? d.rounded(.toNearestOrEven) : (d + 0.5).rounded(.down)
+        var f = SIMD8<Float>()
+        for t in 0..<8 { f[t] = Float(d[t]) }
+        f.replace(with: l, where: f .< l)
+        f.replace(with: h, where: f .> h)
+        UnsafeMutableRawPointer(out + i).storeBytes(of: f, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        let r = x[i] * sx + y[i] * sy * sign
+        out[i] = min(max(Float(mode.round(Double(r) * inverse)), lo), hi)
+        i += 1
+    }
+}
+
+/// The sum of `count` integer codes, exact: in float vectors when every partial sum is an integer below 2^24
+/// (`count · largest` below 2^24), else in Int64.
+public func sumCodes(_ x: UnsafePointer<Float>, count: Int, largest: Float) -> Int64 {
+    guard Float(count) * largest < 16_777_216 else {
+        var sum: Int64 = 0
+        for i in 0..<count { sum += Int64(x[i]) }
+        return sum
+    }
+    var acc = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        acc += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var sum = Int64(acc.sum())
+    while i < count { sum += Int64(x[i]); i += 1 }
+    return sum
 }

@@ -140,7 +140,7 @@ struct BenchCommand: ParsableCommand {
             say(String(format: "  %-16@ %3d nodes  %7.1f ms  %5.1f %%", op, c, t * 1000, 100 * t / total))
         }
         say("  slowest layers:")
-        for i in medians.indices.sorted(by: { medians[$0] > medians[$1] }).prefix(12) {
+        for i in medians.indices.sorted(by: { medians[$0] > medians[$1] }).prefix(ProcessInfo.processInfo.environment["AUTOMIX_PROFILE_ROWS"].flatMap { Int($0) } ?? 12) {
             say(String(format: "  %-40@ %-8@ %7.2f ms", nodes[i].name, nodes[i].op.rawValue, medians[i] * 1000))
         }
     }

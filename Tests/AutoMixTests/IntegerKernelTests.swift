@@ -135,3 +135,45 @@ import Kernels
         return out
     }
 }
+
+/// The one-pass integer elementwise kernels against their definitions written out here.
+@Suite struct IntegerElementwiseTests {
+    @Test("a rescaled Add/Sub in one pass gives the codes of the separate float passes (ties, saturation, odd lengths)",
+          arguments: [RoundingMode.halfEven, .halfUp], [false, true])
+    func addRescaledMatchesPasses(_ mode: RoundingMode, _ subtract: Bool) {
+        var rng = SplitMix64(seed: subtract ? 7 : 3)
+        for count in [1, 7, 8, 29, 200] {
+            let x = (0..<count).map { i in i % 11 == 0 ? Float(127) : Float(Int(rng.next() % 256) - 128) }
+            let y = (0..<count).map { i in i % 13 == 0 ? Float(-128) : Float(Int(rng.next() % 256) - 128) }
+            let (sx, sy, inverse) = (Float(1.0 / 16), Float(1.0 / 64), 16.0)   // quarters: ties, and sums past ±128
+            var got = [Float](repeating: .nan, count: count)
+            addRescaled(x, scale: sx, y, scale: sy, subtract: subtract, count: count, inverse: inverse, mode, lo: -128, hi: 127, &got)
+            let expected = zip(x, y).map { a, b -> Float in
+                let r = subtract ? a * sx - b * sy : a * sx + b * sy
+                return min(max(Float(mode.round(Double(r) * inverse)), -128), 127)
+            }
+            #expect(got == expected, "count \(count)")
+            #expect(expected.contains(127) && expected.contains(-128) || count < 29, "saturation reached")
+        }
+    }
+
+    @Test("requantized codes (vector and scalar tail) equal clamp(round(x·scale)) at ties and past the range",
+          arguments: [RoundingMode.halfEven, .halfUp])
+    func rescaleCodesMatchesDefinition(_ mode: RoundingMode) {
+        let x = (0..<203).map { Float($0 - 101) / 2 }   // halves: ties at scale 1
+        for scale in [1.0, 0.5, 4.0] {
+            var got = [Float](repeating: .nan, count: x.count)
+            rescaleCodes(x, count: x.count, scale: scale, mode, lo: -128, hi: 127, &got)
+            #expect(got == x.map { min(max(Float(mode.round(Double($0) * scale)), -128), 127) }, "scale \(scale)")
+        }
+    }
+
+    @Test("sums of codes are exact in float vectors below 2^24 and in Int64 above")
+    func sumCodesExact() {
+        var rng = SplitMix64(seed: 11)
+        for (count, largest) in [(49, Float(128)), (3, 128), (600, 32768), (100_000, 32768)] {
+            let x = (0..<count).map { _ in Float(Int(rng.next() % UInt64(2 * largest)) - Int(largest)) }
+            #expect(sumCodes(x, count: count, largest: largest) == x.reduce(Int64(0)) { $0 + Int64($1) }, "\(count)")
+        }
+    }
+}

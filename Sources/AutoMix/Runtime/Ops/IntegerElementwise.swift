@@ -7,6 +7,14 @@ enum IntegerElementwise {
     static func binary(_ op: BinaryFunction, _ x: Tensor, _ a: QuantFormat, _ y: Tensor, _ b: QuantFormat,
                        output o: QuantFormat, outShape: [Int], _ mode: RoundingMode) -> Tensor {
         let sx = Float(a.scale), sy = Float(b.scale)
+        if (op == .add || op == .sub) && x.shape == outShape && y.shape == outShape {
+            var out = Tensor(uninitialized: outShape)
+            x.data.withUnsafeBufferPointer { xp in y.data.withUnsafeBufferPointer { yp in out.data.withUnsafeMutableBufferPointer { op2 in
+                addRescaled(xp.baseAddress!, scale: sx, yp.baseAddress!, scale: sy, subtract: op == .sub, count: op2.count,
+                            inverse: 1 / o.scale, mode, lo: Float(o.qmin), hi: Float(o.qmax), op2.baseAddress!)
+            }}}
+            return out
+        }
         let real = ElementwiseOps.binary(op, Tensor(shape: x.shape, data: x.data.map { $0 * sx }),
                                          Tensor(shape: y.shape, data: y.data.map { $0 * sy }), outShape: outShape)
         let inv = 1 / o.scale, lo = Float(o.qmin), hi = Float(o.qmax)
@@ -22,8 +30,7 @@ enum IntegerElementwise {
         var out = [Float](repeating: 0, count: planes)
         x.data.withUnsafeBufferPointer { xp in
             for p in 0..<planes {
-                var sum: Int64 = 0
-                for i in 0..<area { sum += Int64(xp[p * area + i]) }
+                let sum = sumCodes(xp.baseAddress! + p * area, count: area, largest: Float(max(-a.qmin, a.qmax)))
                 out[p] = min(max(mode.round(Float(sum) * factor), lo), hi)
             }
         }
