@@ -363,12 +363,7 @@ private struct ExactTaps3x3: DepthwiseTaps {
             a.addProduct(v0, load(t.p0 + j)); a.addProduct(v1, load(t.p1 + j)); a.addProduct(v2, load(t.p2 + j))
             a.addProduct(v3, load(t.p3 + j)); a.addProduct(v4, load(t.p4 + j)); a.addProduct(v5, load(t.p5 + j))
             a.addProduct(v6, load(t.p6 + j)); a.addProduct(v7, load(t.p7 + j)); a.addProduct(v8, load(t.p8 + j))
-            a = mode == .halfEven ? (a * s).rounded(.toNearestOrEven) : (a * s + 0.5).rounded(.down)
-            var f = SIMD8<Float>()
-            for t in 0..<8 { f[t] = Float(a[t]) }
-            f.replace(with: lo, where: f .< lo)
-            f.replace(with: hi, where: f .> hi)
-            UnsafeMutableRawPointer(out + i).storeBytes(of: f, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: roundedCodes(a * s, mode, lo: lo, hi: hi), as: SIMD8<Float>.self)
             i += 8
         }
         while i < count {

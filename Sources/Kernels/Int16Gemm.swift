@@ -123,13 +123,8 @@ private func finish(_ total: UnsafePointer<Double>, count: Int, bias: Double, sc
     let b = D(repeating: bias), s = D(repeating: scale), l = F(repeating: lo), h = F(repeating: hi)
     var j = 0
     while j + 8 <= count {
-        var v = (UnsafeRawPointer(total + j).loadUnaligned(as: D.self) + b) * s
-        v = mode == .halfEven ? v.rounded(.toNearestOrEven) : (v + 0.5).rounded(.down)
-        var f = F()
-        for t in 0..<8 { f[t] = Float(v[t]) }
-        f.replace(with: l, where: f .< l)
-        f.replace(with: h, where: f .> h)
-        UnsafeMutableRawPointer(out + j).storeBytes(of: f, as: F.self)
+        let v = (UnsafeRawPointer(total + j).loadUnaligned(as: D.self) + b) * s
+        UnsafeMutableRawPointer(out + j).storeBytes(of: roundedCodes(v, mode, lo: l, hi: h), as: F.self)
         j += 8
     }
     while j < count {

@@ -14,6 +14,19 @@ public enum RoundingMode: Sendable, Equatable {
     }
 }
 
+/// Eight real values as float codes: rounded the chip's way, converted, saturated to `[lo, hi]` on the floats (the
+/// conversion is monotone and the bounds are exact floats; the mask operations of `SIMD8<Double>` leave vector
+/// registers). The epilogue of every exact double path.
+@inline(__always)
+func roundedCodes(_ v: SIMD8<Double>, _ mode: RoundingMode, lo: SIMD8<Float>, hi: SIMD8<Float>) -> SIMD8<Float> {
+    let d = mode == .halfEven ? v.rounded(.toNearestOrEven) : (v + 0.5).rounded(.down)
+    var f = SIMD8<Float>()
+    for t in 0..<8 { f[t] = Float(d[t]) }
+    f.replace(with: lo, where: f .< lo)
+    f.replace(with: hi, where: f .> hi)
+    return f
+}
+
 /// ESP-DL's `shift_and_round` (dl_tool.cpp), in integers: `acc · 2^-shift` rounded the chip's way; a negative
 /// shift is a left shift. The reference the vectorised epilogue is tested against.
 @inline(__always)
@@ -139,13 +152,8 @@ public func rescaleCodes(_ x: UnsafePointer<Float>, count: Int, scale: Double, _
         let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
         var d = SIMD8<Double>()
         for t in 0..<8 { d[t] = Double(v[t]) }
-        d *= s
-        d = mode == .halfEven ? d.rounded(.toNearestOrEven) : (d + 0.5).rounded(.down)
-        var f = SIMD8<Float>()
-        for t in 0..<8 { f[t] = Float(d[t]) }
-        f.replace(with: l, where: f .< l)   // a NaN input stays NaN, as min/max below leave it
-        f.replace(with: h, where: f .> h)
-        UnsafeMutableRawPointer(y + i).storeBytes(of: f, as: SIMD8<Float>.self)
+        // a NaN input stays NaN, as min/max below leave it
+        UnsafeMutableRawPointer(y + i).storeBytes(of: roundedCodes(d * s, mode, lo: l, hi: h), as: SIMD8<Float>.self)
         i += 8
     }
     while i < count {
@@ -190,13 +198,7 @@ public func addRescaled(_ x: UnsafePointer<Float>, scale sx: Float, _ y: UnsafeP
         let r = a + b
         var d = SIMD8<Double>()
         for t in 0..<8 { d[t] = Double(r[t]) }
-        d *= inv
-        d = mode == .halfEven ? d.rounded(.toNearestOrEven) : (d + 0.5).rounded(.down)
-        var f = SIMD8<Float>()
-        for t in 0..<8 { f[t] = Float(d[t]) }
-        f.replace(with: l, where: f .< l)
-        f.replace(with: h, where: f .> h)
-        UnsafeMutableRawPointer(out + i).storeBytes(of: f, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + i).storeBytes(of: roundedCodes(d * inv, mode, lo: l, hi: h), as: SIMD8<Float>.self)
         i += 8
     }
     while i < count {
