@@ -18,6 +18,18 @@ public typealias Int16CodesTile = (_ words: Int, _ a: UnsafePointer<Int32>, _ b:
                                    _ bias: UnsafePointer<Double>, _ scales: UnsafePointer<Double>, _ mode: RoundingMode,
                                    _ lo: Float, _ hi: Float) -> Void
 
+/// Runs a codes tile's stores straight into `c` when the tile is whole in columns, else into a local tile
+/// (`rows` ≤ 4 of `span` ≤ 48 columns) copied out after.
+@inlinable @inline(__always)
+public func withInt16CodesTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, span: Int,
+                               _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
+    if cols == span { return body(c, ldc) }
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * span) { tile in
+        body(tile.baseAddress!, span)
+        for r in 0..<rows { (c + r * ldc).update(from: tile.baseAddress! + r * span, count: cols) }
+    }
+}
+
 /// Words (int16 pairs) per chunk: a pair of products `x·wh` or `x·wl` is at most `2·32768·128 = 2^23`, and 255 of
 /// them sum to at most 2,139,095,040 < 2^31 − 1. MobileNetV2's longest reduction (960) takes two chunks.
 public let int16ChunkWords = 255

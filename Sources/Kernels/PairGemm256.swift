@@ -86,7 +86,8 @@ public let int16Gemm256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, la
 public func int16Gemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
                          _ mode: RoundingMode, lo: Double, hi: Double, scratch: UnsafeMutableRawPointer) {
-    int16Gemm(m: m, n: n, k: k, shape: int16Gemm256Shape, wide: pairSums6x16, narrow: pairSums6x8, packedA: packedA, b: b,
+    int16Gemm(m: m, n: n, k: k, shape: int16Gemm256Shape, wide: pairSums6x16, narrow: pairSums6x8,
+              codes: (pairCodes6x16, pairCodes6x8), packedA: packedA, b: b,
               ldb: ldb, c: c, ldc: ldc, bias: bias, scales: scales, mode, lo: lo, hi: hi, scratch: scratch)
 }
 
@@ -94,9 +95,10 @@ public func int16Gemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, 
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: __m256i.self)
 }
 
-/// 6 rows × 16 columns of raw int32 sums.
-@inline(never)
-private func pairSums6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
+/// 6 rows × 16 columns of raw int32 sums in registers: row `r`'s two column vectors at `2r`, `2r+1`.
+@inline(__always)
+private func sums6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int)
+    -> (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i) {
     let z = _mm256_setzero_si256()
     var c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z
     var ap = a, bp = b
@@ -110,18 +112,13 @@ private func pairSums6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<
         w = splat(ap[5]); c50 = dot(c50, b0, w); c51 = dot(c51, b1, w)
         ap += 6; bp += ldb
     }
-    var o = c
-    storeSums(o, c00); storeSums(o + 8, c01); o += ldc
-    storeSums(o, c10); storeSums(o + 8, c11); o += ldc
-    storeSums(o, c20); storeSums(o + 8, c21); o += ldc
-    storeSums(o, c30); storeSums(o + 8, c31); o += ldc
-    storeSums(o, c40); storeSums(o + 8, c41); o += ldc
-    storeSums(o, c50); storeSums(o + 8, c51)
+    return (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
 }
 
-/// 6 rows × 8 columns of raw int32 sums.
-@inline(never)
-private func pairSums6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
+/// 6 rows × 8 columns of raw int32 sums in registers.
+@inline(__always)
+private func sums6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int)
+    -> (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i) {
     let z = _mm256_setzero_si256()
     var c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z
     var ap = a, bp = b
@@ -131,7 +128,77 @@ private func pairSums6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<I
         c3 = dot(c3, b0, splat(ap[3])); c4 = dot(c4, b0, splat(ap[4])); c5 = dot(c5, b0, splat(ap[5]))
         ap += 6; bp += ldb
     }
-    storeSums(c, c0); storeSums(c + ldc, c1); storeSums(c + 2 * ldc, c2)
-    storeSums(c + 3 * ldc, c3); storeSums(c + 4 * ldc, c4); storeSums(c + 5 * ldc, c5)
+    return (c0, c1, c2, c3, c4, c5)
+}
+
+/// 6 rows × 16 columns of raw int32 sums, stored.
+@inline(never)
+private func pairSums6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
+    let s = sums6x16(words: words, a: a, b: b, ldb: ldb)
+    var o = c
+    storeSums(o, s.0); storeSums(o + 8, s.1); o += ldc
+    storeSums(o, s.2); storeSums(o + 8, s.3); o += ldc
+    storeSums(o, s.4); storeSums(o + 8, s.5); o += ldc
+    storeSums(o, s.6); storeSums(o + 8, s.7); o += ldc
+    storeSums(o, s.8); storeSums(o + 8, s.9); o += ldc
+    storeSums(o, s.10); storeSums(o + 8, s.11)
+}
+
+/// 6 rows × 8 columns of raw int32 sums, stored.
+@inline(never)
+private func pairSums6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
+    let s = sums6x8(words: words, a: a, b: b, ldb: ldb)
+    storeSums(c, s.0); storeSums(c + ldc, s.1); storeSums(c + 2 * ldc, s.2)
+    storeSums(c + 3 * ldc, s.3); storeSums(c + 4 * ldc, s.4); storeSums(c + 5 * ldc, s.5)
+}
+
+/// One chunk's 6 × 16 sums (rows 0–2 `Σx·wh`, rows 3–5 `Σx·wl` of the same real rows) finished in registers into
+/// `rows` × `cols` codes (see `Int16CodesTile`).
+@inline(never)
+private func pairCodes6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                           ldc: Int, rows: Int, cols: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
+                           _ mode: RoundingMode, lo: Float, hi: Float) {
+    let s = sums6x16(words: words, a: a, b: b, ldb: ldb)
+    let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
+    withInt16CodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 16) { out, ld in
+        storeCodes(int16Codes(s.0, s.6, bias: bias[0], scale: scales[0], mode, lo: l, hi: h), out)
+        storeCodes(int16Codes(s.1, s.7, bias: bias[0], scale: scales[0], mode, lo: l, hi: h), out + 8)
+        if rows > 1 {
+            storeCodes(int16Codes(s.2, s.8, bias: bias[1], scale: scales[1], mode, lo: l, hi: h), out + ld)
+            storeCodes(int16Codes(s.3, s.9, bias: bias[1], scale: scales[1], mode, lo: l, hi: h), out + ld + 8)
+        }
+        if rows > 2 {
+            storeCodes(int16Codes(s.4, s.10, bias: bias[2], scale: scales[2], mode, lo: l, hi: h), out + 2 * ld)
+            storeCodes(int16Codes(s.5, s.11, bias: bias[2], scale: scales[2], mode, lo: l, hi: h), out + 2 * ld + 8)
+        }
+    }
+}
+
+/// 6 rows × 8 columns of one chunk's sums finished into codes, as `pairCodes6x16`.
+@inline(never)
+private func pairCodes6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                          ldc: Int, rows: Int, cols: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
+                          _ mode: RoundingMode, lo: Float, hi: Float) {
+    let s = sums6x8(words: words, a: a, b: b, ldb: ldb)
+    let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
+    withInt16CodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 8) { out, ld in
+        storeCodes(int16Codes(s.0, s.3, bias: bias[0], scale: scales[0], mode, lo: l, hi: h), out)
+        if rows > 1 { storeCodes(int16Codes(s.1, s.4, bias: bias[1], scale: scales[1], mode, lo: l, hi: h), out + ld) }
+        if rows > 2 { storeCodes(int16Codes(s.2, s.5, bias: bias[2], scale: scales[2], mode, lo: l, hi: h), out + 2 * ld) }
+    }
+}
+
+/// `clamp(round((256·high + low + bias)·scale))` for 8 columns, as `int16Gemm`'s gather and finish compute it.
+@inline(__always)
+private func int16Codes(_ high: __m256i, _ low: __m256i, bias: Double, scale: Double, _ mode: RoundingMode,
+                        lo: SIMD8<Float>, hi: SIMD8<Float>) -> SIMD8<Float> {
+    let h = unsafeBitCast(high, to: I8.self), l = unsafeBitCast(low, to: I8.self)
+    var hd = SIMD8<Double>(), ld = SIMD8<Double>()
+    for t in 0..<8 { hd[t] = Double(h[t]); ld[t] = Double(l[t]) }
+    return roundedCodes((256 * hd + ld + SIMD8(repeating: bias)) * SIMD8(repeating: scale), mode, lo: lo, hi: hi)
+}
+
+@inline(__always) private func storeCodes(_ v: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(out).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 #endif

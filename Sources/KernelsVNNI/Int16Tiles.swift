@@ -69,7 +69,7 @@ private func codesTile8x48(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer
                            _ mode: RoundingMode, lo: Float, hi: Float) {
     let s = sums8x48(words: words, a: a, b: b, ldb: ldb)
     let finish = Int16Finish(mode, lo: lo, hi: hi)
-    withCodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 48) { out, ld in
+    withInt16CodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 48) { out, ld in
         finish.row(s.0, s.1, s.2, low: s.12, s.13, s.14, bias: bias[0], scale: scales[0], out)
         if rows > 1 { finish.row(s.3, s.4, s.5, low: s.15, s.16, s.17, bias: bias[1], scale: scales[1], out + ld) }
         if rows > 2 { finish.row(s.6, s.7, s.8, low: s.18, s.19, s.20, bias: bias[2], scale: scales[2], out + 2 * ld) }
@@ -101,22 +101,11 @@ private func codesTile8x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer
                            _ mode: RoundingMode, lo: Float, hi: Float) {
     let (c0, c1, c2, c3, c4, c5, c6, c7) = sums8x16(words: words, a: a, b: b, ldb: ldb)
     let finish = Int16Finish(mode, lo: lo, hi: hi)
-    withCodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 16) { out, ld in
+    withInt16CodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 16) { out, ld in
         finish.vector(c0, low: c4, bias: bias[0], scale: scales[0], out)
         if rows > 1 { finish.vector(c1, low: c5, bias: bias[1], scale: scales[1], out + ld) }
         if rows > 2 { finish.vector(c2, low: c6, bias: bias[2], scale: scales[2], out + 2 * ld) }
         if rows > 3 { finish.vector(c3, low: c7, bias: bias[3], scale: scales[3], out + 3 * ld) }
-    }
-}
-
-/// Writes straight to `c` when the tile is whole in columns, else to a local tile copied out after.
-@inline(__always)
-private func withCodesTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, span: Int,
-                           _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
-    if cols == span { return body(c, ldc) }
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * span) { tile in
-        body(tile.baseAddress!, span)
-        for r in 0..<rows { (c + r * ldc).update(from: tile.baseAddress! + r * span, count: cols) }
     }
 }
 
