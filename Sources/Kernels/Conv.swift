@@ -260,24 +260,28 @@ public protocol DepthwiseTaps {
     func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>)
 }
 
-/// The nine tap pointers and weights of one 3×3 channel, and their sum at one position in tap order (the scalar
-/// tail of both vector loops, which sum in the same order).
+/// The taps of one 3×3 channel as six row pointers (row `ky`'s taps read `r_ky + j`, `s_ky + j` and
+/// `r_ky + third + j`: two columns on in the padded plane, one in a stride-2 quarter), so a loop keeps them in
+/// registers (nine tap pointers spilled to the stack), and the nine weights; `sum` is one position in tap order
+/// (the scalar tail of both vector loops, which sum in the same order).
 private struct NineTaps<Scalar: FloatingPoint> {
-    let p0, p1, p2, p3, p4, p5, p6, p7, p8: UnsafePointer<Scalar>
+    let r0, s0, r1, s1, r2, s2: UnsafePointer<Scalar>
+    let third: Int
     let k0, k1, k2, k3, k4, k5, k6, k7, k8: Scalar
 
     init(base: UnsafeMutablePointer<Scalar>, offsets o: [Int], kernel k: UnsafePointer<Scalar>) {
         let b = UnsafePointer(base)
-        (p0, p1, p2, p3, p4, p5, p6, p7, p8) = (b + o[0], b + o[1], b + o[2], b + o[3], b + o[4], b + o[5], b + o[6], b + o[7], b + o[8])
+        (r0, s0, r1, s1, r2, s2) = (b + o[0], b + o[1], b + o[3], b + o[4], b + o[6], b + o[7])
+        third = o[2] - o[0]
         (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
     }
 
     @inline(__always)
     func sum(at j: Int, from start: Scalar) -> Scalar {
         var a = start
-        a.addProduct(k0, p0[j]); a.addProduct(k1, p1[j]); a.addProduct(k2, p2[j])
-        a.addProduct(k3, p3[j]); a.addProduct(k4, p4[j]); a.addProduct(k5, p5[j])
-        a.addProduct(k6, p6[j]); a.addProduct(k7, p7[j]); a.addProduct(k8, p8[j])
+        a.addProduct(k0, r0[j]); a.addProduct(k1, s0[j]); a.addProduct(k2, r0[third + j])
+        a.addProduct(k3, r1[j]); a.addProduct(k4, s1[j]); a.addProduct(k5, r1[third + j])
+        a.addProduct(k6, r2[j]); a.addProduct(k7, s2[j]); a.addProduct(k8, r2[third + j])
         return a
     }
 }
@@ -311,9 +315,10 @@ private struct Taps3x3: DepthwiseTaps {
             let j = start + i
             // fused multiply-adds in tap order, as the scalar loop below, so results do not depend on the vector width
             var a = vb
-            a.addProduct(v0, load8(t.p0 + j)); a.addProduct(v1, load8(t.p1 + j)); a.addProduct(v2, load8(t.p2 + j))
-            a.addProduct(v3, load8(t.p3 + j)); a.addProduct(v4, load8(t.p4 + j)); a.addProduct(v5, load8(t.p5 + j))
-            a.addProduct(v6, load8(t.p6 + j)); a.addProduct(v7, load8(t.p7 + j)); a.addProduct(v8, load8(t.p8 + j))
+            let k = t.third + j
+            a.addProduct(v0, load8(t.r0 + j)); a.addProduct(v1, load8(t.s0 + j)); a.addProduct(v2, load8(t.r0 + k))
+            a.addProduct(v3, load8(t.r1 + j)); a.addProduct(v4, load8(t.s1 + j)); a.addProduct(v5, load8(t.r1 + k))
+            a.addProduct(v6, load8(t.r2 + j)); a.addProduct(v7, load8(t.s2 + j)); a.addProduct(v8, load8(t.r2 + k))
             if let scale { a = mode == .halfEven ? (a * scale).rounded(.toNearestOrEven) : (a * scale + 0.5).rounded(.down) }
             a.replace(with: lo, where: a .< lo)   // a blend; pointwiseMin/Max are slow out-of-line calls
             a.replace(with: hi, where: a .> hi)
@@ -360,9 +365,10 @@ private struct ExactTaps3x3: DepthwiseTaps {
         while i + 8 <= count {
             let j = start + i
             var a = vb
-            a.addProduct(v0, load(t.p0 + j)); a.addProduct(v1, load(t.p1 + j)); a.addProduct(v2, load(t.p2 + j))
-            a.addProduct(v3, load(t.p3 + j)); a.addProduct(v4, load(t.p4 + j)); a.addProduct(v5, load(t.p5 + j))
-            a.addProduct(v6, load(t.p6 + j)); a.addProduct(v7, load(t.p7 + j)); a.addProduct(v8, load(t.p8 + j))
+            let k = t.third + j
+            a.addProduct(v0, load(t.r0 + j)); a.addProduct(v1, load(t.s0 + j)); a.addProduct(v2, load(t.r0 + k))
+            a.addProduct(v3, load(t.r1 + j)); a.addProduct(v4, load(t.s1 + j)); a.addProduct(v5, load(t.r1 + k))
+            a.addProduct(v6, load(t.r2 + j)); a.addProduct(v7, load(t.s2 + j)); a.addProduct(v8, load(t.r2 + k))
             UnsafeMutableRawPointer(out + i).storeBytes(of: roundedCodes(a * s, mode, lo: lo, hi: hi), as: SIMD8<Float>.self)
             i += 8
         }
