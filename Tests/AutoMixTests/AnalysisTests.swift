@@ -33,4 +33,26 @@ import Testing
             /2/Gemm: |                      | 0.014%
             """))
     }
+
+    @Test("cosine sensitivity: every quantized layer scored in (0.5, 1], int16 at least as close to its float layer as int8")
+    func cosineOrdersWidths() throws {
+        let graph = try BatchedTailTests.graph()
+        var scores: [Int: [String: Double]] = [:]
+        for bits in [8, 16] {
+            let config = QuantizationConfig(target: .esp32p4, bits: bits)
+            let batches = [BatchedTailTests.images(3), BatchedTailTests.images(2)]
+            let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config)),
+                                                  batches: batches)
+            let model = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+            scores[bits] = try Sensitivity.cosine(float: graph, quantized: model, config: config, batches: batches)
+        }
+        let int8 = try #require(scores[8]), int16 = try #require(scores[16])
+        #expect(Set(int8.keys) == ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "fc"] && Set(int16.keys) == Set(int8.keys))
+        for (layer, v) in int8 {
+            #expect(v > 0.5 && v <= 1 && int16[layer]! <= 1, "\(layer): \(v)")
+            #expect(int16[layer]! >= v, "\(layer): int16 \(int16[layer]!) against int8 \(v)")
+            // int8 loses visibly (1 − score ≈ quantization noise power), int16 about 2^16 times less
+            #expect(1 - int16[layer]! < (1 - v) / 16 || 1 - v < 1e-9, "\(layer)")
+        }
+    }
 }
