@@ -166,12 +166,16 @@ public enum Sensitivity {
         let inputsGraph = try Quantizer.weightQuantizedGraph(graph, config: config)
         let executor = try FloatExecutor(graph: inputsGraph, fuseActivations: false)
         let layers = Quantizer.layers(of: graph).filter { model.precisions[$0.name]?.bits != nil }
-        var kernels: [String: (IntegerLinear, QuantFormat)] = [:]
+        var kernels: [String: (IntegerLinear, QuantFormat, PackedConvWeights?)] = [:]
         for layer in layers {
             guard let deployed = model.graph.nodes.first(where: { $0.name == layer.name }),
                   case let .linear(l)? = try? QuantExecutor.kernel(for: deployed, model),
                   let input = model.formats[deployed.inputs[0]] else { continue }
-            kernels[layer.name] = (l, input)
+            // the float reference on the executors' own packed kernel (OpenBLAS otherwise)
+            let packed = layer.op == .conv ? graph.constant(layer.inputs[1]).map {
+                PackedConvWeights(conv: $0.floatTensor, group: layer.int("group", default: 1), backend: .preferred)
+            } ?? nil : nil
+            kernels[layer.name] = (l, input, packed)
         }
         let readers = Dictionary(grouping: layers, by: { $0.inputs[0] })
         let sums = LockedSums()
@@ -186,10 +190,10 @@ public enum Sensitivity {
             DispatchQueue.concurrentPerform(iterations: workers) { w in
                 for i in stride(from: w, to: work.count, by: workers) {
                     let (layer, x) = work[i]
-                    guard let (kernel, format) = kernels[layer.name] else { continue }
+                    guard let (kernel, format, packed) = kernels[layer.name] else { continue }
                     do {
                         let inputs: [Tensor?] = layer.inputs.map { graph.constant($0)?.floatTensor } .enumerated().map { $0.offset == 0 ? x : $0.element }
-                        let reference = try FloatOps.evaluate(layer, inputs, opset: graph.opset)[0]
+                        let reference = try FloatOps.evaluate(layer, inputs, opset: graph.opset, packed: packed)[0]
                         let q = QuantExecutor.quantize(x, format, model.target.rounding)
                         let quantized = try kernel.preActivation(q, outShape: reference.shape)
                         sums.add(layer.name, cosineScore(reference.data, quantized.data), count: 1)
@@ -203,9 +207,25 @@ public enum Sensitivity {
         return sums.means()
     }
 
+    /// `0.5 + 0.5·cos(a, b)`, the sums in doubles, eight lanes at a time.
     static func cosineScore(_ a: [Float], _ b: [Float]) -> Double {
-        var dot = 0.0, na = 0.0, nb = 0.0
-        for (x, y) in zip(a, b) { dot += Double(x) * Double(y); na += Double(x) * Double(x); nb += Double(y) * Double(y) }
+        typealias D = SIMD8<Double>
+        var vd = D(), va = D(), vb = D()
+        let n = min(a.count, b.count), whole = n / 8 * 8
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+            var i = 0
+            while i < whole {
+                var x = D(), y = D()
+                for t in 0..<8 { x[t] = Double(ap[i + t]); y[t] = Double(bp[i + t]) }
+                vd.addProduct(x, y); va.addProduct(x, x); vb.addProduct(y, y)
+                i += 8
+            }
+        }}
+        var dot = vd.sum(), na = va.sum(), nb = vb.sum()
+        for i in whole..<n {
+            let (x, y) = (Double(a[i]), Double(b[i]))
+            dot += x * y; na += x * x; nb += y * y
+        }
         if na == 0 { return 1 }
         if nb == 0 { return 0 }
         return 0.5 + 0.5 * dot / (na.squareRoot() * nb.squareRoot())
