@@ -104,6 +104,9 @@ import Testing
         let rounds = Sensitivity.imageRounds([Self.images(3), Self.images(5), Self.images(4)], 5)
         #expect(rounds.map { $0.shape[0] } == [5, 5, 2])
         #expect(rounds[1].data == Array(Self.images(5).images(2..<5).data + Self.images(4).images(0..<2).data))
+        // images of another size never share a round
+        let small = Tensor(shape: [2, 3, 8, 8], data: [Float](repeating: 1, count: 2 * 3 * 64))
+        #expect(Sensitivity.imageRounds([Self.images(3), small, Self.images(1)], 5).map(\.shape) == [[3, 3, 96, 96], [2, 3, 8, 8], [1, 3, 96, 96]])
     }
 
     @Test("exact int8 and int16: a batch gives the codes of its images run one at a time")

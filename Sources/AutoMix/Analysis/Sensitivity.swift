@@ -121,10 +121,16 @@ public enum Sensitivity {
         return sums.means()
     }
 
-    /// The batches' images regrouped `perRound` at a time (the last round may be shorter).
+    /// The batches' images regrouped `perRound` at a time (a round may be shorter: the last, and one before a batch
+    /// whose images have another shape, which starts a new round).
     static func imageRounds(_ batches: [Tensor], _ perRound: Int) -> [Tensor] {
         var rounds: [Tensor] = [], pending: [Tensor] = [], held = 0
         for batch in batches {
+            if let last = pending.last, last.shape.dropFirst() != batch.shape.dropFirst() {
+                rounds.append(pending.count == 1 ? pending[0] : Tensor(concatenatingImages: pending))
+                pending = []
+                held = 0
+            }
             var first = 0
             while first < batch.shape[0] {
                 let take = min(perRound - held, batch.shape[0] - first)
