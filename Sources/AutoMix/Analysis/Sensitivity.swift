@@ -125,26 +125,24 @@ public enum Sensitivity {
     /// whose images have another shape, which starts a new round).
     static func imageRounds(_ batches: [Tensor], _ perRound: Int) -> [Tensor] {
         var rounds: [Tensor] = [], pending: [Tensor] = [], held = 0
+        func closeRound() {
+            guard !pending.isEmpty else { return }
+            rounds.append(pending.count == 1 ? pending[0] : Tensor(concatenatingImages: pending))
+            pending = []
+            held = 0
+        }
         for batch in batches {
-            if let last = pending.last, last.shape.dropFirst() != batch.shape.dropFirst() {
-                rounds.append(pending.count == 1 ? pending[0] : Tensor(concatenatingImages: pending))
-                pending = []
-                held = 0
-            }
+            if let last = pending.last, last.shape.dropFirst() != batch.shape.dropFirst() { closeRound() }
             var first = 0
             while first < batch.shape[0] {
                 let take = min(perRound - held, batch.shape[0] - first)
                 pending.append(take == batch.shape[0] ? batch : batch.images(first..<first + take))
                 held += take
                 first += take
-                if held == perRound {
-                    rounds.append(pending.count == 1 ? pending[0] : Tensor(concatenatingImages: pending))
-                    pending = []
-                    held = 0
-                }
+                if held == perRound { closeRound() }
             }
         }
-        if !pending.isEmpty { rounds.append(pending.count == 1 ? pending[0] : Tensor(concatenatingImages: pending)) }
+        closeRound()
         return rounds
     }
 
