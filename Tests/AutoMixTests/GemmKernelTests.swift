@@ -47,17 +47,26 @@ struct GemmKernelTests {
     }
 
     #if arch(x86_64)   // the depthwise taps exist on x86 only
+    /// Planes (h, w, stride, pad) narrower and wider than a vector, whole vectors and tails, stride 1 and 2 with even
+    /// and odd sizes, both paddings of stride 2.
+    static let depthwisePlanes: [(h: Int, w: Int, stride: Int, pad: Int)] =
+        [(7, 7, 1, 1), (16, 16, 1, 1), (33, 20, 1, 1), (112, 112, 2, 1), (15, 9, 2, 1), (14, 31, 2, 0), (2, 3, 2, 1)]
+
+    static func window(_ size: (h: Int, w: Int, stride: Int, pad: Int)) -> Window2D {
+        let (h, w, s, pad) = size
+        return Window2D(inH: h, inW: w, outH: (h + 2 * pad - 3) / s + 1, outW: (w + 2 * pad - 3) / s + 1, kH: 3, kW: 3,
+                        strideH: s, strideW: s, padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1)
+    }
+
     /// The AVX-512 depthwise taps give the portable kernel's floats bit for bit (same sums, same order): planes
     /// narrower and wider than a vector, whole vectors and tails, stride 1 and 2 with even and odd sizes, both
     /// paddings of stride 2, a channel multiplier, a clamp, and integer codes with both roundings (ties included).
     @Test("the AVX-512 depthwise 3×3 kernel equals the portable one bit for bit",
-          arguments: [(7, 7, 1, 1), (16, 16, 1, 1), (33, 20, 1, 1), (112, 112, 2, 1), (15, 9, 2, 1), (14, 31, 2, 0), (2, 3, 2, 1)])
+          arguments: depthwisePlanes)
     func depthwise(size: (h: Int, w: Int, stride: Int, pad: Int)) {
-        let (h, w, s, pad) = size
+        let (h, w, s, _) = size
         let channels = 3, multiplier = 2
-        let outH = (h + 2 * pad - 3) / s + 1, outW = (w + 2 * pad - 3) / s + 1
-        let win = Window2D(inH: h, inW: w, outH: outH, outW: outW, kH: 3, kW: 3, strideH: s, strideW: s,
-                           padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1)
+        let win = Self.window(size), (outH, outW) = (win.outH, win.outW)
         var rng = SplitMix64(seed: UInt64(h * 100 + w + s))
         // codes times weights in eighths: exact sums whose scaled values land on ties
         let x = (0..<(channels * h * w)).map { _ in Float(Int(rng.next() % 255) - 128) }
@@ -83,13 +92,11 @@ struct GemmKernelTests {
     /// The int16 kernel (sums in doubles) likewise: full-range int16 codes and weights, so sums reach 2^33; shifts
     /// that land on ties and saturate both ways.
     @Test("the AVX-512 exact int16 depthwise 3×3 kernel equals the portable one bit for bit",
-          arguments: [(7, 7, 1, 1), (16, 16, 1, 1), (33, 20, 1, 1), (112, 112, 2, 1), (15, 9, 2, 1), (14, 31, 2, 0), (2, 3, 2, 1)])
+          arguments: depthwisePlanes)
     func exactDepthwise(size: (h: Int, w: Int, stride: Int, pad: Int)) {
-        let (h, w, s, pad) = size
+        let (h, w, s, _) = size
         let channels = 3, multiplier = 2
-        let outH = (h + 2 * pad - 3) / s + 1, outW = (w + 2 * pad - 3) / s + 1
-        let win = Window2D(inH: h, inW: w, outH: outH, outW: outW, kH: 3, kW: 3, strideH: s, strideW: s,
-                           padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1)
+        let win = Self.window(size), (outH, outW) = (win.outH, win.outW)
         var rng = SplitMix64(seed: UInt64(h * 100 + w + s))
         let x = (0..<(channels * h * w)).map { _ in Float(Int(rng.next() % 65536) - 32768) }
         let k = (0..<(channels * multiplier * 9)).map { _ in Double(Int(rng.next() % 65536) - 32768) }

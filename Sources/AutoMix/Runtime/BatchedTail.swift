@@ -49,6 +49,14 @@ struct BatchedTail: Sendable {
     }
 }
 
+extension BatchedTail {
+    /// `handOver` for a batch of `images` whose head runs `chunk` images at a time: `head(range)` runs those images.
+    func handOver(images: Int, chunk: Int, count: Int, _ head: (Range<Int>) throws -> [Tensor?]) rethrows -> [Tensor?] {
+        let firsts = Array(stride(from: 0, to: images, by: chunk))
+        return try handOver(pieces: firsts.count, count: count) { p in try head(firsts[p]..<min(firsts[p] + chunk, images)) }
+    }
+}
+
 extension Graph {
     /// Floats per image of a value (its inferred shape past the batch), nil when unknown.
     func perImageCount(_ name: String) -> Int? {

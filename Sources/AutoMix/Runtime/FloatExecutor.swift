@@ -250,10 +250,9 @@ public final class FloatExecutor: BatchExecutor {
             try runSteps(&values, from: 0, release: true, observe: observe, time: time)
             return program.outputSlots.map { values[$0]! }
         }
-        let firsts = Array(stride(from: 0, to: images, by: chunkLimit))
-        values = try tail.handOver(pieces: firsts.count, count: program.valueCount) { p in
+        values = try tail.handOver(images: images, chunk: chunkLimit, count: program.valueCount) { range in
             var head = [Tensor?](repeating: nil, count: program.valueCount)
-            head[program.inputSlot] = input.images(firsts[p]..<min(firsts[p] + chunkLimit, images))
+            head[program.inputSlot] = input.images(range)
             try runSteps(&head, from: 0, to: tail.start, release: true, time: time)
             return head
         }

@@ -20,6 +20,9 @@ public enum GemmBackend: String, Sendable, CaseIterable {
         return CPUFeatures.hasAVX512 ? .avx512 : CPUFeatures.hasAVX2 ? .avx2 : .openBLAS
     }()
 
+    /// Whether KernelsAVX512's other kernels (the depthwise taps) run with this backend: chosen and runnable here.
+    var bringsAVX512Depthwise: Bool { self == .avx512 && isAvailable }
+
     /// Whether this machine can run the backend (each own kernel faults on a CPU without its instructions).
     public var isAvailable: Bool {
         switch self {

@@ -279,19 +279,18 @@ public final class QuantExecutor: BatchExecutor {
         return Tensor(shape: x.shape, data: x.data.map { $0 * s })
     }
 
-    /// Runs one sub-batch of codes on the calling thread: with a batched tail, the head `chunkLimit` images at a
-    /// time and the tail on all of them (see `FloatExecutor.runChunk`).
     /// A layer's name, its value (codes or real) and the scale that makes it real; see `run(_:observeLayers:)`.
     public typealias LayerObserver = (_ layer: String, _ value: Tensor, _ scale: Float) -> Void
 
+    /// Runs one sub-batch of codes on the calling thread: with a batched tail, the head `chunkLimit` images at a
+    /// time and the tail on all of them (see `FloatExecutor.runChunk`).
     func runChunk(_ input: Tensor, observe: LayerObserver? = nil, time: StepTimer? = nil) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: slots.count)
         let images = input.shape.first ?? 1
         if let tail, images > chunkLimit, observe == nil {
-            let firsts = Array(stride(from: 0, to: images, by: chunkLimit))
-            values = try tail.handOver(pieces: firsts.count, count: slots.count) { p in
+            values = try tail.handOver(images: images, chunk: chunkLimit, count: slots.count) { range in
                 var head = [Tensor?](repeating: nil, count: slots.count)
-                head[0] = input.images(firsts[p]..<min(firsts[p] + chunkLimit, images))
+                head[0] = input.images(range)
                 try runSteps(&head, 0..<tail.start, observe: nil, time: time)
                 return head
             }

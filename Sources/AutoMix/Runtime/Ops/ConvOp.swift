@@ -37,7 +37,10 @@ enum ConvOp {
         if direct, group == 1, let packed, perImage == nil, FoldedImages.applies(batch: batch, plane: outHW) {
             return foldedImages(x, packed, bias: accumulateOnly ? nil : bias, accumulateOnly ? .none : clamp, outShape: outShape)
         }
-        let ownDepthwise = depthwise && backend == .avx512 && backend.isAvailable && depthwise3x3Applies(win)
+        var depthwiseKernel = depthwiseConv2d
+        #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
+        if backend.bringsAVX512Depthwise && depthwise3x3Applies(win) { depthwiseKernel = depthwise3x3AVX512 }
+        #endif
         var scratch = [Float](repeating: 0, count: depthwise ? depthwiseScratchCount(win)
                                 : (direct ? 0 : k * outHW) + (packed?.scratchCount ?? 0))
         let b = accumulateOnly ? [Float](repeating: 0, count: cout) : bias?.data ?? [Float](repeating: 0, count: cout)
@@ -52,19 +55,8 @@ enum ConvOp {
                 let src = xp.baseAddress! + img * cin * inH * inW
                 let dst = op.baseAddress! + img * cout * outHW
                 if depthwise {
-                    let codes = codes.map { CodeRounding(scales: scp.baseAddress!, mode: $0.mode) }
-                    var done = false
-                    #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
-                    if ownDepthwise {
-                        depthwise3x3AVX512(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
-                                           bias: bp.baseAddress!, epilogueClamp, codes: codes, scratch: sp.baseAddress!, dst)
-                        done = true
-                    }
-                    #endif
-                    if !done {
-                        depthwiseConv2d(src, inChannels: cin, multiplier: coutPerGroup, win, weights: wp.baseAddress!,
-                                        bias: bp.baseAddress!, epilogueClamp, codes: codes, scratch: sp.baseAddress!, dst)
-                    }
+                    depthwiseKernel(src, cin, coutPerGroup, win, wp.baseAddress!, bp.baseAddress!, epilogueClamp,
+                                    codes.map { CodeRounding(scales: scp.baseAddress!, mode: $0.mode) }, sp.baseAddress!, dst)
                     perImage?(dst)
                     continue
                 }

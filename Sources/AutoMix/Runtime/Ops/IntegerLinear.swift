@@ -204,7 +204,7 @@ struct IntegerLinear: Sendable {
         scales.withUnsafeBufferPointer { sp in scratch.withUnsafeMutableBufferPointer { scr in out.data.withUnsafeMutableBufferPointer { op in
             var kernel = depthwiseConv2dExact
             #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
-            if gemm == .avx512 && gemm.isAvailable { kernel = depthwiseConv2dExactAVX512 }
+            if gemm.bringsAVX512Depthwise { kernel = depthwiseConv2dExactAVX512 }
             #endif
             for img in 0..<batch {
                 kernel(xp.baseAddress! + img * cin * inH * inW, cin, cout / cin, win, wp.baseAddress!, bp.baseAddress!,
