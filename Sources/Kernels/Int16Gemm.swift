@@ -61,7 +61,8 @@ public func int16GemmScratchBytes(_ shape: IntegerTileShape, k: Int, n: Int) -> 
 /// (`2^-shift`) per real row. `codes`, when given, takes the tiles of single-chunk products (`k` up to
 /// `2·int16ChunkWords`), finishing them in registers.
 public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: IntegerSumTile, narrow: IntegerSumTile,
-                      codes: (wide: Int16CodesTile, narrow: Int16CodesTile)? = nil, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      codes: (wide: Int16CodesTile, narrow: Int16CodesTile)? = nil,
+                      packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                       bias: UnsafePointer<Double>, scales: UnsafePointer<Double>, _ mode: RoundingMode, lo: Double, hi: Double,
                       scratch: UnsafeMutableRawPointer) {
     let words = shape.lanes.words(k), half = shape.rows / 2

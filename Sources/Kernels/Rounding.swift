@@ -16,9 +16,10 @@ public enum RoundingMode: Sendable, Equatable {
 
 /// Eight real values as float codes: rounded the chip's way, converted, saturated to `[lo, hi]` on the floats (the
 /// conversion is monotone and the bounds are exact floats; the mask operations of `SIMD8<Double>` leave vector
-/// registers). The epilogue of every exact double path.
-@inline(__always)
-func roundedCodes(_ v: SIMD8<Double>, _ mode: RoundingMode, lo: SIMD8<Float>, hi: SIMD8<Float>) -> SIMD8<Float> {
+/// registers). The epilogue of every exact double path, the AVX-512 and VNNI kernels' included (inlinable, so each
+/// module compiles it with its own instructions).
+@inlinable @inline(__always)
+public func roundedCodes(_ v: SIMD8<Double>, _ mode: RoundingMode, lo: SIMD8<Float>, hi: SIMD8<Float>) -> SIMD8<Float> {
     let d = mode == .halfEven ? v.rounded(.toNearestOrEven) : (v + 0.5).rounded(.down)
     var f = SIMD8<Float>()
     for t in 0..<8 { f[t] = Float(d[t]) }

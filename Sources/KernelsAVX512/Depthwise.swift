@@ -104,7 +104,7 @@ private struct ExactTaps8: DepthwiseTaps {
     let third: Int
     let k0, k1, k2, k3, k4, k5, k6, k7, k8: __m512d
     let bias, scale: __m512d
-    let lo, hi: __m256
+    let lo, hi: SIMD8<Float>
     let mode: RoundingMode
 
     init(base: UnsafeMutablePointer<Double>, offsets o: [Int], kernel k: UnsafePointer<Double>, bias: Double, _ clamp: Clamp,
@@ -117,34 +117,22 @@ private struct ExactTaps8: DepthwiseTaps {
         (k6, k7, k8) = (_mm512_set1_pd(k[6]), _mm512_set1_pd(k[7]), _mm512_set1_pd(k[8]))
         self.bias = _mm512_set1_pd(bias)
         self.scale = _mm512_set1_pd(scale ?? 1)
-        lo = _mm256_set1_ps(clamp.lo)
-        hi = _mm256_set1_ps(clamp.hi)
+        lo = SIMD8(repeating: clamp.lo)
+        hi = SIMD8(repeating: clamp.hi)
         self.mode = mode
-    }
-
-    @inline(__always)
-    func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
-        if mode == .halfEven {
-            runRows(from: start, count: count, into: out) { roundedToEven(_mm512_mul_pd($0, scale)) }
-        } else {
-            let half = _mm512_set1_pd(0.5)
-            runRows(from: start, count: count, into: out) { roundedDown(_mm512_add_pd(_mm512_mul_pd($0, scale), half)) }
-        }
     }
 
     /// Whole vectors with plain loads, then the last one loading and storing only its lanes.
     @inline(__always)
-    func runRows(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>, _ codes: (__m512d) -> __m512d) {
+    func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
         var i = 0
         while i + 8 <= count {
-            let a = codes(sums(start + i) { _mm512_loadu_pd(UnsafeRawPointer($0)) })
-            _mm256_storeu_ps(out + i, clamped(a))
+            _mm256_storeu_ps(out + i, codes(sums(start + i) { _mm512_loadu_pd(UnsafeRawPointer($0)) }))
             i += 8
         }
         if i < count {
             let mask = __mmask8(truncatingIfNeeded: (UInt32(1) << UInt32(count - i)) - 1)
-            let a = codes(sums(start + i) { _mm512_maskz_loadu_pd(mask, UnsafeRawPointer($0)) })
-            _mm256_mask_storeu_ps(out + i, mask, clamped(a))
+            _mm256_mask_storeu_ps(out + i, mask, codes(sums(start + i) { _mm512_maskz_loadu_pd(mask, UnsafeRawPointer($0)) }))
         }
     }
 
@@ -158,17 +146,13 @@ private struct ExactTaps8: DepthwiseTaps {
         return a
     }
 
-    /// The rounded doubles (integers) as floats, saturated.
+    /// The sums scaled, rounded the chip's way, as saturated float codes (`roundedCodes`, the portable kernel's epilogue).
     @inline(__always)
-    func clamped(_ a: __m512d) -> __m256 { _mm256_min_ps(hi, _mm256_max_ps(lo, _mm512_cvtpd_ps(a))) }
+    func codes(_ a: __m512d) -> __m256 {
+        unsafeBitCast(roundedCodes(unsafeBitCast(_mm512_mul_pd(a, scale), to: SIMD8<Double>.self), mode, lo: lo, hi: hi), to: __m256.self)
+    }
 }
 
-@inline(__always) private func roundedToEven(_ v: __m512d) -> __m512d {
-    unsafeBitCast(unsafeBitCast(v, to: SIMD8<Double>.self).rounded(.toNearestOrEven), to: __m512d.self)
-}
-@inline(__always) private func roundedDown(_ v: __m512d) -> __m512d {
-    unsafeBitCast(unsafeBitCast(v, to: SIMD8<Double>.self).rounded(.down), to: __m512d.self)
-}
 @inline(__always) private func roundedToEven(_ v: __m512) -> __m512 {
     unsafeBitCast(unsafeBitCast(v, to: SIMD16<Float>.self).rounded(.toNearestOrEven), to: __m512.self)
 }

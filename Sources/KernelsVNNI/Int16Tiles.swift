@@ -113,12 +113,12 @@ private func codesTile8x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer
 /// `finish` compute it through memory): every step before the rounding is an exact integer below 2^53.
 private struct Int16Finish {
     let mode: RoundingMode
-    let lo, hi: __m256
+    let lo, hi: SIMD8<Float>
 
     init(_ mode: RoundingMode, lo: Float, hi: Float) {
         self.mode = mode
-        self.lo = _mm256_set1_ps(lo)
-        self.hi = _mm256_set1_ps(hi)
+        self.lo = SIMD8(repeating: lo)
+        self.hi = SIMD8(repeating: hi)
     }
 
     @inline(__always)
@@ -148,9 +148,7 @@ private struct Int16Finish {
 
     @inline(__always)
     func codes(_ v: __m512d) -> __m256 {
-        var d = unsafeBitCast(v, to: SIMD8<Double>.self)
-        d = mode == .halfEven ? d.rounded(.toNearestOrEven) : (d + 0.5).rounded(.down)
-        return _mm256_min_ps(hi, _mm256_max_ps(lo, _mm512_cvtpd_ps(unsafeBitCast(d, to: __m512d.self))))
+        unsafeBitCast(roundedCodes(unsafeBitCast(v, to: SIMD8<Double>.self), mode, lo: lo, hi: hi), to: __m256.self)
     }
 }
 
