@@ -306,69 +306,33 @@ private struct Taps3x3: DepthwiseTaps {
 
     @inline(__always)
     func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
-        // the rounding chosen once per row, not per vector: the branches in the loop cost registers, and the
-        // loop then reloaded its row pointers from the stack
-        guard let scale else { return runRows(SumsOnly.self, from: start, count: count, into: out) }
-        if mode == .halfEven {
-            runRows(HalfEvenCodes.self, scale: scale, from: start, count: count, into: out)
-        } else {
-            runRows(HalfUpCodes.self, scale: scale, from: start, count: count, into: out)
-        }
-    }
-
-    /// The taps' sums, mapped by `C` (the codes' rounding, or nothing) before the clamp.
-    @inline(__always)
-    func runRows<C: SumsToOutputs>(_: C.Type, scale: Float = 1, from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
-        let vs = SIMD8<Float>(repeating: scale)
         let lo = SIMD8<Float>(repeating: clamp.lo), hi = SIMD8<Float>(repeating: clamp.hi), vb = SIMD8<Float>(repeating: bias)
         let (v0, v1, v2) = (SIMD8<Float>(repeating: t.k0), SIMD8<Float>(repeating: t.k1), SIMD8<Float>(repeating: t.k2))
         let (v3, v4, v5) = (SIMD8<Float>(repeating: t.k3), SIMD8<Float>(repeating: t.k4), SIMD8<Float>(repeating: t.k5))
         let (v6, v7, v8) = (SIMD8<Float>(repeating: t.k6), SIMD8<Float>(repeating: t.k7), SIMD8<Float>(repeating: t.k8))
-        let (r0, s0, r1, s1, r2, s2) = (t.r0, t.s0, t.r1, t.s1, t.r2, t.s2)
-        let third = t.third
         var i = 0
         while i + 8 <= count {
             let j = start + i
             // fused multiply-adds in tap order, as the scalar loop below, so results do not depend on the vector width
             var a = vb
-            let k = third + j
-            a.addProduct(v0, load8(r0 + j)); a.addProduct(v1, load8(s0 + j)); a.addProduct(v2, load8(r0 + k))
-            a.addProduct(v3, load8(r1 + j)); a.addProduct(v4, load8(s1 + j)); a.addProduct(v5, load8(r1 + k))
-            a.addProduct(v6, load8(r2 + j)); a.addProduct(v7, load8(s2 + j)); a.addProduct(v8, load8(r2 + k))
-            a = C.map(a, vs)
+            let k = t.third + j
+            a.addProduct(v0, load8(t.r0 + j)); a.addProduct(v1, load8(t.s0 + j)); a.addProduct(v2, load8(t.r0 + k))
+            a.addProduct(v3, load8(t.r1 + j)); a.addProduct(v4, load8(t.s1 + j)); a.addProduct(v5, load8(t.r1 + k))
+            a.addProduct(v6, load8(t.r2 + j)); a.addProduct(v7, load8(t.s2 + j)); a.addProduct(v8, load8(t.r2 + k))
+            if let scale { a = mode == .halfEven ? (a * scale).rounded(.toNearestOrEven) : (a * scale + 0.5).rounded(.down) }
             a.replace(with: lo, where: a .< lo)   // a blend; pointwiseMin/Max are slow out-of-line calls
             a.replace(with: hi, where: a .> hi)
             UnsafeMutableRawPointer(out + i).storeBytes(of: a, as: SIMD8<Float>.self)
             i += 8
         }
         while i < count {
-            let a = C.map(t.sum(at: start + i, from: bias), scale)
+            let j = start + i
+            var a = t.sum(at: j, from: bias)
+            if let scale { a = mode.round(a * scale) }
             out[i] = Swift.min(Swift.max(a, clamp.lo), clamp.hi)
             i += 1
         }
     }
-}
-
-/// What the float taps make of their sums: the sums themselves, or integer codes (times the scale, rounded the
-/// chip's way); a type, so each loop is specialized (closures were left as calls per vector).
-protocol SumsToOutputs {
-    static func map(_ sums: SIMD8<Float>, _ scale: SIMD8<Float>) -> SIMD8<Float>
-    static func map(_ sum: Float, _ scale: Float) -> Float
-}
-
-private enum SumsOnly: SumsToOutputs {
-    @inline(__always) static func map(_ sums: SIMD8<Float>, _: SIMD8<Float>) -> SIMD8<Float> { sums }
-    @inline(__always) static func map(_ sum: Float, _: Float) -> Float { sum }
-}
-
-private enum HalfEvenCodes: SumsToOutputs {
-    @inline(__always) static func map(_ sums: SIMD8<Float>, _ scale: SIMD8<Float>) -> SIMD8<Float> { (sums * scale).rounded(.toNearestOrEven) }
-    @inline(__always) static func map(_ sum: Float, _ scale: Float) -> Float { RoundingMode.halfEven.round(sum * scale) }
-}
-
-private enum HalfUpCodes: SumsToOutputs {
-    @inline(__always) static func map(_ sums: SIMD8<Float>, _ scale: SIMD8<Float>) -> SIMD8<Float> { (sums * scale + 0.5).rounded(.down) }
-    @inline(__always) static func map(_ sum: Float, _ scale: Float) -> Float { RoundingMode.halfUp.round(sum * scale) }
 }
 
 /// The nine taps in doubles, for int16 codes (products up to 2^30, exact in doubles): `out[i] =
