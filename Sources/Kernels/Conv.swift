@@ -260,24 +260,36 @@ public protocol DepthwiseTaps {
     func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>)
 }
 
-/// The taps of one 3×3 channel as six row pointers (row `ky`'s taps read `r_ky + j`, `s_ky + j` and
-/// `r_ky + third + j`: two columns on in the padded plane, one in a stride-2 quarter), so a loop keeps them in
-/// registers (nine tap pointers spilled to the stack), and the nine weights; `sum` is one position in tap order
-/// (the scalar tail of both vector loops, which sum in the same order).
-private struct NineTaps<Scalar: FloatingPoint> {
-    let r0, s0, r1, s1, r2, s2: UnsafePointer<Scalar>
-    let third: Int
-    let k0, k1, k2, k3, k4, k5, k6, k7, k8: Scalar
+/// The taps of one 3×3 channel (`offsets` as `DepthwiseTaps` gets them) as six row pointers: row `ky`'s taps read
+/// `r_ky + j`, `s_ky + j` and `r_ky + third + j` (two columns on in the padded plane, one in a stride-2 quarter), so
+/// a loop keeps them in registers (nine tap pointers spilled to the stack). Every taps type, portable and AVX-512,
+/// reads its plane through these.
+public struct TapRows<Scalar> {
+    public let r0, s0, r1, s1, r2, s2: UnsafePointer<Scalar>
+    public let third: Int
 
-    init(base: UnsafeMutablePointer<Scalar>, offsets o: [Int], kernel k: UnsafePointer<Scalar>) {
+    @inlinable
+    public init(base: UnsafeMutablePointer<Scalar>, offsets o: [Int]) {
         let b = UnsafePointer(base)
         (r0, s0, r1, s1, r2, s2) = (b + o[0], b + o[1], b + o[3], b + o[4], b + o[6], b + o[7])
         third = o[2] - o[0]
+    }
+}
+
+/// A channel's tap rows and nine weights; `sum` is one position in tap order (the scalar tail of both vector loops,
+/// which sum in the same order).
+private struct NineTaps<Scalar: FloatingPoint> {
+    let rows: TapRows<Scalar>
+    let k0, k1, k2, k3, k4, k5, k6, k7, k8: Scalar
+
+    init(base: UnsafeMutablePointer<Scalar>, offsets o: [Int], kernel k: UnsafePointer<Scalar>) {
+        rows = TapRows(base: base, offsets: o)
         (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
     }
 
     @inline(__always)
     func sum(at j: Int, from start: Scalar) -> Scalar {
+        let (r0, s0, r1, s1, r2, s2, third) = (rows.r0, rows.s0, rows.r1, rows.s1, rows.r2, rows.s2, rows.third)
         var a = start
         a.addProduct(k0, r0[j]); a.addProduct(k1, s0[j]); a.addProduct(k2, r0[third + j])
         a.addProduct(k3, r1[j]); a.addProduct(k4, s1[j]); a.addProduct(k5, r1[third + j])
@@ -315,10 +327,10 @@ private struct Taps3x3: DepthwiseTaps {
             let j = start + i
             // fused multiply-adds in tap order, as the scalar loop below, so results do not depend on the vector width
             var a = vb
-            let k = t.third + j
-            a.addProduct(v0, load8(t.r0 + j)); a.addProduct(v1, load8(t.s0 + j)); a.addProduct(v2, load8(t.r0 + k))
-            a.addProduct(v3, load8(t.r1 + j)); a.addProduct(v4, load8(t.s1 + j)); a.addProduct(v5, load8(t.r1 + k))
-            a.addProduct(v6, load8(t.r2 + j)); a.addProduct(v7, load8(t.s2 + j)); a.addProduct(v8, load8(t.r2 + k))
+            let k = t.rows.third + j
+            a.addProduct(v0, load8(t.rows.r0 + j)); a.addProduct(v1, load8(t.rows.s0 + j)); a.addProduct(v2, load8(t.rows.r0 + k))
+            a.addProduct(v3, load8(t.rows.r1 + j)); a.addProduct(v4, load8(t.rows.s1 + j)); a.addProduct(v5, load8(t.rows.r1 + k))
+            a.addProduct(v6, load8(t.rows.r2 + j)); a.addProduct(v7, load8(t.rows.s2 + j)); a.addProduct(v8, load8(t.rows.r2 + k))
             if let scale { a = mode == .halfEven ? (a * scale).rounded(.toNearestOrEven) : (a * scale + 0.5).rounded(.down) }
             a.replace(with: lo, where: a .< lo)   // a blend; pointwiseMin/Max are slow out-of-line calls
             a.replace(with: hi, where: a .> hi)
@@ -365,17 +377,17 @@ private struct ExactTaps3x3: DepthwiseTaps {
         while i + 8 <= count {
             let j = start + i
             var a = vb
-            let k = t.third + j
-            a.addProduct(v0, load(t.r0 + j)); a.addProduct(v1, load(t.s0 + j)); a.addProduct(v2, load(t.r0 + k))
-            a.addProduct(v3, load(t.r1 + j)); a.addProduct(v4, load(t.s1 + j)); a.addProduct(v5, load(t.r1 + k))
-            a.addProduct(v6, load(t.r2 + j)); a.addProduct(v7, load(t.s2 + j)); a.addProduct(v8, load(t.r2 + k))
+            let k = t.rows.third + j
+            a.addProduct(v0, load(t.rows.r0 + j)); a.addProduct(v1, load(t.rows.s0 + j)); a.addProduct(v2, load(t.rows.r0 + k))
+            a.addProduct(v3, load(t.rows.r1 + j)); a.addProduct(v4, load(t.rows.s1 + j)); a.addProduct(v5, load(t.rows.r1 + k))
+            a.addProduct(v6, load(t.rows.r2 + j)); a.addProduct(v7, load(t.rows.s2 + j)); a.addProduct(v8, load(t.rows.r2 + k))
             UnsafeMutableRawPointer(out + i).storeBytes(of: roundedCodes(a * s, mode, lo: lo, hi: hi), as: SIMD8<Float>.self)
             i += 8
         }
         while i < count {
             let j = start + i
             let a = t.sum(at: j, from: bias)
-            out[i] = Swift.min(Swift.max(Float(mode.round(a * scale)), clamp.lo), clamp.hi)
+            out[i] = roundedCode(a * scale, mode, lo: clamp.lo, hi: clamp.hi)
             i += 1
         }
     }

@@ -141,7 +141,7 @@ private func finish(_ total: UnsafePointer<Double>, count: Int, bias: Double, sc
         j += 8
     }
     while j < count {
-        out[j] = Swift.min(Swift.max(Float(mode.round((total[j] + bias) * scale)), lo), hi)
+        out[j] = roundedCode((total[j] + bias) * scale, mode, lo: lo, hi: hi)
         j += 1
     }
 }

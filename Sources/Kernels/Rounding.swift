@@ -28,6 +28,20 @@ public func roundedCodes(_ v: SIMD8<Double>, _ mode: RoundingMode, lo: SIMD8<Flo
     return f
 }
 
+/// One real value as a float code, as `roundedCodes` makes eight: the scalar tails and the executor's per-value ops.
+@inlinable @inline(__always)
+public func roundedCode(_ x: Double, _ mode: RoundingMode, lo: Float, hi: Float) -> Float {
+    Swift.min(Swift.max(Float(mode.round(x)), lo), hi)
+}
+
+/// Eight float codes widened to doubles (exactly).
+@inline(__always)
+private func widened(_ v: SIMD8<Float>) -> SIMD8<Double> {
+    var d = SIMD8<Double>()
+    for t in 0..<8 { d[t] = Double(v[t]) }
+    return d
+}
+
 /// ESP-DL's `shift_and_round` (dl_tool.cpp), in integers: `acc · 2^-shift` rounded the chip's way; a negative
 /// shift is a left shift. The reference the vectorised epilogue is tested against.
 @inline(__always)
@@ -150,15 +164,13 @@ public func rescaleCodes(_ x: UnsafePointer<Float>, count: Int, scale: Double, _
     let s = SIMD8<Double>(repeating: scale), l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
     var i = 0
     while i + 8 <= count {
-        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-        var d = SIMD8<Double>()
-        for t in 0..<8 { d[t] = Double(v[t]) }
+        let v = widened(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
         // a NaN input stays NaN, as min/max below leave it
-        UnsafeMutableRawPointer(y + i).storeBytes(of: roundedCodes(d * s, mode, lo: l, hi: h), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: roundedCodes(v * s, mode, lo: l, hi: h), as: SIMD8<Float>.self)
         i += 8
     }
     while i < count {
-        y[i] = min(max(Float(mode.round(Double(x[i]) * scale)), lo), hi)
+        y[i] = roundedCode(Double(x[i]) * scale, mode, lo: lo, hi: hi)
         i += 1
     }
 }
@@ -196,15 +208,12 @@ public func addRescaled(_ x: UnsafePointer<Float>, scale sx: Float, _ y: UnsafeP
     while i + 8 <= count {
         let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * vx
         let b = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) * vy * vs
-        let r = a + b
-        var d = SIMD8<Double>()
-        for t in 0..<8 { d[t] = Double(r[t]) }
-        UnsafeMutableRawPointer(out + i).storeBytes(of: roundedCodes(d * inv, mode, lo: l, hi: h), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + i).storeBytes(of: roundedCodes(widened(a + b) * inv, mode, lo: l, hi: h), as: SIMD8<Float>.self)
         i += 8
     }
     while i < count {
         let r = x[i] * sx + y[i] * sy * sign
-        out[i] = min(max(Float(mode.round(Double(r) * inverse)), lo), hi)
+        out[i] = roundedCode(Double(r) * inverse, mode, lo: lo, hi: hi)
         i += 1
     }
 }

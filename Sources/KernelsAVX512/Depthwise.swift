@@ -14,11 +14,9 @@ public func depthwise3x3AVX512(_ src: UnsafePointer<Float>, inChannels: Int, mul
                  scales: codes?.scales, codes?.mode ?? .halfEven, scratch: scratch, dst)
 }
 
-/// One channel's taps, 16 outputs at a time. Row `ky`'s taps read `r_ky + j` (kx = 0), `s_ky + j` (kx = 1) and
-/// `r_ky + third + j` (kx = 2: two columns on in the padded plane, one in the stride-2 quarter).
+/// One channel's taps (`TapRows`), 16 outputs at a time.
 private struct Taps16: DepthwiseTaps {
-    let r0, s0, r1, s1, r2, s2: UnsafePointer<Float>
-    let third: Int
+    let rows: TapRows<Float>
     let k0, k1, k2, k3, k4, k5, k6, k7, k8: __m512
     let bias, lo, hi: __m512
     let scale: Float?
@@ -26,9 +24,7 @@ private struct Taps16: DepthwiseTaps {
 
     init(base: UnsafeMutablePointer<Float>, offsets o: [Int], kernel k: UnsafePointer<Float>, bias: Float, _ clamp: Clamp,
          scale: Float?, _ mode: RoundingMode) {
-        let b = UnsafePointer(base)
-        (r0, s0, r1, s1, r2, s2) = (b + o[0], b + o[1], b + o[3], b + o[4], b + o[6], b + o[7])
-        third = o[2] - o[0]
+        rows = TapRows(base: base, offsets: o)
         (k0, k1, k2) = (_mm512_set1_ps(k[0]), _mm512_set1_ps(k[1]), _mm512_set1_ps(k[2]))
         (k3, k4, k5) = (_mm512_set1_ps(k[3]), _mm512_set1_ps(k[4]), _mm512_set1_ps(k[5]))
         (k6, k7, k8) = (_mm512_set1_ps(k[6]), _mm512_set1_ps(k[7]), _mm512_set1_ps(k[8]))
@@ -44,10 +40,10 @@ private struct Taps16: DepthwiseTaps {
         if let scale {
             let s = _mm512_set1_ps(scale)
             if mode == .halfEven {
-                runRows(from: start, count: count, into: out) { roundedToEven(_mm512_mul_ps($0, s)) }
+                runRows(from: start, count: count, into: out) { _mm512_mul_ps($0, s).rounded(.toNearestOrEven) }
             } else {
                 let half = _mm512_set1_ps(0.5)
-                runRows(from: start, count: count, into: out) { roundedDown(_mm512_add_ps(_mm512_mul_ps($0, s), half)) }
+                runRows(from: start, count: count, into: out) { _mm512_add_ps(_mm512_mul_ps($0, s), half).rounded(.down) }
             }
         } else {
             runRows(from: start, count: count, into: out) { $0 }
@@ -74,6 +70,7 @@ private struct Taps16: DepthwiseTaps {
     /// bias + the nine taps at `j`, fused multiply-adds in tap order.
     @inline(__always)
     func sums(_ j: Int, _ load: (UnsafePointer<Float>) -> __m512) -> __m512 {
+        let (r0, s0, r1, s1, r2, s2, third) = (rows.r0, rows.s0, rows.r1, rows.s1, rows.r2, rows.s2, rows.third)
         var a = bias
         a = _mm512_fmadd_ps(k0, load(r0 + j), a); a = _mm512_fmadd_ps(k1, load(s0 + j), a); a = _mm512_fmadd_ps(k2, load(r0 + third + j), a)
         a = _mm512_fmadd_ps(k3, load(r1 + j), a); a = _mm512_fmadd_ps(k4, load(s1 + j), a); a = _mm512_fmadd_ps(k5, load(r1 + third + j), a)
@@ -98,10 +95,9 @@ public func depthwiseConv2dExactAVX512(_ src: UnsafePointer<Float>, inChannels: 
 }
 
 /// One channel's exact taps, 8 outputs at a time: `clamp(round((bias + Σ k_t · p_t)·scale))` as float codes, the
-/// row pointers as `Taps16`'s. The saturation runs on floats, as the portable kernel's (monotone conversion, exact bounds).
+/// rows as `Taps16`'s. The saturation runs on floats, as the portable kernel's (monotone conversion, exact bounds).
 private struct ExactTaps8: DepthwiseTaps {
-    let r0, s0, r1, s1, r2, s2: UnsafePointer<Double>
-    let third: Int
+    let rows: TapRows<Double>
     let k0, k1, k2, k3, k4, k5, k6, k7, k8: __m512d
     let bias, scale: __m512d
     let lo, hi: SIMD8<Float>
@@ -109,9 +105,7 @@ private struct ExactTaps8: DepthwiseTaps {
 
     init(base: UnsafeMutablePointer<Double>, offsets o: [Int], kernel k: UnsafePointer<Double>, bias: Double, _ clamp: Clamp,
          scale: Double?, _ mode: RoundingMode) {
-        let b = UnsafePointer(base)
-        (r0, s0, r1, s1, r2, s2) = (b + o[0], b + o[1], b + o[3], b + o[4], b + o[6], b + o[7])
-        third = o[2] - o[0]
+        rows = TapRows(base: base, offsets: o)
         (k0, k1, k2) = (_mm512_set1_pd(k[0]), _mm512_set1_pd(k[1]), _mm512_set1_pd(k[2]))
         (k3, k4, k5) = (_mm512_set1_pd(k[3]), _mm512_set1_pd(k[4]), _mm512_set1_pd(k[5]))
         (k6, k7, k8) = (_mm512_set1_pd(k[6]), _mm512_set1_pd(k[7]), _mm512_set1_pd(k[8]))
@@ -139,6 +133,7 @@ private struct ExactTaps8: DepthwiseTaps {
     /// bias + the nine taps at `j`, fused multiply-adds in tap order.
     @inline(__always)
     func sums(_ j: Int, _ load: (UnsafePointer<Double>) -> __m512d) -> __m512d {
+        let (r0, s0, r1, s1, r2, s2, third) = (rows.r0, rows.s0, rows.r1, rows.s1, rows.r2, rows.s2, rows.third)
         var a = bias
         a = _mm512_fmadd_pd(k0, load(r0 + j), a); a = _mm512_fmadd_pd(k1, load(s0 + j), a); a = _mm512_fmadd_pd(k2, load(r0 + third + j), a)
         a = _mm512_fmadd_pd(k3, load(r1 + j), a); a = _mm512_fmadd_pd(k4, load(s1 + j), a); a = _mm512_fmadd_pd(k5, load(r1 + third + j), a)
@@ -149,14 +144,8 @@ private struct ExactTaps8: DepthwiseTaps {
     /// The sums scaled, rounded the chip's way, as saturated float codes (`roundedCodes`, the portable kernel's epilogue).
     @inline(__always)
     func codes(_ a: __m512d) -> __m256 {
-        unsafeBitCast(roundedCodes(unsafeBitCast(_mm512_mul_pd(a, scale), to: SIMD8<Double>.self), mode, lo: lo, hi: hi), to: __m256.self)
+        roundedCodes(_mm512_mul_pd(a, scale), mode, lo: lo, hi: hi)
     }
 }
 
-@inline(__always) private func roundedToEven(_ v: __m512) -> __m512 {
-    unsafeBitCast(unsafeBitCast(v, to: SIMD16<Float>.self).rounded(.toNearestOrEven), to: __m512.self)
-}
-@inline(__always) private func roundedDown(_ v: __m512) -> __m512 {
-    unsafeBitCast(unsafeBitCast(v, to: SIMD16<Float>.self).rounded(.down), to: __m512.self)
-}
 #endif

@@ -148,7 +148,7 @@ private struct Int16Finish {
 
     @inline(__always)
     func codes(_ v: __m512d) -> __m256 {
-        unsafeBitCast(roundedCodes(unsafeBitCast(v, to: SIMD8<Double>.self), mode, lo: lo, hi: hi), to: __m256.self)
+        roundedCodes(v, mode, lo: lo, hi: hi)
     }
 }
 

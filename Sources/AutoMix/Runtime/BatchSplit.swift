@@ -20,7 +20,6 @@ enum BatchSplit {
         guard let batch = input.shape.first, batch > 0 else {
             throw AutoMixError.invalidArgument("model '\(modelName)': the input \(input.shape) has no images on its first axis")
         }
-        let perImage = input.count / max(batch, 1)
         let cores = Parallelism.workers
         let chunks: [Range<Int>]
         if let fixed = fixedBatch {

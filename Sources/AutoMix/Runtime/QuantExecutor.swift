@@ -394,7 +394,7 @@ public final class QuantExecutor: BatchExecutor {
                 let shape = try ShapeInference.outputShapes(step.node, [x.shape], constant: { _ in nil })[0]
                 let mean = try PoolOps.pool(step.node, x, outShape: shape)
                 let s = a.scale / o.scale
-                out = Tensor(shape: shape, data: mean.data.map { min(max(Float(mode.round(Double($0) * s)), Float(o.qmin)), Float(o.qmax)) })
+                out = Tensor(shape: shape, data: mean.data.map { roundedCode(Double($0) * s, mode, lo: Float(o.qmin), hi: Float(o.qmax)) })
             case let .reduceMean(a, o):
                 let axes = try SelectOps.reduceAxes(step.node, rank: x.shape.count) { name in self.constantValue(name, step, ins) }
                 let (sums, count) = SelectOps.reduceSum(x, axes: axes)
@@ -408,7 +408,7 @@ public final class QuantExecutor: BatchExecutor {
                 let (lo, hi) = (Float(o.qmin), Float(o.qmax))
                 let scale = Double(sign: .plus, exponent: -shift, significand: 1)
                 out = Tensor(shape: shape, data: zip(x.data, products.data).map { q, p in
-                    q >= 0 ? q : min(max(Float(mode.round(Double(p) * scale)), lo), hi)
+                    q >= 0 ? q : roundedCode(Double(p) * scale, mode, lo: lo, hi: hi)
                 })
             case let .matMul(a, b, o):
                 guard let y = codes(ins[1], step, 1, b) else { throw ShapeInference.fail(step.node, "input 1 is missing") }

@@ -18,7 +18,7 @@ enum IntegerElementwise {
         let real = ElementwiseOps.binary(op, Tensor(shape: x.shape, data: x.data.map { $0 * sx }),
                                          Tensor(shape: y.shape, data: y.data.map { $0 * sy }), outShape: outShape)
         let inv = 1 / o.scale, lo = Float(o.qmin), hi = Float(o.qmax)
-        return Tensor(shape: outShape, data: real.data.map { min(max(Float(mode.round(Double($0) * inv)), lo), hi) })
+        return Tensor(shape: outShape, data: real.data.map { roundedCode(Double($0) * inv, mode, lo: lo, hi: hi) })
     }
 
     /// ESP-DL's accurate path: `round(Σcodes · (2^e_in / area · 2^−e_out))` with the factor and product in float32.
