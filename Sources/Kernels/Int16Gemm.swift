@@ -52,21 +52,23 @@ public func splitInt16Rows(m: Int, k: Int, codes a: UnsafePointer<Float>, rows: 
     return split
 }
 
-/// Bytes of scratch `int16Gemm` needs: a packed block of `B`, a tile of int32 sums and a tile of double totals.
-public func int16GemmScratchBytes(_ shape: IntegerTileShape, k: Int, n: Int) -> Int {
-    shape.lanes.words(k) * shape.blockColumns(k: k, n: n) * 4 + shape.rows * shape.wide * 4 + shape.rows / 2 * shape.wide * 8
+/// Bytes of scratch `int16Gemm` needs: a packed block of `B` (`streaming`: of all `n` columns, see `PanelSink`), a tile
+/// of int32 sums and a tile of double totals.
+public func int16GemmScratchBytes(_ shape: IntegerTileShape, k: Int, n: Int, streaming: Bool = false) -> Int {
+    shape.scratchBytes(k: k, n: n, streaming: streaming) + shape.rows / 2 * shape.wide * 8
 }
 
 /// `C[m×n]` (float codes) from split weights packed as above and the int16 float codes `B[k×n]`; `bias` and `scales`
 /// (`2^-shift`) per real row. `codes`, when given, takes the tiles of single-chunk products (`k` up to
-/// `2·int16ChunkWords`), finishing them in registers.
+/// `2·int16ChunkWords`), finishing them in registers. With `sink`, as in `integerGemm`: one block of `B`, and `c`
+/// holds one panel (`rows / 2` real rows).
 public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: IntegerSumTile, narrow: IntegerSumTile,
                       codes: (wide: Int16CodesTile, narrow: Int16CodesTile)? = nil,
                       packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                       bias: UnsafePointer<Double>, scales: UnsafePointer<Double>, _ mode: RoundingMode, lo: Double, hi: Double,
-                      scratch: UnsafeMutableRawPointer) {
+                      scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
     let words = shape.lanes.words(k), half = shape.rows / 2
-    let block = shape.blockColumns(k: k, n: n)
+    let block = sink == nil ? shape.blockColumns(k: k, n: n) : (n + shape.wide - 1) / shape.wide * shape.wide
     let packedB = scratch.assumingMemoryBound(to: Int32.self)
     let sums = (scratch + words * block * 4).assumingMemoryBound(to: Int32.self)
     let totals = (scratch + words * block * 4 + shape.rows * shape.wide * 4).assumingMemoryBound(to: Double.self)
@@ -78,6 +80,8 @@ public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: Int
         for panel in 0..<panelCount(m, rows: half) {
             let ap = packedA + panel * shape.rows * words
             let rows = min(half, m - panel * half)
+            // the panel's first real row in `c`: its own, or the top of the one-panel buffer when streaming
+            let cRow0 = sink == nil ? panel * half : 0
             var j = 0
             while j < width {
                 let useWide = width - j > shape.wide - shape.narrow
@@ -85,7 +89,7 @@ public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: Int
                 let cols = min(span, width - j)
                 if words <= int16ChunkWords, let codes {
                     let first = panel * half
-                    (useWide ? codes.wide : codes.narrow)(words, ap, packedB + j, padded, c + first * ldc + n0 + j, ldc, rows, cols,
+                    (useWide ? codes.wide : codes.narrow)(words, ap, packedB + j, padded, c + cRow0 * ldc + n0 + j, ldc, rows, cols,
                                                           bias + first, scales + first, mode, Float(lo), Float(hi))
                     j += span
                     continue
@@ -101,10 +105,11 @@ public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: Int
                 for r in 0..<rows {
                     let row = panel * half + r
                     finish(totals + r * span, count: cols, bias: bias[row], scale: scales[row], mode, lo: Float(lo), hi: Float(hi),
-                           c + row * ldc + n0 + j)
+                           c + (cRow0 + r) * ldc + n0 + j)
                 }
                 j += span
             }
+            sink?(panel * half, rows)
         }
         n0 += width
     }

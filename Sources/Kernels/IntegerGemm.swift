@@ -22,18 +22,27 @@ public struct IntegerTileShape: Sendable {
         return min(fit, (n + wide - 1) / wide * wide)
     }
 
-    /// Bytes of scratch `integerGemm` needs: one packed block of `B` and a C tile.
-    public func scratchBytes(k: Int, n: Int) -> Int { lanes.words(k) * blockColumns(k: k, n: n) * 4 + rows * wide * 4 }
+    /// Bytes of scratch `integerGemm` needs: one packed block of `B` and a C tile; `streaming`: all `n` columns in
+    /// one block (see `PanelSink`).
+    public func scratchBytes(k: Int, n: Int, streaming: Bool = false) -> Int {
+        lanes.words(k) * (streaming ? (n + wide - 1) / wide * wide : blockColumns(k: k, n: n)) * 4 + rows * wide * 4
+    }
 }
+
+/// What a streaming `integerGemm` hands on: every panel's rows are written to the same `rows × ldc` buffer `c`, and
+/// `(firstRow, rows)` is called once they are complete, while they are still in cache, so the next layer can take
+/// them from there (the expand Conv and its depthwise Conv: `C` is never written whole).
+public typealias PanelSink = (_ firstRow: Int, _ rows: Int) -> Void
 
 /// `C[m×n]` (row-major float codes, `ldc`) from weights packed by `packIntegerPanels(rows: shape.rows, shape.lanes)`
 /// and the float codes `B[k×n]` (`ldb`). `bias` and `shifts` hold a value for every row of every panel.
+/// With `sink`, `B` is packed in one block (`scratchBytes(streaming: true)`) and `c` holds one panel (see `PanelSink`).
 public func integerGemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: IntegerTile, narrow: IntegerTile,
                         packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                         bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32,
-                        scratch: UnsafeMutableRawPointer) {
+                        scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
     let words = shape.lanes.words(k)
-    let block = shape.blockColumns(k: k, n: n)
+    let block = sink == nil ? shape.blockColumns(k: k, n: n) : (n + shape.wide - 1) / shape.wide * shape.wide
     let packedB = scratch.assumingMemoryBound(to: Int32.self)
     let cTile = (scratch + words * block * 4).assumingMemoryBound(to: Float.self)
     var n0 = 0
@@ -44,7 +53,7 @@ public func integerGemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: I
         for panel in 0..<panelCount(m, rows: shape.rows) {
             let ap = packedA + panel * shape.rows * words
             let rows = min(shape.rows, m - panel * shape.rows)
-            let cPanel = c + panel * shape.rows * ldc + n0
+            let cPanel = c + (sink == nil ? panel * shape.rows * ldc : 0) + n0
             let pb = bias + panel * shape.rows, ps = shifts + panel * shape.rows
             var j = 0
             while j < width {
@@ -60,6 +69,7 @@ public func integerGemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: I
                 }
                 j += span
             }
+            sink?(panel * shape.rows, rows)
         }
         n0 += width
     }

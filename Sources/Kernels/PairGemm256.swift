@@ -12,9 +12,9 @@ public let int8Gemm256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, lan
 /// the offset: `bias` is the layer's bias, and every product and sum stays far inside int32 for the caller's bound.
 public func int8Gemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int,
                         c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>,
-                        _ mode: RoundingMode, lo: Int32, hi: Int32, scratch: UnsafeMutableRawPointer) {
+                        _ mode: RoundingMode, lo: Int32, hi: Int32, scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
     integerGemm(m: m, n: n, k: k, shape: int8Gemm256Shape, wide: pairTile6x16, narrow: pairTile6x8, packedA: packedA, b: b,
-                ldb: ldb, c: c, ldc: ldc, bias: bias, shifts: shifts, mode, lo: lo, hi: hi, scratch: scratch)
+                ldb: ldb, c: c, ldc: ldc, bias: bias, shifts: shifts, mode, lo: lo, hi: hi, scratch: scratch, sink: sink)
 }
 
 private typealias I8 = SIMD8<Int32>
@@ -85,10 +85,10 @@ public let int16Gemm256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, la
 /// ESP-DL's int16 Conv/Gemm, exactly, for AVX2 CPUs (`vpmaddwd`); see `int16Gemm`.
 public func int16Gemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
-                         _ mode: RoundingMode, lo: Double, hi: Double, scratch: UnsafeMutableRawPointer) {
+                         _ mode: RoundingMode, lo: Double, hi: Double, scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
     int16Gemm(m: m, n: n, k: k, shape: int16Gemm256Shape, wide: pairSums6x16, narrow: pairSums6x8,
               codes: (pairCodes6x16, pairCodes6x8), packedA: packedA, b: b,
-              ldb: ldb, c: c, ldc: ldc, bias: bias, scales: scales, mode, lo: lo, hi: hi, scratch: scratch)
+              ldb: ldb, c: c, ldc: ldc, bias: bias, scales: scales, mode, lo: lo, hi: hi, scratch: scratch, sink: sink)
 }
 
 @inline(__always) private func storeSums(_ p: UnsafeMutablePointer<Int32>, _ v: __m256i) {

@@ -8,10 +8,10 @@ public let int16VNNIShape = IntegerTileShape(rows: 8, wide: 48, narrow: 16, lane
 /// ESP-DL's int16 Conv/Gemm, exactly, with `vpdpwssd` (32 products per instruction); see `int16Gemm`.
 public func int16GemmVNNI(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int,
                           c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
-                          _ mode: RoundingMode, lo: Double, hi: Double, scratch: UnsafeMutableRawPointer) {
+                          _ mode: RoundingMode, lo: Double, hi: Double, scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
     int16Gemm(m: m, n: n, k: k, shape: int16VNNIShape, wide: sumTile8x48, narrow: sumTile8x16,
               codes: (codesTile8x48, codesTile8x16), packedA: packedA, b: b, ldb: ldb,
-              c: c, ldc: ldc, bias: bias, scales: scales, mode, lo: lo, hi: hi, scratch: scratch)
+              c: c, ldc: ldc, bias: bias, scales: scales, mode, lo: lo, hi: hi, scratch: scratch, sink: sink)
 }
 
 /// `acc + b.lo16·w.lo16 + b.hi16·w.hi16` in each int32 lane.

@@ -13,8 +13,8 @@ public let int8VNNIShape = IntegerTileShape(rows: 8, wide: 48, narrow: 16, lanes
 /// `bias + Σ A·B + 2^(shift−1)` fits in int32 (the caller checks the bound); the sums carrying the offset need none.
 public func int8GemmVNNI(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>,
-                         _ mode: RoundingMode, lo: Int32, hi: Int32, scratch: UnsafeMutableRawPointer) {
+                         _ mode: RoundingMode, lo: Int32, hi: Int32, scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
     integerGemm(m: m, n: n, k: k, shape: int8VNNIShape, wide: tile8x48, narrow: tile8x16, packedA: packedA, b: b, ldb: ldb,
-                c: c, ldc: ldc, bias: bias, shifts: shifts, mode, lo: lo, hi: hi, scratch: scratch)
+                c: c, ldc: ldc, bias: bias, shifts: shifts, mode, lo: lo, hi: hi, scratch: scratch, sink: sink)
 }
 #endif

@@ -21,9 +21,14 @@ import Testing
         #expect(model.model.target == (file.contains("esp32s3") ? .esp32s3 : .esp32p4))
         let check = try model.checkTestValues(arithmetic: .espPPQ, gemm: gemm)
         #expect(check.passes, "\(file) \(gemm): \(check.perOutput)")
+        // every int8 Conv with its depthwise Conv fused (ExpandDepthwise): the same codes
+        let fused = try model.checkTestValues(arithmetic: .espPPQ, gemm: gemm, fusedFromBytes: 0)
+        #expect(fused.passes && fused.perOutput.map(\.maxAbsDiff) == check.perOutput.map(\.maxAbsDiff), "\(file) \(gemm) fused: \(fused.perOutput)")
         // int8 files match with the chip's exact arithmetic too; ESP-PPQ's float32 int16 simulation drifts by a step or two
         let exact = try model.checkTestValues(arithmetic: .exact, gemm: gemm)
         #expect(exact.maxAbsDiff <= (file.contains("int16") ? 2 : 0), "\(file) \(gemm): \(exact.perOutput)")
+        let exactFused = try model.checkTestValues(arithmetic: .exact, gemm: gemm, fusedFromBytes: 0)
+        #expect(exactFused.perOutput.map(\.maxAbsDiff) == exact.perOutput.map(\.maxAbsDiff), "\(file) \(gemm) fused: \(exactFused.perOutput)")
     }
 
     @Test("a packed filter unpacks to the ONNX order it was packed from", arguments: [(8, false), (16, false), (8, true), (16, true)])

@@ -409,7 +409,8 @@ extension ESPDLModel {
     /// Runs the embedded test inputs through the integer executor and compares every embedded test output.
     /// ESP-PPQ computed the embedded values with its float32 simulation (`.espPPQ`); `.exact` shows how far the
     /// chip's exact integer arithmetic lands from them. `gemm` picks the Conv kernels (each must give the same codes).
-    public func checkTestValues(arithmetic: Arithmetic = .espPPQ, gemm: GemmBackend = .preferred) throws -> TestCheck {
+    public func checkTestValues(arithmetic: Arithmetic = .espPPQ, gemm: GemmBackend = .preferred,
+                                fusedFromBytes: Int = ExpandDepthwise.paysFrom) throws -> TestCheck {
         guard testInputs.count == 1, !testOutputs.isEmpty else {
             throw AutoMixError.invalidData(path: file.path, reason: "holds \(testInputs.count) test inputs and \(testOutputs.count) test outputs; nothing to check")
         }
@@ -419,7 +420,7 @@ extension ESPDLModel {
         }
         var m = model
         m.graph.outputs = testOutputs.map { ValueInfo(name: $0.name, shape: m.graph.shapes[$0.name] ?? []) }
-        let executor = try QuantExecutor(model: m, arithmetic: arithmetic, gemm: gemm)
+        let executor = try QuantExecutor(model: m, arithmetic: arithmetic, gemm: gemm, fusedFromBytes: fusedFromBytes)
         let outputs = try executor.runCodes(testInputs[0].codes)
         return TestCheck(perOutput: try zip(testOutputs, outputs).map { expected, got in
             guard expected.codes.count == got.count else {

@@ -8,7 +8,10 @@ public final class QuantExecutor: BatchExecutor {
     public let model: QuantizedModel
     public let arithmetic: Arithmetic
     public var graph: Graph { model.graph }
+    /// One step per node: the steps an observer watches (`run(_:observeLayers:)`).
     let steps: [Step]
+    /// The steps every other run takes: `steps` with each expand Conv and its depthwise Conv in one (`ExpandDepthwise`).
+    let fastSteps: [Step]
     let slots: [String: Int]
     let constants: [Tensor]
     let inputFormat: QuantFormat?
@@ -23,6 +26,8 @@ public final class QuantExecutor: BatchExecutor {
 
     enum Kernel: Sendable {
         case linear(IntegerLinear)
+        /// An integer Conv and the depthwise Conv that alone reads it, panel by panel.
+        case expandDepthwise(ExpandDepthwise)
         /// Codes through a 256-entry table (int8 activations).
         case lookup([Float])
         /// Codes clamped to [lo, hi] (Relu/Clip that keep their input's format).
@@ -66,7 +71,9 @@ public final class QuantExecutor: BatchExecutor {
     }
 
     /// `gemm` picks the Conv kernels (`GemmBackend`, and with it `IntegerKernel`); the default is the fastest this CPU has.
-    public init(model: QuantizedModel, arithmetic: Arithmetic = .exact, gemm: GemmBackend = .preferred) throws {
+    /// `fusedFromBytes`: see `ExpandDepthwise.paysFrom` (0 fuses every pair it can, `.max` none; the same codes either way).
+    public init(model: QuantizedModel, arithmetic: Arithmetic = .exact, gemm: GemmBackend = .preferred,
+                fusedFromBytes: Int = ExpandDepthwise.paysFrom) throws {
         self.model = model
         self.arithmetic = arithmetic
         let graph = model.graph
@@ -109,7 +116,8 @@ public final class QuantExecutor: BatchExecutor {
         batchSplittable = FloatExecutor.keepsBatchLeading(graph)
         fixedBatch = graph.inputs[0].shape.first.flatMap { $0 > 0 ? $0 : nil }
         chunkLimit = BatchSplit.chunkLimit(graph)
-        tail = BatchedTail.of(graph, table: table, steps: steps.map { ($0.inputs, $0.outputs) }, outputSlots: Array(keep),
+        fastSteps = Self.fusingExpandDepthwise(steps, graph, keeping: keep, arithmetic, fromBytes: fusedFromBytes)
+        tail = BatchedTail.of(graph, table: table, steps: fastSteps.map { ($0.inputs, $0.outputs) }, outputSlots: Array(keep),
                               splittable: batchSplittable, fixedBatch: fixedBatch)
     }
 
@@ -291,13 +299,14 @@ public final class QuantExecutor: BatchExecutor {
             values = try tail.handOver(images: images, chunk: chunkLimit, count: slots.count) { range in
                 var head = [Tensor?](repeating: nil, count: slots.count)
                 head[0] = input.images(range)
-                try runSteps(&head, 0..<tail.start, observe: nil, time: time)
+                try runSteps(fastSteps, &head, 0..<tail.start, observe: nil, time: time)
                 return head
             }
-            try runSteps(&values, tail.start..<steps.count, observe: nil, time: time)
+            try runSteps(fastSteps, &values, tail.start..<fastSteps.count, observe: nil, time: time)
         } else {
             values[0] = input
-            try runSteps(&values, 0..<steps.count, observe: observe, time: time)
+            let plan = observe == nil ? fastSteps : steps
+            try runSteps(plan, &values, 0..<plan.count, observe: observe, time: time)
         }
         return graph.outputs.map { values[slots[$0.name]!]! }
     }
@@ -307,14 +316,15 @@ public final class QuantExecutor: BatchExecutor {
     public func profile(_ input: Tensor) throws -> [(node: Node, seconds: Double)] {
         var x = input
         if let q = inputFormat { x = Self.quantize(x, q, model.target.rounding) }
-        var seconds = [Double](repeating: 0, count: steps.count)
+        var seconds = [Double](repeating: 0, count: fastSteps.count)
         _ = try runChunk(x, time: { seconds[$0] += $1 })
-        return zip(steps, seconds).map { ($0.node, $1) }
+        return zip(fastSteps, seconds).map { ($0.node, $1) }
     }
 
-    func runSteps(_ values: inout [Tensor?], _ range: Range<Int>, observe: LayerObserver?, time: StepTimer? = nil) throws {
+    func runSteps(_ plan: [Step], _ values: inout [Tensor?], _ range: Range<Int>, observe: LayerObserver?,
+                  time: StepTimer? = nil) throws {
         let mode = model.target.rounding
-        for (index, step) in zip(range, steps[range]) {
+        for (index, step) in zip(range, plan[range]) {
             let start = time == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             defer { time?(index, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
             let ins: [Tensor?] = step.inputs.map { slot in
@@ -349,6 +359,9 @@ public final class QuantExecutor: BatchExecutor {
                         observe(step.node.name, out, Float(l.output.scale))
                     }
                 }
+            case let .expandDepthwise(fused):
+                let middle = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
+                out = try fused.run(x, middle: middle)
             case .forward:
                 out = x
             case let .lookup(table):

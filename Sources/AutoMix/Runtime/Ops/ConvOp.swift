@@ -37,10 +37,7 @@ enum ConvOp {
         if direct, group == 1, let packed, perImage == nil, FoldedImages.applies(batch: batch, plane: outHW) {
             return foldedImages(x, packed, bias: accumulateOnly ? nil : bias, accumulateOnly ? .none : clamp, outShape: outShape)
         }
-        var depthwiseKernel = depthwiseConv2d
-        #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
-        if backend.bringsAVX512Depthwise && depthwise3x3Applies(win) { depthwiseKernel = depthwise3x3AVX512 }
-        #endif
+        let depthwiseKernel = Self.depthwiseKernel(win, backend: backend)
         var scratch = [Float](repeating: 0, count: depthwise ? depthwiseScratchCount(win)
                                 : (direct ? 0 : k * outHW) + (packed?.scratchCount ?? 0))
         let b = accumulateOnly ? [Float](repeating: 0, count: cout) : bias?.data ?? [Float](repeating: 0, count: cout)
@@ -85,6 +82,18 @@ enum ConvOp {
             }
         }}}}}}
         return out
+    }
+
+    typealias DepthwiseKernel = (_ src: UnsafePointer<Float>, _ inChannels: Int, _ multiplier: Int, _ w: Window2D,
+                                 _ weights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ clamp: Clamp, _ codes: CodeRounding?,
+                                 _ scratch: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) -> Void
+
+    /// The float depthwise kernel (codes fused or not) for a window: AVX-512's 3×3 taps where they run, else the portable one.
+    static func depthwiseKernel(_ win: Window2D, backend: GemmBackend) -> DepthwiseKernel {
+        #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
+        if backend.bringsAVX512Depthwise && depthwise3x3Applies(win) { return depthwise3x3AVX512 }
+        #endif
+        return depthwiseConv2d
     }
 
     /// A 1×1 Conv on small planes with all images in one product (see `FoldedImages`).

@@ -79,11 +79,11 @@ struct IntegerConvKernel: Sendable {
         }
     }
 
-    /// Bytes of scratch the kernel needs for `n` columns.
-    func scratchBytes(n: Int) -> Int {
+    /// Bytes of scratch the kernel needs for `n` columns (`streaming`: all in one block, see `PanelSink`).
+    func scratchBytes(n: Int, streaming: Bool = false) -> Int {
         switch epilogue {
-        case .int8: shape.scratchBytes(k: k, n: n)
-        case .int16: int16GemmScratchBytes(shape, k: k, n: n)
+        case .int8: shape.scratchBytes(k: k, n: n, streaming: streaming)
+        case .int16: int16GemmScratchBytes(shape, k: k, n: n, streaming: streaming)
         }
     }
 
@@ -121,6 +121,36 @@ struct IntegerConvKernel: Sendable {
         return out
     }
 
+    /// Whether `stream` takes the layer: one group.
+    var streams: Bool { groups == 1 }
+
+    /// The layer's codes, as `run` makes them, handed on a panel of rows at a time instead of stored:
+    /// `consume(image, firstRow, rows, codes)` gets rows `firstRow..<firstRow + rows` of one image (`[rows][outH·outW]`),
+    /// valid during the call only. For a layer that `streams`.
+    func stream(_ node: Node, x: Tensor, kernelSize: (Int, Int), outShape: [Int], _ mode: RoundingMode, lo: Int64, hi: Int64,
+                consume: (_ image: Int, _ firstRow: Int, _ rows: Int, _ codes: UnsafePointer<Float>) -> Void) throws {
+        let (batch, cin, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let geometry = try ConvGeometry(node: node, inH: inH, inW: inW, kernel: kernelSize)
+        let win = geometry.window(inH: inH, inW: inW)
+        let outHW = outShape[2] * outShape[3]
+        let direct = kernelSize == (1, 1) && win.strideH == 1 && win.strideW == 1 && geometry.pads == (0, 0, 0, 0)
+        let cols = direct ? 0 : k * outHW
+        let bytes = scratchBytes(n: outHW, streaming: true)
+        var scratch = [Float](repeating: 0, count: cols + shape.rows * outHW + (bytes + 3) / 4)
+        withoutActuallyEscaping(consume) { consume in
+        x.data.withUnsafeBufferPointer { xp in scratch.withUnsafeMutableBufferPointer { sp in
+            let panel = sp.baseAddress! + cols
+            for img in 0..<batch {
+                let src = xp.baseAddress! + img * cin * inH * inW
+                if !direct { im2col(src, channels: cin, win, sp.baseAddress!) }
+                multiply(group: 0, perGroup: weights.count, b: direct ? src : UnsafePointer(sp.baseAddress!), n: outHW, c: panel,
+                         mode, lo: lo, hi: hi, scratch: UnsafeMutableRawPointer(panel + shape.rows * outHW)) { first, rows in
+                    consume(img, first, rows, panel)
+                }
+            }
+        }}}
+    }
+
     /// A Gemm (`y = x·Wᵀ`, `x` `[m × k]`) as the 1×1 Conv it is: the kernel makes `W·xᵀ`, transposed back.
     func runGemm(_ x: Tensor, _ mode: RoundingMode, lo: Int64, hi: Int64) -> Tensor {
         let (m, n) = (x.shape[0], rowsPerGroup)
@@ -136,8 +166,9 @@ struct IntegerConvKernel: Sendable {
         return y
     }
 
+    /// `sink` streams the panels through `c` (see `PanelSink`).
     private func multiply(group g: Int, perGroup: Int, b: UnsafePointer<Float>, n: Int, c: UnsafeMutablePointer<Float>,
-                          _ mode: RoundingMode, lo: Int64, hi: Int64, scratch: UnsafeMutableRawPointer) {
+                          _ mode: RoundingMode, lo: Int64, hi: Int64, scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
         #if arch(x86_64)
         weights.withUnsafeBufferPointer { wp in
             let a = wp.baseAddress! + g * perGroup
@@ -147,13 +178,13 @@ struct IntegerConvKernel: Sendable {
                 bias.withUnsafeBufferPointer { bp in shifts.withUnsafeBufferPointer { sp in
                     let body = kernel == .vnni ? int8GemmVNNI : int8Gemm256
                     body(rowsPerGroup, n, k, a, b, n, c, n, bp.baseAddress! + g * rows, sp.baseAddress! + g * rows, mode,
-                         Int32(lo), Int32(hi), scratch)
+                         Int32(lo), Int32(hi), scratch, sink)
                 }}
             case let .int16(bias, scales):
                 bias.withUnsafeBufferPointer { bp in scales.withUnsafeBufferPointer { sp in
                     let body = kernel == .vnni ? int16GemmVNNI : int16Gemm256
                     body(rowsPerGroup, n, k, a, b, n, c, n, bp.baseAddress! + g * rowsPerGroup, sp.baseAddress! + g * rowsPerGroup,
-                         mode, Double(lo), Double(hi), scratch)
+                         mode, Double(lo), Double(hi), scratch, sink)
                 }}
             }
         }

@@ -188,6 +188,30 @@ struct IntegerLinear: Sendable {
         return acc
     }
 
+    /// How `run` makes a depthwise layer's codes under `arithmetic`: float32 sums with the codes fused as the taps store
+    /// (exact there), or exact double sums (on 3×3 windows of stride 1 or 2; the accumulators otherwise); nil for
+    /// other layers, or float sums with a separate epilogue.
+    enum DepthwiseSums { case float32, double }
+    func depthwiseSums(_ arithmetic: Arithmetic) -> DepthwiseSums? {
+        guard node.op == .conv, integer == nil, weights.shape.count == 4, weights.shape[1] == 1 else { return nil }
+        if arithmetic == .espPPQ || exactInFloat { return float32Exact ? .float32 : nil }
+        return .double
+    }
+
+    /// The exact double taps (`DepthwiseSums.double`) with this layer's bias, `2^-shift` and saturation.
+    var exactDepthwiseTaps: (kernel: ExactDepthwiseKernel, bias: [Double], scales: [Double], clamp: Clamp) {
+        var kernel: ExactDepthwiseKernel = depthwiseConv2dExact
+        #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
+        if gemm.bringsAVX512Depthwise { kernel = depthwiseConv2dExactAVX512 }
+        #endif
+        return (kernel, bias.map { Double($0) }, shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) },
+                Clamp(lo: Float(floor), hi: Float(hi)))
+    }
+    typealias ExactDepthwiseKernel = (_ src: UnsafePointer<Float>, _ inChannels: Int, _ multiplier: Int, _ w: Window2D,
+                                      _ weights: UnsafePointer<Double>, _ bias: UnsafePointer<Double>, _ scales: UnsafePointer<Double>,
+                                      _ mode: RoundingMode, _ clamp: Clamp, _ scratch: UnsafeMutablePointer<Double>,
+                                      _ dst: UnsafeMutablePointer<Float>) -> Void
+
     /// A 3×3 depthwise layer (stride 1 or 2) in exact double sums, rounded and saturated as the kernel stores; nil
     /// for any other layer.
     private func exactDepthwise(_ x: Tensor, outShape: [Int]) throws -> Tensor? {
@@ -196,16 +220,11 @@ struct IntegerLinear: Sendable {
         let win = try ConvGeometry(node: node, inH: inH, inW: inW, kernel: (weights.shape[2], weights.shape[3])).window(inH: inH, inW: inW)
         guard depthwise3x3Applies(win) else { return nil }
         let cout = outShape[1], outHW = outShape[2] * outShape[3]
-        let biasD = bias.map { Double($0) }, scales = shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) }
-        let clamp = Clamp(lo: Float(floor), hi: Float(hi))
+        let (kernel, biasD, scales, clamp) = exactDepthwiseTaps
         var scratch = [Double](repeating: 0, count: depthwiseScratchCount(win))
         var out = Tensor(uninitialized: outShape)
         x.data.withUnsafeBufferPointer { xp in weightsD.withUnsafeBufferPointer { wp in biasD.withUnsafeBufferPointer { bp in
         scales.withUnsafeBufferPointer { sp in scratch.withUnsafeMutableBufferPointer { scr in out.data.withUnsafeMutableBufferPointer { op in
-            var kernel = depthwiseConv2dExact
-            #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
-            if gemm.bringsAVX512Depthwise { kernel = depthwiseConv2dExactAVX512 }
-            #endif
             for img in 0..<batch {
                 kernel(xp.baseAddress! + img * cin * inH * inW, cin, cout / cin, win, wp.baseAddress!, bp.baseAddress!,
                        sp.baseAddress!, rounding, clamp, scr.baseAddress!, op.baseAddress! + img * cout * outHW)
