@@ -79,6 +79,30 @@ func combine(_ f: BinaryFunction, _ a: Float, _ b: Float) -> Float {
     }
 }
 
+/// `out[i] = a[i] ± b[i]` over one flat run, then clamped to [lo, hi] when `clamp` is given (an aligned integer Add or
+/// Sub: exact code sums, saturated), 16 lanes at a time: a residual Add of same-shaped values in one pass.
+public func addSameShape(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, subtract: Bool, clamp: (lo: Float, hi: Float)?,
+                         _ out: UnsafeMutablePointer<Float>) {
+    typealias V = SIMD16<Float>
+    let lo = V(repeating: clamp?.lo ?? -.infinity), hi = V(repeating: clamp?.hi ?? .infinity)
+    let sign: Float = subtract ? -1 : 1
+    var i = 0
+    while i + 16 <= count {
+        var v = UnsafeRawPointer(a + i).loadUnaligned(as: V.self) + sign * UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
+        if clamp != nil {
+            v.replace(with: lo, where: v .< lo)
+            v.replace(with: hi, where: v .> hi)
+        }
+        UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: V.self)
+        i += 16
+    }
+    while i < count {
+        let v = subtract ? a[i] - b[i] : a[i] + b[i]
+        out[i] = clamp.map { Swift.min(Swift.max(v, $0.lo), $0.hi) } ?? v
+        i += 1
+    }
+}
+
 /// `out[i] = f(a[i·sa], b[i·sb])` over an N-d index space; strides are 0 along broadcast dimensions.
 /// The innermost dimension is specialised for the common contiguous and scalar cases.
 public func broadcastBinary(_ f: BinaryFunction, shape: [Int],

@@ -157,6 +157,23 @@ import Kernels
         }
     }
 
+    @Test("an aligned Add/Sub in one pass is the exact code sum, saturated (vector and scalar tail, odd lengths)",
+          arguments: [false, true])
+    func addSameShapeMatchesDefinition(_ subtract: Bool) {
+        var rng = SplitMix64(seed: subtract ? 11 : 5)
+        for count in [1, 15, 16, 33, 200] {
+            let x = (0..<count).map { _ in Float(Int(rng.next() % 256) - 128) }
+            let y = (0..<count).map { _ in Float(Int(rng.next() % 256) - 128) }
+            var saturated = [Float](repeating: .nan, count: count), plain = saturated
+            addSameShape(x, y, count: count, subtract: subtract, clamp: (-128, 127), &saturated)
+            addSameShape(x, y, count: count, subtract: subtract, clamp: nil, &plain)
+            let sums = zip(x, y).map { subtract ? $0 - $1 : $0 + $1 }
+            #expect(plain == sums, "count \(count)")
+            #expect(saturated == sums.map { min(max($0, -128), 127) }, "count \(count)")
+            #expect(sums.contains { $0 > 127 || $0 < -128 } || count < 33, "saturation reached")
+        }
+    }
+
     @Test("requantized codes (vector and scalar tail) equal clamp(round(x·scale)) at ties and past the range",
           arguments: [RoundingMode.halfEven, .halfUp])
     func rescaleCodesMatchesDefinition(_ mode: RoundingMode) {

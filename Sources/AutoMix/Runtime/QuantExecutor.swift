@@ -394,11 +394,7 @@ public final class QuantExecutor: BatchExecutor {
                 let shape = try ShapeInference.outputShapes(step.node, ins.map { $0?.shape }, constant: { _ in nil })[0]
                 if (op == .add || op == .sub) && a == o && b == o {
                     // aligned Add/Sub (ESP-PPQ's rule): exact code arithmetic, saturated
-                    var r = ElementwiseOps.binary(op, x, y, outShape: shape)
-                    r.data.withUnsafeMutableBufferPointer {
-                        applyUnary(.clip(min: Float(o.qmin), max: Float(o.qmax)), UnsafePointer($0.baseAddress!), $0.baseAddress!, count: $0.count)
-                    }
-                    out = r
+                    out = ElementwiseOps.binary(op, x, y, outShape: shape, clamp: (Float(o.qmin), Float(o.qmax)))
                 } else {
                     out = IntegerElementwise.binary(op, x, a, y, b, output: o, outShape: shape, mode)
                 }

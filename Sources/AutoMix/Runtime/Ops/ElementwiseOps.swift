@@ -1,7 +1,27 @@
 import Kernels
 
 enum ElementwiseOps {
-    static func binary(_ f: BinaryFunction, _ a: Tensor, _ b: Tensor, outShape: [Int]) -> Tensor {
+    /// `f(a, b)` broadcast to `outShape`, saturated to `clamp` when given (an aligned integer Add/Sub); a same-shaped
+    /// Add or Sub (a residual) in one flat pass.
+    static func binary(_ f: BinaryFunction, _ a: Tensor, _ b: Tensor, outShape: [Int], clamp: (lo: Float, hi: Float)? = nil) -> Tensor {
+        if (f == .add || f == .sub), a.shape == outShape, b.shape == outShape {
+            var out = Tensor(uninitialized: outShape)
+            a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in out.data.withUnsafeMutableBufferPointer { op in
+                addSameShape(ap.baseAddress!, bp.baseAddress!, count: op.count, subtract: f == .sub, clamp: clamp, op.baseAddress!)
+            }}}
+            return out
+        }
+        var out = binaryBroadcast(f, a, b, outShape: outShape)
+        if let clamp {
+            out.data.withUnsafeMutableBufferPointer {
+                applyUnary(.clip(min: clamp.lo, max: clamp.hi), UnsafePointer($0.baseAddress!), $0.baseAddress!, count: $0.count)
+            }
+        }
+        return out
+    }
+
+    /// `binary` for any broadcast, clamp aside.
+    private static func binaryBroadcast(_ f: BinaryFunction, _ a: Tensor, _ b: Tensor, outShape: [Int]) -> Tensor {
         var out = Tensor(zeros: outShape)
         let sa = broadcastStrides(a.shape, to: outShape), sb = broadcastStrides(b.shape, to: outShape)
         a.data.withUnsafeBufferPointer { ap in
