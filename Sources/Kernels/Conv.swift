@@ -240,15 +240,23 @@ public func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer
 }
 
 /// A short row copied inline: the rows of a late MobileNet layer are 7 to 14 floats, and a `memmove` call per
-/// row cost more than the taps.
+/// row cost more than the taps. The last vector overlaps the one before (a 7-float row is two 4-float moves, a
+/// 14-float one two 8-float moves), so no row ends in a scalar loop.
 @inlinable @inline(__always)
 func copyRow(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>, count: Int) {
-    var x = 0
-    while x + 8 <= count {
-        UnsafeMutableRawPointer(to + x).storeBytes(of: UnsafeRawPointer(from + x).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-        x += 8
+    @inline(__always) func move<V: SIMD>(_: V.Type, at x: Int) where V.Scalar == Float {
+        UnsafeMutableRawPointer(to + x).storeBytes(of: UnsafeRawPointer(from + x).loadUnaligned(as: V.self), as: V.self)
     }
-    while x < count { to[x] = from[x]; x += 1 }
+    if count >= 8 {
+        var x = 0
+        while x + 8 <= count { move(SIMD8<Float>.self, at: x); x += 8 }
+        if x < count { move(SIMD8<Float>.self, at: count - 8) }
+    } else if count >= 4 {
+        move(SIMD4<Float>.self, at: 0)
+        move(SIMD4<Float>.self, at: count - 4)
+    } else {
+        for x in 0..<count { to[x] = from[x] }
+    }
 }
 
 /// The nine taps of one 3×3 depthwise channel, over a padded plane of `Scalar`: tap `t = 3·ky + kx` reads

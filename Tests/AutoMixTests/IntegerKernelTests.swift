@@ -38,6 +38,9 @@ import Kernels
         Case(cin: 600, cout: 3, h: 2, w: 3, kernel: 1, stride: 1, pad: 0, group: 1),      // k = 600: 2 chunks of 255 words
         Case(cin: 12, cout: 12, h: 9, w: 7, kernel: 3, stride: 2, pad: 1, group: 12),     // depthwise, stride 2, small plane
         Case(cin: 6, cout: 6, h: 5, w: 20, kernel: 3, stride: 1, pad: 1, group: 6),       // depthwise, rows written directly
+        Case(cin: 5, cout: 5, h: 7, w: 6, kernel: 3, stride: 1, pad: 1, group: 5),        // depthwise rows of 6: overlapping moves
+        Case(cin: 3, cout: 3, h: 4, w: 14, kernel: 3, stride: 1, pad: 1, group: 3),       // rows of 14: 8 + an overlapping 8
+        Case(cin: 4, cout: 4, h: 3, w: 3, kernel: 3, stride: 1, pad: 1, group: 4),        // rows of 3: scalar
     ]
 
     @Test("int8 and int16 Conv (and depthwise) through each kernel equal the int64 definition and the float-held or double path",
