@@ -68,7 +68,7 @@ public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: Int
                       bias: UnsafePointer<Double>, scales: UnsafePointer<Double>, _ mode: RoundingMode, lo: Double, hi: Double,
                       scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
     let words = shape.lanes.words(k), half = shape.rows / 2
-    let block = sink == nil ? shape.blockColumns(k: k, n: n) : (n + shape.wide - 1) / shape.wide * shape.wide
+    let block = shape.blockColumns(k: k, n: n, streaming: sink != nil)
     let packedB = scratch.assumingMemoryBound(to: Int32.self)
     let sums = (scratch + words * block * 4).assumingMemoryBound(to: Int32.self)
     let totals = (scratch + words * block * 4 + shape.rows * shape.wide * 4).assumingMemoryBound(to: Double.self)

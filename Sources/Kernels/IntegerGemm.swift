@@ -16,16 +16,16 @@ public struct IntegerTileShape: Sendable {
     }
 
     /// Columns per block: its packed `B` (the words of every `k`) stays in L2 (256 KB) while every panel passes
-    /// over it; never wider than `n` rounded up to a wide tile.
-    public func blockColumns(k: Int, n: Int) -> Int {
-        let fit = max(wide, 262_144 / max(lanes.words(k) * 4, 1) / wide * wide)
-        return min(fit, (n + wide - 1) / wide * wide)
+    /// over it; never wider than `n` rounded up to a wide tile, which `streaming` takes whole (see `PanelSink`).
+    public func blockColumns(k: Int, n: Int, streaming: Bool = false) -> Int {
+        let whole = (n + wide - 1) / wide * wide
+        return streaming ? whole : min(max(wide, 262_144 / max(lanes.words(k) * 4, 1) / wide * wide), whole)
     }
 
     /// Bytes of scratch `integerGemm` needs: one packed block of `B` and a C tile; `streaming`: all `n` columns in
     /// one block (see `PanelSink`).
     public func scratchBytes(k: Int, n: Int, streaming: Bool = false) -> Int {
-        lanes.words(k) * (streaming ? (n + wide - 1) / wide * wide : blockColumns(k: k, n: n)) * 4 + rows * wide * 4
+        lanes.words(k) * blockColumns(k: k, n: n, streaming: streaming) * 4 + rows * wide * 4
     }
 }
 
@@ -42,7 +42,7 @@ public func integerGemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: I
                         bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32,
                         scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
     let words = shape.lanes.words(k)
-    let block = sink == nil ? shape.blockColumns(k: k, n: n) : (n + shape.wide - 1) / shape.wide * shape.wide
+    let block = shape.blockColumns(k: k, n: n, streaming: sink != nil)
     let packedB = scratch.assumingMemoryBound(to: Int32.self)
     let cTile = (scratch + words * block * 4).assumingMemoryBound(to: Float.self)
     var n0 = 0

@@ -64,6 +64,9 @@ struct ConvGeometry {
         }
     }
 
+    /// A 1×1 window of stride 1 without padding: the input planes are already the matrix product's `B` (no im2col).
+    var readsPlanesDirectly: Bool { kernel == (1, 1) && strides == (1, 1) && pads == (0, 0, 0, 0) }
+
     func window(inH: Int, inW: Int) -> Window2D {
         Window2D(inH: inH, inW: inW, outH: out.h, outW: out.w, kH: kernel.h, kW: kernel.w, strideH: strides.h, strideW: strides.w,
                  padTop: pads.t, padLeft: pads.l, dilationH: dilations.h, dilationW: dilations.w)

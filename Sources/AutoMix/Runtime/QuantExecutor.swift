@@ -116,7 +116,7 @@ public final class QuantExecutor: BatchExecutor {
         batchSplittable = FloatExecutor.keepsBatchLeading(graph)
         fixedBatch = graph.inputs[0].shape.first.flatMap { $0 > 0 ? $0 : nil }
         chunkLimit = BatchSplit.chunkLimit(graph)
-        fastSteps = Self.fusingExpandDepthwise(steps, graph, keeping: keep, arithmetic, fromBytes: fusedFromBytes)
+        fastSteps = Self.fusingExpandDepthwise(steps, graph, consumers: consumers, arithmetic, fromBytes: fusedFromBytes)
         tail = BatchedTail.of(graph, table: table, steps: fastSteps.map { ($0.inputs, $0.outputs) }, outputSlots: Array(keep),
                               splittable: batchSplittable, fixedBatch: fixedBatch)
     }

@@ -29,8 +29,7 @@ enum ConvOp {
         let depthwise = cinPerGroup == 1 && group == cin
         guard codes == nil || depthwise else { throw ShapeInference.fail(n, "integer codes are fused for depthwise Conv only") }
         let scales = codes?.scales ?? []
-        let direct = kH == 1 && kW == 1 && win.strideH == 1 && win.strideW == 1
-            && geometry.pads == (0, 0, 0, 0)
+        let direct = geometry.readsPlanesDirectly
         let k = cinPerGroup * kH * kW
         var out = Tensor(uninitialized: outShape)
         let packed = packed.flatMap { p in !depthwise && p.groups == group && p.rowsPerGroup == coutPerGroup && p.k == k ? p : nil }

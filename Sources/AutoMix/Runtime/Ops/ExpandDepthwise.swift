@@ -42,7 +42,7 @@ public struct ExpandDepthwise: Sendable {
         case .float32:
             let taps = ConvOp.depthwiseKernel(win, backend: depthwise.gemm)
             let (bias, scales) = depthwise.float32Parameters
-            let clamp = Clamp(lo: Float(depthwise.floor), hi: Float(depthwise.hi))
+            let clamp = depthwise.codeClamp
             var scratch = [Float](repeating: 0, count: depthwiseScratchCount(win))
             try depthwise.weights.data.withUnsafeBufferPointer { wp in try bias.withUnsafeBufferPointer { bp in
             try scales.withUnsafeBufferPointer { sp in try scratch.withUnsafeMutableBufferPointer { scr in
@@ -86,25 +86,27 @@ extension QuantExecutor {
     /// `steps` with every integer Conv whose output only a depthwise Conv reads (through forwarded activations at most),
     /// holds `fromBytes` or more per image and `ExpandDepthwise` takes, fused into one step in the Conv's place: it reads
     /// the Conv's inputs, writes the depthwise layer's output and releases what the steps it replaces released.
-    static func fusingExpandDepthwise(_ steps: [Step], _ graph: Graph, keeping keep: Set<Int>, _ arithmetic: Arithmetic,
+    /// `consumers` is the graph's (steps are its nodes, in order), as the lookup folding in `init` reads it.
+    static func fusingExpandDepthwise(_ steps: [Step], _ graph: Graph, consumers: [String: [Int]], _ arithmetic: Arithmetic,
                                       fromBytes: Int) -> [Step] {
-        var readers: [Int: [Int]] = [:]
-        for (i, step) in steps.enumerated() {
-            for slot in Set(step.inputs.compactMap(\.valueSlot)) { readers[slot, default: []].append(i) }
-        }
-        /// The one step that reads `slot`, nil if it is a graph output or read by more or fewer.
-        func soleReader(_ slot: Int) -> Int? {
-            guard !keep.contains(slot), let r = readers[slot], r.count == 1 else { return nil }
+        /// The one step that reads `value`, nil if it is a graph output or read by more or fewer.
+        func soleReader(_ value: String) -> Int? {
+            guard !graph.outputs.contains(where: { $0.name == value }), let r = consumers[value], r.count == 1 else { return nil }
             return r[0]
         }
         var fused: [Int: Step] = [:], replaced: Set<Int> = []
         for (i, step) in steps.enumerated() {
-            guard case let .linear(conv) = step.kernel, let perImage = graph.perImageCount(step.node.outputs[0]),
-                  perImage * 4 >= fromBytes, let first = soleReader(step.outputs[0]) else { continue }
-            var chain = [first]
-            while case .forward = steps[chain.last!].kernel, let next = soleReader(steps[chain.last!].outputs[0]) { chain.append(next) }
-            let last = steps[chain.last!]
-            guard case let .linear(depthwise) = last.kernel, last.inputs.first?.valueSlot != nil,
+            var value = step.node.outputs[0]
+            guard case let .linear(conv) = step.kernel, let perImage = graph.perImageCount(value), perImage * 4 >= fromBytes,
+                  var reader = soleReader(value) else { continue }
+            var chain = [reader]
+            while case .forward = steps[reader].kernel, let next = soleReader(steps[reader].node.outputs[0]) {
+                value = steps[reader].node.outputs[0]
+                reader = next
+                chain.append(next)
+            }
+            let last = steps[reader]
+            guard case let .linear(depthwise) = last.kernel, last.node.inputs.first == value,
                   let both = ExpandDepthwise(conv: conv, depthwise: depthwise, arithmetic: arithmetic) else { continue }
             var node = step.node
             node.name = "\(step.node.name) + \(last.node.name)"

@@ -93,7 +93,7 @@ struct IntegerConvKernel: Sendable {
         let geometry = try ConvGeometry(node: node, inH: inH, inW: inW, kernel: kernelSize)
         let win = geometry.window(inH: inH, inW: inW)
         let outHW = outShape[2] * outShape[3], cinPerGroup = cin / groups
-        let direct = kernelSize == (1, 1) && win.strideH == 1 && win.strideW == 1 && geometry.pads == (0, 0, 0, 0)
+        let direct = geometry.readsPlanesDirectly
         if direct, groups == 1, FoldedImages.applies(batch: batch, plane: outHW) {
             var scratch = [UInt8](repeating: 0, count: scratchBytes(n: batch * outHW))
             return FoldedImages.run(x, outShape: outShape) { cols, n, product in
@@ -133,7 +133,7 @@ struct IntegerConvKernel: Sendable {
         let geometry = try ConvGeometry(node: node, inH: inH, inW: inW, kernel: kernelSize)
         let win = geometry.window(inH: inH, inW: inW)
         let outHW = outShape[2] * outShape[3]
-        let direct = kernelSize == (1, 1) && win.strideH == 1 && win.strideW == 1 && geometry.pads == (0, 0, 0, 0)
+        let direct = geometry.readsPlanesDirectly
         let cols = direct ? 0 : k * outHW
         let bytes = scratchBytes(n: outHW, streaming: true)
         var scratch = [Float](repeating: 0, count: cols + shape.rows * outHW + (bytes + 3) / 4)

@@ -124,6 +124,9 @@ struct IntegerLinear: Sendable {
     /// The lowest code out: a fused Relu raises the output type's (or a folded clamp's) bound to 0.
     var floor: Int64 { relu ? max(lo, 0) : lo }
 
+    /// `floor…hi` on float codes, as the depthwise taps saturate.
+    var codeClamp: Clamp { Clamp(lo: Float(floor), hi: Float(hi)) }
+
     func run(_ x: Tensor, outShape: [Int], arithmetic: Arithmetic) throws -> Tensor {
         let images = outShape[0], channels = outShape[1], plane = outShape.dropFirst(2).reduce(1, *)
         if let integer, arithmetic == .exact || float32Exact {
@@ -152,7 +155,7 @@ struct IntegerLinear: Sendable {
                 // depthwise: the kernel rounds and saturates as it stores (the same float32 steps as the epilogue)
                 let (biasF, scales) = float32Parameters
                 return try ConvOp.run(node, x: x, w: weights, bias: Tensor(shape: [biasF.count], data: biasF), outShape: outShape,
-                                      clamp: Clamp(lo: Float(floor), hi: Float(hi)), codes: (scales, rounding), backend: gemm)
+                                      clamp: codeClamp, codes: (scales, rounding), backend: gemm)
             }
             if node.op == .conv { return try ConvOp.run(node, x: x, w: weights, bias: nil, outShape: outShape, packed: packed.value) { epilogue($0, 1) } }
             var out = gemmFloat(x, outShape: outShape)
@@ -204,8 +207,7 @@ struct IntegerLinear: Sendable {
         #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
         if gemm.bringsAVX512Depthwise { kernel = depthwiseConv2dExactAVX512 }
         #endif
-        return (kernel, bias.map { Double($0) }, shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) },
-                Clamp(lo: Float(floor), hi: Float(hi)))
+        return (kernel, bias.map { Double($0) }, shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) }, codeClamp)
     }
     typealias ExactDepthwiseKernel = (_ src: UnsafePointer<Float>, _ inChannels: Int, _ multiplier: Int, _ w: Window2D,
                                       _ weights: UnsafePointer<Double>, _ bias: UnsafePointer<Double>, _ scales: UnsafePointer<Double>,
