@@ -290,9 +290,10 @@ private struct NineTaps<Scalar: FloatingPoint> {
     let rows: TapRows<Scalar>
     let k0, k1, k2, k3, k4, k5, k6, k7, k8: Scalar
 
-    init(base: UnsafeMutablePointer<Scalar>, offsets o: [Int], kernel k: UnsafePointer<Scalar>) {
+    /// The weights times `scale` (1: as they are).
+    init(base: UnsafeMutablePointer<Scalar>, offsets o: [Int], kernel k: UnsafePointer<Scalar>, scale s: Scalar = 1) {
         rows = TapRows(base: base, offsets: o)
-        (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8])
+        (k0, k1, k2, k3, k4, k5, k6, k7, k8) = (k[0] * s, k[1] * s, k[2] * s, k[3] * s, k[4] * s, k[5] * s, k[6] * s, k[7] * s, k[8] * s)
     }
 
     @inline(__always)
@@ -360,15 +361,15 @@ private struct Taps3x3: DepthwiseTaps {
 /// monotone and the bounds are exact floats (the mask operations of `SIMD8<Double>` leave vector registers).
 private struct ExactTaps3x3: DepthwiseTaps {
     let t: NineTaps<Double>
-    let bias: Double, scale: Double
+    /// Both times the layer's scale (see `exactTapsScaled`).
+    let bias: Double
     let clamp: Clamp
     let mode: RoundingMode
 
     init(base: UnsafeMutablePointer<Double>, offsets o: [Int], kernel k: UnsafePointer<Double>, bias: Double, _ clamp: Clamp,
          scale: Double?, _ mode: RoundingMode) {
-        t = NineTaps(base: base, offsets: o, kernel: k)
-        self.bias = bias
-        self.scale = scale ?? 1
+        t = NineTaps(base: base, offsets: o, kernel: k, scale: scale ?? 1)
+        self.bias = bias * (scale ?? 1)
         self.clamp = clamp
         self.mode = mode
     }
@@ -377,7 +378,7 @@ private struct ExactTaps3x3: DepthwiseTaps {
     func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
         typealias D = SIMD8<Double>
         @inline(__always) func load(_ p: UnsafePointer<Double>) -> D { UnsafeRawPointer(p).loadUnaligned(as: D.self) }
-        let lo = SIMD8<Float>(repeating: clamp.lo), hi = SIMD8<Float>(repeating: clamp.hi), vb = D(repeating: bias), s = D(repeating: scale)
+        let lo = SIMD8<Float>(repeating: clamp.lo), hi = SIMD8<Float>(repeating: clamp.hi), vb = D(repeating: bias)
         let (v0, v1, v2) = (D(repeating: t.k0), D(repeating: t.k1), D(repeating: t.k2))
         let (v3, v4, v5) = (D(repeating: t.k3), D(repeating: t.k4), D(repeating: t.k5))
         let (v6, v7, v8) = (D(repeating: t.k6), D(repeating: t.k7), D(repeating: t.k8))
@@ -389,13 +390,13 @@ private struct ExactTaps3x3: DepthwiseTaps {
             a.addProduct(v0, load(t.rows.r0 + j)); a.addProduct(v1, load(t.rows.s0 + j)); a.addProduct(v2, load(t.rows.r0 + k))
             a.addProduct(v3, load(t.rows.r1 + j)); a.addProduct(v4, load(t.rows.s1 + j)); a.addProduct(v5, load(t.rows.r1 + k))
             a.addProduct(v6, load(t.rows.r2 + j)); a.addProduct(v7, load(t.rows.s2 + j)); a.addProduct(v8, load(t.rows.r2 + k))
-            UnsafeMutableRawPointer(out + i).storeBytes(of: roundedCodes(a * s, mode, lo: lo, hi: hi), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: roundedCodes(a, mode, lo: lo, hi: hi), as: SIMD8<Float>.self)
             i += 8
         }
         while i < count {
             let j = start + i
             let a = t.sum(at: j, from: bias)
-            out[i] = roundedCode(a * scale, mode, lo: clamp.lo, hi: clamp.hi)
+            out[i] = roundedCode(a, mode, lo: clamp.lo, hi: clamp.hi)
             i += 1
         }
     }
@@ -409,6 +410,9 @@ public func depthwise3x3Applies(_ w: Window2D) -> Bool {
 
 /// An int16 depthwise layer's codes, exactly: sums in doubles, `clamp(round((bias + Σ)·scale))` the chip's way, for
 /// the windows `depthwise3x3Applies` takes; `scratch` holds `depthwiseScratchCount(w)` doubles.
+///
+/// The taps sum `bias·scale + Σ (k_t·scale)·p_t`, which saves a multiply per vector and is the same double: the
+/// scale is a power of two, so every product and partial sum is an integer below 2^53 times it, held exactly.
 public func depthwiseConv2dExact(_ src: UnsafePointer<Float>, inChannels: Int, multiplier: Int, _ w: Window2D,
                                  weights: UnsafePointer<Double>, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
                                  _ mode: RoundingMode, _ clamp: Clamp, scratch: UnsafeMutablePointer<Double>,

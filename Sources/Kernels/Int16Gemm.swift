@@ -60,13 +60,13 @@ public func int16GemmScratchBytes(_ shape: IntegerTileShape, k: Int, n: Int, str
 
 /// `C[m×n]` (float codes) from split weights packed as above and the int16 float codes `B[k×n]`; `bias` and `scales`
 /// (`2^-shift`) per real row. `codes`, when given, takes the tiles of single-chunk products (`k` up to
-/// `2·int16ChunkWords`), finishing them in registers. With `sink`, as in `integerGemm`: one block of `B`, and `c`
+/// `2·int16ChunkWords`), finishing them in registers. `pack` and `sink` as in `integerGemm`: with `sink`, one block of `B`, and `c`
 /// holds one panel (`rows / 2` real rows).
 public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: IntegerSumTile, narrow: IntegerSumTile,
                       codes: (wide: Int16CodesTile, narrow: Int16CodesTile)? = nil,
                       packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                       bias: UnsafePointer<Double>, scales: UnsafePointer<Double>, _ mode: RoundingMode, lo: Double, hi: Double,
-                      scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
+                      scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil, pack: IntegerColumnPacker = packIntegerColumns) {
     let words = shape.lanes.words(k), half = shape.rows / 2
     let block = shape.blockColumns(k: k, n: n, streaming: sink != nil)
     let packedB = scratch.assumingMemoryBound(to: Int32.self)
@@ -76,7 +76,7 @@ public func int16Gemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: Int
     while n0 < n {
         let width = min(block, n - n0)
         let padded = (width + shape.narrow - 1) / shape.narrow * shape.narrow
-        packIntegerColumns(b, ldb: ldb, k: k, first: n0, count: width, width: padded, .pairs, into: packedB)
+        pack(b, ldb, k, n0, width, padded, .pairs, packedB)
         for panel in 0..<panelCount(m, rows: half) {
             let ap = packedA + panel * shape.rows * words
             let rows = min(half, m - panel * half)

@@ -36,11 +36,11 @@ public typealias PanelSink = (_ firstRow: Int, _ rows: Int) -> Void
 
 /// `C[m×n]` (row-major float codes, `ldc`) from weights packed by `packIntegerPanels(rows: shape.rows, shape.lanes)`
 /// and the float codes `B[k×n]` (`ldb`). `bias` and `shifts` hold a value for every row of every panel.
-/// With `sink`, `B` is packed in one block (`scratchBytes(streaming: true)`) and `c` holds one panel (see `PanelSink`).
+/// `pack` packs each block of `B`. With `sink`, `B` is packed in one block (`scratchBytes(streaming: true)`) and `c` holds one panel (see `PanelSink`).
 public func integerGemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: IntegerTile, narrow: IntegerTile,
                         packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                         bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32,
-                        scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
+                        scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil, pack: IntegerColumnPacker = packIntegerColumns) {
     let words = shape.lanes.words(k)
     let block = shape.blockColumns(k: k, n: n, streaming: sink != nil)
     let packedB = scratch.assumingMemoryBound(to: Int32.self)
@@ -49,7 +49,7 @@ public func integerGemm(m: Int, n: Int, k: Int, shape: IntegerTileShape, wide: I
     while n0 < n {
         let width = min(block, n - n0)
         let padded = (width + shape.narrow - 1) / shape.narrow * shape.narrow
-        packIntegerColumns(b, ldb: ldb, k: k, first: n0, count: width, width: padded, shape.lanes, into: packedB)
+        pack(b, ldb, k, n0, width, padded, shape.lanes, packedB)
         for panel in 0..<panelCount(m, rows: shape.rows) {
             let ap = packedA + panel * shape.rows * words
             let rows = min(shape.rows, m - panel * shape.rows)

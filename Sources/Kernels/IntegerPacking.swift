@@ -43,6 +43,10 @@ public func packIntegerPanels(m: Int, k: Int, codes a: UnsafePointer<Float>, row
     }
 }
 
+/// How a driver packs a block of `B`: `packIntegerColumns`, or a CPU's own version of it (the same words).
+public typealias IntegerColumnPacker = (_ b: UnsafePointer<Float>, _ ldb: Int, _ k: Int, _ first: Int, _ count: Int, _ width: Int,
+                                        _ lanes: IntegerLanes, _ into: UnsafeMutablePointer<Int32>) -> Void
+
 /// Packs columns `first..<first + count` of the `k` rows of the float codes `B` into words (`offset` added),
 /// `d[kw·width + j]`, zero past `count` and past `k`: one column block of the integer kernels.
 public func packIntegerColumns(_ b: UnsafePointer<Float>, ldb: Int, k: Int, first: Int, count: Int, width: Int,

@@ -94,23 +94,24 @@ public func depthwiseConv2dExactAVX512(_ src: UnsafePointer<Float>, inChannels: 
                  scales: scales, mode, scratch: scratch, dst)
 }
 
-/// One channel's exact taps, 8 outputs at a time: `clamp(round((bias + Σ k_t · p_t)·scale))` as float codes, the
+/// One channel's exact taps, 8 outputs at a time: `clamp(round(bias·scale + Σ (k_t·scale) · p_t))` as float codes, the
 /// rows as `Taps16`'s. The saturation runs on floats, as the portable kernel's (monotone conversion, exact bounds).
 private struct ExactTaps8: DepthwiseTaps {
     let rows: TapRows<Double>
     let k0, k1, k2, k3, k4, k5, k6, k7, k8: __m512d
-    let bias, scale: __m512d
+    let bias: __m512d
     let lo, hi: SIMD8<Float>
     let mode: RoundingMode
 
+    /// The weights and bias times the scale, as `depthwiseConv2dExact`'s taps (the same doubles).
     init(base: UnsafeMutablePointer<Double>, offsets o: [Int], kernel k: UnsafePointer<Double>, bias: Double, _ clamp: Clamp,
          scale: Double?, _ mode: RoundingMode) {
         rows = TapRows(base: base, offsets: o)
-        (k0, k1, k2) = (_mm512_set1_pd(k[0]), _mm512_set1_pd(k[1]), _mm512_set1_pd(k[2]))
-        (k3, k4, k5) = (_mm512_set1_pd(k[3]), _mm512_set1_pd(k[4]), _mm512_set1_pd(k[5]))
-        (k6, k7, k8) = (_mm512_set1_pd(k[6]), _mm512_set1_pd(k[7]), _mm512_set1_pd(k[8]))
-        self.bias = _mm512_set1_pd(bias)
-        self.scale = _mm512_set1_pd(scale ?? 1)
+        let s = scale ?? 1
+        (k0, k1, k2) = (_mm512_set1_pd(k[0] * s), _mm512_set1_pd(k[1] * s), _mm512_set1_pd(k[2] * s))
+        (k3, k4, k5) = (_mm512_set1_pd(k[3] * s), _mm512_set1_pd(k[4] * s), _mm512_set1_pd(k[5] * s))
+        (k6, k7, k8) = (_mm512_set1_pd(k[6] * s), _mm512_set1_pd(k[7] * s), _mm512_set1_pd(k[8] * s))
+        self.bias = _mm512_set1_pd(bias * s)
         lo = SIMD8(repeating: clamp.lo)
         hi = SIMD8(repeating: clamp.hi)
         self.mode = mode
@@ -141,10 +142,11 @@ private struct ExactTaps8: DepthwiseTaps {
         return a
     }
 
-    /// The sums scaled, rounded the chip's way, as saturated float codes (`roundedCodes`, the portable kernel's epilogue).
+    /// The (already scaled) sums rounded the chip's way, as saturated float codes (`roundedCodes`, the portable
+    /// kernel's epilogue).
     @inline(__always)
     func codes(_ a: __m512d) -> __m256 {
-        roundedCodes(_mm512_mul_pd(a, scale), mode, lo: lo, hi: hi)
+        roundedCodes(a, mode, lo: lo, hi: hi)
     }
 }
 

@@ -15,6 +15,7 @@ public func int8GemmVNNI(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, 
                          c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>,
                          _ mode: RoundingMode, lo: Int32, hi: Int32, scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
     integerGemm(m: m, n: n, k: k, shape: int8VNNIShape, wide: tile8x48, narrow: tile8x16, packedA: packedA, b: b, ldb: ldb,
-                c: c, ldc: ldc, bias: bias, shifts: shifts, mode, lo: lo, hi: hi, scratch: scratch, sink: sink)
+                c: c, ldc: ldc, bias: bias, shifts: shifts, mode, lo: lo, hi: hi, scratch: scratch, sink: sink,
+                pack: packIntegerColumnsAVX512)
 }
 #endif
