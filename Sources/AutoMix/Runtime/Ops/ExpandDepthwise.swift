@@ -59,16 +59,15 @@ public struct ExpandDepthwise: Sendable {
                 let codes = try conv.run(x, outShape: middle, arithmetic: arithmetic)
                 return try depthwise.run(codes, outShape: outShape, arithmetic: arithmetic)
             }
-            let (taps, bias, scales, clamp) = depthwise.exactDepthwiseTaps
-            var scratch = [Double](repeating: 0, count: depthwiseScratchCount(win))
-            try depthwise.weightsD.withUnsafeBufferPointer { wp in try bias.withUnsafeBufferPointer { bp in
-            try scales.withUnsafeBufferPointer { sp in try scratch.withUnsafeMutableBufferPointer { scr in
+            let taps = depthwise.exactDepthwiseTaps
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: ExactDepthwiseTaps.scratchBytes(win), alignment: 64)
+            defer { scratch.deallocate() }
             try out.data.withUnsafeMutableBufferPointer { op in
                 try stream(x, middle: middle) { image, first, rows, codes in
-                    taps(codes, rows, 1, win, wp.baseAddress! + first * area, bp.baseAddress! + first, sp.baseAddress! + first,
-                         depthwise.rounding, clamp, scr.baseAddress!, op.baseAddress! + image * plane + first * win.outH * win.outW)
+                    taps.run(codes, channels: rows, first: first, win, clamp: depthwise.codeClamp, scratch: scratch,
+                             op.baseAddress! + image * plane + first * win.outH * win.outW)
                 }
-            }}}}}
+            }
         }
         return out
     }

@@ -20,6 +20,7 @@ struct IntegerLinear: Sendable {
     /// The codes in the own float kernels' layout (Conv), packed on first use: a layer the integer kernels take uses
     /// it only in the analyses' `preActivation`, and a search builds an executor per trial, so packing costs.
     let packed: OnceCell<PackedConvWeights?>
+    let depthwiseTaps: OnceCell<ExactDepthwiseTaps>
     /// The exact integer kernel, where it applies (int8 or int16 Conv/Gemm on an x86 CPU); the float or double sums otherwise.
     let integer: IntegerConvKernel?
     let bias: [Int64]
@@ -67,6 +68,8 @@ struct IntegerLinear: Sendable {
         weightsD = integer == nil ? weight.codes.map { Double($0) } : []   // the double sums' operand
         let weights = weights, group = node.int("group", default: 1), isConv = node.op == .conv
         packed = OnceCell { isConv ? PackedConvWeights(conv: weights, group: group, backend: gemm) : nil }
+        let codesD = self.weightsD
+        depthwiseTaps = OnceCell { ExactDepthwiseTaps(weights: weights, weightsD: codesD, bias: b, shifts: shifts, rounding, gemm: gemm) }
         lo = output.qmin
         hi = output.qmax
         self.shifts = shifts
@@ -201,14 +204,8 @@ struct IntegerLinear: Sendable {
         return .double
     }
 
-    /// The exact double taps (`DepthwiseSums.double`) with this layer's bias, `2^-shift` and saturation.
-    var exactDepthwiseTaps: (kernel: ExactDepthwiseKernel, bias: [Double], scales: [Double], clamp: Clamp) {
-        var kernel: ExactDepthwiseKernel = depthwiseConv2dExact
-        #if arch(x86_64)   // KernelsAVX512's kernels exist on x86 only
-        if gemm.bringsAVX512Depthwise { kernel = depthwiseConv2dExactAVX512 }
-        #endif
-        return (kernel, bias.map { Double($0) }, shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) }, codeClamp)
-    }
+    /// The exact taps (`DepthwiseSums.double`) with this layer's weights, bias and `2^-shift`, made on first use.
+    var exactDepthwiseTaps: ExactDepthwiseTaps { depthwiseTaps.value }
     typealias ExactDepthwiseKernel = (_ src: UnsafePointer<Float>, _ inChannels: Int, _ multiplier: Int, _ w: Window2D,
                                       _ weights: UnsafePointer<Double>, _ bias: UnsafePointer<Double>, _ scales: UnsafePointer<Double>,
                                       _ mode: RoundingMode, _ clamp: Clamp, _ scratch: UnsafeMutablePointer<Double>,
@@ -222,16 +219,17 @@ struct IntegerLinear: Sendable {
         let win = try ConvGeometry(node: node, inH: inH, inW: inW, kernel: (weights.shape[2], weights.shape[3])).window(inH: inH, inW: inW)
         guard depthwise3x3Applies(win) else { return nil }
         let cout = outShape[1], outHW = outShape[2] * outShape[3]
-        let (kernel, biasD, scales, clamp) = exactDepthwiseTaps
-        var scratch = [Double](repeating: 0, count: depthwiseScratchCount(win))
+        let taps = exactDepthwiseTaps
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: ExactDepthwiseTaps.scratchBytes(win), alignment: 64)
+        defer { scratch.deallocate() }
         var out = Tensor(uninitialized: outShape)
-        x.data.withUnsafeBufferPointer { xp in weightsD.withUnsafeBufferPointer { wp in biasD.withUnsafeBufferPointer { bp in
-        scales.withUnsafeBufferPointer { sp in scratch.withUnsafeMutableBufferPointer { scr in out.data.withUnsafeMutableBufferPointer { op in
+        x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
             for img in 0..<batch {
-                kernel(xp.baseAddress! + img * cin * inH * inW, cin, cout / cin, win, wp.baseAddress!, bp.baseAddress!,
-                       sp.baseAddress!, rounding, clamp, scr.baseAddress!, op.baseAddress! + img * cout * outHW)
+                taps.run(xp.baseAddress! + img * cin * inH * inW, channels: cin, multiplier: cout / cin, first: 0, win, clamp: codeClamp,
+                         scratch: scratch,
+                         op.baseAddress! + img * cout * outHW)
             }
-        }}}}}}
+        }}
         return out
     }
 

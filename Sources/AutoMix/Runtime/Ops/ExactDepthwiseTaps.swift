@@ -1,0 +1,77 @@
+import Kernels
+#if arch(x86_64)
+import KernelsAVX512
+import KernelsVNNI
+#endif
+
+/// How an int16 depthwise layer's exact codes are made (`IntegerLinear.DepthwiseSums.double`, 3×3 windows): on a CPU
+/// with AVX-512 VNNI, int32 `vpdpwssd` pairs for every channel whose sums provably fit (`depthwise3x3Int16VNNI`, the
+/// bound checked per channel and image), the double taps (`depthwiseConv2dExact`) for the rest and everywhere else.
+/// Both give ESP-DL's codes, so which one ran never shows in the output.
+///
+/// Made once per layer (`IntegerLinear.exactDepthwiseTaps`); the saturation comes with each call, as a folded
+/// activation changes it.
+struct ExactDepthwiseTaps {
+    let doubles: IntegerLinear.ExactDepthwiseKernel
+    let weightsD: [Double], biasD: [Double], scales: [Double]
+    let mode: RoundingMode
+    /// The pairs kernel's per-channel codes, `Σ|w|`, bias and shift; nil where it does not run.
+    let pairs: (codes: [Int32], absSums: [Int64], bias: [Int64], shifts: [Int32])?
+
+    /// `weights`: the layer's codes `[cout, 1, kH, kW]`; `weightsD` the same as doubles.
+    init(weights: Tensor, weightsD: [Double], bias: [Int64], shifts: [Int], _ mode: RoundingMode, gemm: GemmBackend) {
+        var doubles: IntegerLinear.ExactDepthwiseKernel = depthwiseConv2dExact
+        var pairs: (codes: [Int32], absSums: [Int64], bias: [Int64], shifts: [Int32])?
+        #if arch(x86_64)   // KernelsAVX512's and KernelsVNNI's kernels exist on x86 only
+        if gemm.bringsAVX512Depthwise { doubles = depthwiseConv2dExactAVX512 }
+        if IntegerKernel.of(gemm) == .vnni, weights.shape.count == 4, weights.shape[1...3] == [1, 3, 3],
+           shifts.allSatisfy({ (1...30).contains($0) }) {
+            let codes = weights.data.map { Int32($0) }
+            let absSums = (0..<weights.shape[0]).map { c in (0..<9).reduce(Int64(0)) { $0 + Int64(abs(codes[9 * c + $1])) } }
+            pairs = (codes, absSums, bias, shifts.map { Int32($0) })
+        }
+        #endif
+        self.doubles = doubles
+        self.pairs = pairs
+        self.weightsD = weightsD
+        biasD = bias.map { Double($0) }
+        scales = shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) }
+        self.mode = mode
+    }
+
+    /// Scratch bytes for `run` on this window.
+    static func scratchBytes(_ win: Window2D) -> Int {
+        #if arch(x86_64)
+        return depthwiseScratchCount(win) * 8 + int16DepthwiseScratchCount(win) * 2
+        #else
+        return depthwiseScratchCount(win) * 8
+        #endif
+    }
+
+    /// The codes of one image's input channels `first..<first + channels` (`src`, their planes) into `dst`; `first` counts
+    /// input channels, each with `multiplier` outputs (the pairs kernel takes multiplier 1).
+    func run(_ src: UnsafePointer<Float>, channels: Int, multiplier: Int = 1, first: Int, _ win: Window2D, clamp: Clamp,
+             scratch: UnsafeMutableRawPointer, _ dst: UnsafeMutablePointer<Float>) {
+        let doubleScratch = scratch.assumingMemoryBound(to: Double.self)
+        weightsD.withUnsafeBufferPointer { wp in biasD.withUnsafeBufferPointer { bp in scales.withUnsafeBufferPointer { sp in
+            let o = first * multiplier
+            let (w, b, s) = (wp.baseAddress! + 9 * o, bp.baseAddress! + o, sp.baseAddress! + o)
+            #if arch(x86_64)
+            if let pairs, multiplier == 1 {
+                let inHW = win.inH * win.inW, outHW = win.outH * win.outW
+                let pairScratch = (scratch + depthwiseScratchCount(win) * 8).assumingMemoryBound(to: Int16.self)
+                pairs.codes.withUnsafeBufferPointer { cp in pairs.absSums.withUnsafeBufferPointer { ap in
+                pairs.bias.withUnsafeBufferPointer { ib in pairs.shifts.withUnsafeBufferPointer { hp in
+                    depthwise3x3Int16VNNI(src, channels: channels, win, weights: cp.baseAddress! + 9 * first, absSums: ap.baseAddress! + first,
+                                          bias: ib.baseAddress! + first, shifts: hp.baseAddress! + first, mode, lo: clamp.lo, hi: clamp.hi,
+                                          scratch: pairScratch, dst) { c in
+                        doubles(src + c * inHW, 1, 1, win, w + 9 * c, b + c, s + c, mode, clamp, doubleScratch, dst + c * outHW)
+                    }
+                }}}}
+                return
+            }
+            #endif
+            doubles(src, channels, multiplier, win, w, b, s, mode, clamp, doubleScratch, dst)
+        }}}
+    }
+}
