@@ -85,8 +85,11 @@ private struct PairTaps {
     /// Per kernel row: `(w0, w1)` and `(w2, 0)` as int16 pairs in every lane.
     let p0, q0, p1, q1, p2, q2: __m512i
     let bias: __m512i
-    let shift: Int32
-    let mode: RoundingMode
+    /// The shift count, and what `shiftRoundLanes` adds before shifting: `2^(shift−1)` (half up), or `2^(shift−1) − 1`
+    /// plus the kept part's lowest bit (half to even).
+    let count: __m128i
+    let half, halfLess1, one: __m512i
+    let halfEven: Bool
     let lo, hi: __m512
 
     init(_ k: UnsafePointer<Int32>, bias: Int32, shift: Int32, _ mode: RoundingMode, lo: Float, hi: Float) {
@@ -95,8 +98,11 @@ private struct PairTaps {
         (p1, q1) = (pair(k[3], k[4]), pair(k[5], 0))
         (p2, q2) = (pair(k[6], k[7]), pair(k[8], 0))
         self.bias = _mm512_set1_epi32(bias)
-        self.shift = shift
-        self.mode = mode
+        count = _mm_cvtsi32_si128(shift)
+        half = _mm512_set1_epi32(1 << (shift - 1))
+        halfLess1 = _mm512_set1_epi32((1 << (shift - 1)) - 1)
+        one = _mm512_set1_epi32(1)
+        halfEven = mode == .halfEven
         self.lo = _mm512_set1_ps(lo)
         self.hi = _mm512_set1_ps(hi)
     }
@@ -135,10 +141,12 @@ private struct PairTaps {
         }
     }
 
-    /// Sums to saturated float codes: ESP-DL's shift with rounding, then the clamp on floats (exact, monotone).
+    /// Sums to saturated float codes: ESP-DL's shift with rounding (`shiftRoundLanes`, with its constants made once per
+    /// channel), then the clamp on floats (exact, monotone).
     @inline(__always)
     func codes(_ v: __m512i) -> __m512 {
-        let q = unsafeBitCast(shiftRoundLanes(unsafeBitCast(v, to: SIMD16<Int32>.self), shift: shift, mode), to: __m512i.self)
+        let add = halfEven ? _mm512_add_epi32(halfLess1, _mm512_and_si512(_mm512_sra_epi32(v, count), one)) : half
+        let q = _mm512_sra_epi32(_mm512_add_epi32(v, add), count)
         return _mm512_min_ps(_mm512_max_ps(_mm512_cvtepi32_ps(q), lo), hi)
     }
 

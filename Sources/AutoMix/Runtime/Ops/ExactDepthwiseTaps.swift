@@ -4,10 +4,10 @@ import KernelsAVX512
 import KernelsVNNI
 #endif
 
-/// How an int16 depthwise layer's exact codes are made (`IntegerLinear.DepthwiseSums.double`, 3×3 windows): on a CPU
-/// with AVX-512 VNNI, int32 `vpdpwssd` pairs for every channel whose sums provably fit (`depthwise3x3Int16VNNI`, the
-/// bound checked per channel and image), the double taps (`depthwiseConv2dExact`) for the rest and everywhere else.
-/// Both give ESP-DL's codes, so which one ran never shows in the output.
+/// How a depthwise layer's exact codes are made (`IntegerLinear.DepthwiseSums.exact`, 3×3 windows): on a CPU with
+/// AVX-512 VNNI, int32 `vpdpwssd` pairs for every channel whose sums provably fit (`depthwise3x3Int16VNNI`, the bound
+/// checked per channel and image; always, for int8 codes), the double taps (`depthwiseConv2dExact`) for the rest and
+/// everywhere else. Both give ESP-DL's codes, so which one ran never shows in the output.
 ///
 /// Made once per layer (`IntegerLinear.exactDepthwiseTaps`); the saturation comes with each call, as a folded
 /// activation changes it.

@@ -17,7 +17,7 @@ public struct ExpandDepthwise: Sendable {
     let arithmetic: Arithmetic
 
     /// nil unless the Conv runs on a streaming integer kernel (int8 or int16) and the depthwise layer on taps that make
-    /// its codes (float32 or exact double sums), as `IntegerLinear.run` chooses for this `arithmetic`, one output
+    /// its codes (float32 sums or the exact taps), as `IntegerLinear.run` chooses for this `arithmetic`, one output
     /// channel per input channel.
     init?(conv: IntegerLinear, depthwise: IntegerLinear, arithmetic: Arithmetic) {
         guard conv.node.op == .conv, let integer = conv.integer, integer.streams, arithmetic == .exact || conv.float32Exact,
@@ -53,7 +53,7 @@ public struct ExpandDepthwise: Sendable {
                          op.baseAddress! + image * plane + first * win.outH * win.outW)
                 }
             }}}}}
-        case .double:
+        case .exact:
             // the exact taps take 3×3 windows only; any other runs as the two layers apart
             guard depthwise3x3Applies(win) else {
                 let codes = try conv.run(x, outShape: middle, arithmetic: arithmetic)

@@ -155,7 +155,11 @@ struct IntegerLinear: Sendable {
                 }
             }
             if node.op == .conv && float32Exact && weights.shape[1] == 1 && node.int("group", default: 1) == x.shape[1] {
-                // depthwise: the kernel rounds and saturates as it stores (the same float32 steps as the epilogue)
+                // depthwise: the int32 pairs where they run (exact, as these float32 sums are), else the float taps,
+                // which round and saturate as they store (the same float32 steps as the epilogue)
+                if weights.shape[0] == x.shape[1], exactDepthwiseTaps.pairs != nil, let out = try exactDepthwise(x, outShape: outShape) {
+                    return out
+                }
                 let (biasF, scales) = float32Parameters
                 return try ConvOp.run(node, x: x, w: weights, bias: Tensor(shape: [biasF.count], data: biasF), outShape: outShape,
                                       clamp: codeClamp, codes: (scales, rounding), backend: gemm)
@@ -195,16 +199,20 @@ struct IntegerLinear: Sendable {
     }
 
     /// How `run` makes a depthwise layer's codes under `arithmetic`: float32 sums with the codes fused as the taps store
-    /// (exact there), or exact double sums (on 3×3 windows of stride 1 or 2; the accumulators otherwise); nil for
-    /// other layers, or float sums with a separate epilogue.
-    enum DepthwiseSums { case float32, double }
+    /// (exact there), or the exact taps (`ExactDepthwiseTaps`: int32 pairs or doubles, on 3×3 windows of stride 1 or 2;
+    /// the accumulators otherwise), which also take a float32-exact layer where the int32 pairs run (the same codes,
+    /// sooner); nil for other layers, or float sums with a separate epilogue.
+    enum DepthwiseSums { case float32, exact }
     func depthwiseSums(_ arithmetic: Arithmetic) -> DepthwiseSums? {
         guard node.op == .conv, integer == nil, weights.shape.count == 4, weights.shape[1] == 1 else { return nil }
-        if arithmetic == .espPPQ || exactInFloat { return float32Exact ? .float32 : nil }
-        return .double
+        if arithmetic == .espPPQ || exactInFloat {
+            guard float32Exact else { return nil }
+            return exactDepthwiseTaps.pairs != nil ? .exact : .float32
+        }
+        return .exact
     }
 
-    /// The exact taps (`DepthwiseSums.double`) with this layer's weights, bias and `2^-shift`, made on first use.
+    /// The exact taps (`DepthwiseSums.exact`) with this layer's weights, bias and `2^-shift`, made on first use.
     var exactDepthwiseTaps: ExactDepthwiseTaps { depthwiseTaps.value }
     typealias ExactDepthwiseKernel = (_ src: UnsafePointer<Float>, _ inChannels: Int, _ multiplier: Int, _ w: Window2D,
                                       _ weights: UnsafePointer<Double>, _ bias: UnsafePointer<Double>, _ scales: UnsafePointer<Double>,
