@@ -39,39 +39,62 @@ struct ExactDepthwiseTaps {
         self.mode = mode
     }
 
-    /// Scratch bytes for `run` on this window.
-    static func scratchBytes(_ win: Window2D) -> Int {
-        #if arch(x86_64)
-        return depthwiseScratchCount(win) * 8 + int16DepthwiseScratchCount(win) * 2
-        #else
-        return depthwiseScratchCount(win) * 8
-        #endif
-    }
-
     /// The codes of one image's input channels `first..<first + channels` (`src`, their planes) into `dst`; `first` counts
     /// input channels, each with `multiplier` outputs (the pairs kernel takes multiplier 1).
     func run(_ src: UnsafePointer<Float>, channels: Int, multiplier: Int = 1, first: Int, _ win: Window2D, clamp: Clamp,
-             scratch: UnsafeMutableRawPointer, _ dst: UnsafeMutablePointer<Float>) {
-        let doubleScratch = scratch.assumingMemoryBound(to: Double.self)
+             scratch: Scratch, _ dst: UnsafeMutablePointer<Float>) {
         weightsD.withUnsafeBufferPointer { wp in biasD.withUnsafeBufferPointer { bp in scales.withUnsafeBufferPointer { sp in
             let o = first * multiplier
             let (w, b, s) = (wp.baseAddress! + 9 * o, bp.baseAddress! + o, sp.baseAddress! + o)
             #if arch(x86_64)
             if let pairs, multiplier == 1 {
                 let inHW = win.inH * win.inW, outHW = win.outH * win.outW
-                let pairScratch = (scratch + depthwiseScratchCount(win) * 8).assumingMemoryBound(to: Int16.self)
                 pairs.codes.withUnsafeBufferPointer { cp in pairs.absSums.withUnsafeBufferPointer { ap in
                 pairs.bias.withUnsafeBufferPointer { ib in pairs.shifts.withUnsafeBufferPointer { hp in
                     depthwise3x3Int16VNNI(src, channels: channels, win, weights: cp.baseAddress! + 9 * first, absSums: ap.baseAddress! + first,
                                           bias: ib.baseAddress! + first, shifts: hp.baseAddress! + first, mode, lo: clamp.lo, hi: clamp.hi,
-                                          scratch: pairScratch, dst) { c in
-                        doubles(src + c * inHW, 1, 1, win, w + 9 * c, b + c, s + c, mode, clamp, doubleScratch, dst + c * outHW)
+                                          scratch: scratch.int16Plane, dst) { c in
+                        doubles(src + c * inHW, 1, 1, win, w + 9 * c, b + c, s + c, mode, clamp, scratch.doublePlane, dst + c * outHW)
                     }
                 }}}}
                 return
             }
             #endif
-            doubles(src, channels, multiplier, win, w, b, s, mode, clamp, doubleScratch, dst)
+            doubles(src, channels, multiplier, win, w, b, s, mode, clamp, scratch.doublePlane, dst)
         }}}
+    }
+
+    /// What `run` works in, kept across its calls within one layer call (an allocation each, not one per image or
+    /// panel, and the double taps' plane only once some channel needs it: a large one costs page faults).
+    final class Scratch {
+        private let win: Window2D
+        private var int16: UnsafeMutablePointer<Int16>?
+        private var double: UnsafeMutablePointer<Double>?
+
+        init(_ win: Window2D) { self.win = win }
+        deinit {
+            int16?.deallocate()
+            double?.deallocate()
+        }
+
+        /// The pairs kernel's plane (the kernel zeroes it).
+        var int16Plane: UnsafeMutablePointer<Int16> {
+            if let int16 { return int16 }
+            #if arch(x86_64)
+            let made = UnsafeMutablePointer<Int16>.allocate(capacity: int16DepthwiseScratchCount(win))
+            #else
+            let made = UnsafeMutablePointer<Int16>.allocate(capacity: 1)
+            #endif
+            int16 = made
+            return made
+        }
+
+        /// The double taps' plane (the taps zero it).
+        var doublePlane: UnsafeMutablePointer<Double> {
+            if let double { return double }
+            let made = UnsafeMutablePointer<Double>.allocate(capacity: depthwiseScratchCount(win))
+            double = made
+            return made
+        }
     }
 }

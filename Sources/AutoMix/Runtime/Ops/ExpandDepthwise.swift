@@ -60,8 +60,7 @@ public struct ExpandDepthwise: Sendable {
                 return try depthwise.run(codes, outShape: outShape, arithmetic: arithmetic)
             }
             let taps = depthwise.exactDepthwiseTaps
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: ExactDepthwiseTaps.scratchBytes(win), alignment: 64)
-            defer { scratch.deallocate() }
+            let scratch = ExactDepthwiseTaps.Scratch(win)
             try out.data.withUnsafeMutableBufferPointer { op in
                 try stream(x, middle: middle) { image, first, rows, codes in
                     taps.run(codes, channels: rows, first: first, win, clamp: depthwise.codeClamp, scratch: scratch,

@@ -228,8 +228,7 @@ struct IntegerLinear: Sendable {
         guard depthwise3x3Applies(win) else { return nil }
         let cout = outShape[1], outHW = outShape[2] * outShape[3]
         let taps = exactDepthwiseTaps
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: ExactDepthwiseTaps.scratchBytes(win), alignment: 64)
-        defer { scratch.deallocate() }
+        let scratch = ExactDepthwiseTaps.Scratch(win)
         var out = Tensor(uninitialized: outShape)
         x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
             for img in 0..<batch {
