@@ -162,8 +162,7 @@ private struct Int16Finish {
         let clamped = _mm512_min_pd(hi, _mm512_max_pd(lo, v))
         guard halfUp else { return _mm512_cvtpd_epi32(clamped) }
         // x + 0.5 is exact within the bounds; the floor is then an integer, which the conversion keeps
-        let up = (unsafeBitCast(clamped, to: SIMD8<Double>.self) + 0.5).rounded(.down)
-        return _mm512_cvtpd_epi32(unsafeBitCast(up, to: __m512d.self))
+        return _mm512_cvtpd_epi32((clamped + 0.5).rounded(.down))   // __m512d is SIMD8<Double>
     }
 }
 
