@@ -2,17 +2,17 @@
 import _Builtin_intrinsics.intel
 import Kernels
 
-/// ESP-DL's int16 3×3 depthwise Conv (stride 1 or 2, multiplier 1) in int32 with `vpdpwssd`, for each channel whose
-/// sums provably fit: `|bias| + max|x|·Σ|w| + 2^(shift−1) < 2^31` with `max|x|` read off the channel's plane as it is
-/// converted, and `shift` in 1…30. Then every tap sum is exact in int32 and `shiftRoundLanes` is ESP-DL's rounding,
-/// so the codes are the double taps' (`depthwiseConv2dExact`), in about half the instructions: 32 products per
-/// instruction against 8 per double FMA. A channel outside the bound (an input reaching the int16 extremes against
-/// large weights) is left to `fallback(channel)`, which the caller runs on the double taps; on MobileNetV2's photos
-/// that is about 1 % of the work.
+/// ESP-DL's int16 3×3 depthwise Conv (stride 1 or 2, multiplier 1; int8 codes too) in int32 with `vpdpwssd`, for
+/// each channel whose sums provably fit (`pairSumsFit`, with `max|x|` read off the channel's plane as it is
+/// converted). Then every tap sum is exact in int32 and `shiftRoundLanes` is ESP-DL's rounding, so the codes are the
+/// double taps' (`depthwiseConv2dExact`), in fewer instructions: 32 products per instruction against 8 per double
+/// FMA. A channel outside the bound (an input reaching the int16 extremes against large weights) is left to
+/// `fallback(channel)`, which the caller runs on the double taps; on MobileNetV2's photos that is about 1 % of the
+/// work.
 ///
-/// - Layout: each channel's plane as int16, zero-padded, rows `pitch` apart; a 32-bit load at column `c` holds the
-///   pair `(x[c], x[c+1])`, which `vpdpwssd` multiplies by the tap pair `(w0, w1)`, and the pair at `c + 2` by
-///   `(w2, 0)`.
+/// - Layout: each channel's plane as int16, zero-padded, rows `pitch` apart (`PairPlaneLayout`); a 32-bit load at
+///   column `c` holds the pair `(x[c], x[c+1])`, which `vpdpwssd` multiplies by the tap pair `(w0, w1)`, and the
+///   pair at `c + 2` by `(w2, 0)`.
 /// - Stride 2: output `o` reads columns `2o…2o+2`, exactly the pairs at `2o` and `2o + 2`, so 16 outputs per vector.
 /// - Stride 1: the pairs at even columns give the even outputs and those at odd columns the odd ones; a permute
 ///   interleaves the two vectors into 32 outputs.
@@ -23,18 +23,17 @@ public func depthwise3x3Int16VNNI(_ src: UnsafePointer<Float>, channels: Int, _ 
                                   absSums: UnsafePointer<Int64>, bias: UnsafePointer<Int64>, shifts: UnsafePointer<Int32>,
                                   _ mode: RoundingMode, lo: Float, hi: Float, scratch: UnsafeMutablePointer<Int16>,
                                   _ dst: UnsafeMutablePointer<Float>, fallback: (_ channel: Int) -> Void) {
-    let layout = Int16PlaneLayout(w)
+    let layout = PairPlaneLayout(w)
     scratch.update(repeating: 0, count: layout.count)
     let outHW = w.outH * w.outW
     for c in 0..<channels {
-        let largest = layout.fill(scratch, from: src + c * w.inH * w.inW, w)
+        let largest = fill(scratch, pitch: layout.pitch, from: src + c * w.inH * w.inW, w)
         let shift = shifts[c]
-        guard (1...30).contains(shift),
-              bias[c].magnitude + UInt64(largest) * absSums[c].magnitude + (UInt64(1) << (shift - 1)) < UInt64(Int32.max) else {
+        guard pairSumsFit(bias: bias[c], largestInput: largest, absSum: absSums[c], shift: shift) else {
             fallback(c)
             continue
         }
-        let taps = PairTaps(weights + 9 * c, bias: Int32(bias[c]), shift: shift, mode, lo: lo, hi: hi)
+        let taps = PairTaps(PairTapWords(weights + 9 * c, bias: Int32(bias[c]), shift: shift, mode), lo: lo, hi: hi)
         let out = dst + c * outHW
         for oy in 0..<w.outH {
             let row = UnsafePointer(scratch) + oy * w.strideH * layout.pitch
@@ -48,36 +47,24 @@ public func depthwise3x3Int16VNNI(_ src: UnsafePointer<Float>, channels: Int, _ 
 }
 
 /// int16 lanes of scratch `depthwise3x3Int16VNNI` needs for this window.
-public func int16DepthwiseScratchCount(_ w: Window2D) -> Int { Int16PlaneLayout(w).count }
+public func int16DepthwiseScratchCount(_ w: Window2D) -> Int { PairPlaneLayout(w).count }
 
-/// The padded int16 plane: the window's padded size (`depthwisePaddedSize`), each row with room for a whole last
-/// vector past it (its lanes land in outputs that are never stored), and a spare row below.
-private struct Int16PlaneLayout {
-    let pitch: Int, count: Int
-
-    init(_ w: Window2D) {
-        let (pw, ph) = depthwisePaddedSize(w)
-        pitch = (pw + 40 + 31) / 32 * 32
-        count = (ph + 1) * pitch
-    }
-
-    /// Writes one channel's float codes into the interior (the padding stays zero) and returns the largest `|x|`.
-    @inline(__always)
-    func fill(_ plane: UnsafeMutablePointer<Int16>, from src: UnsafePointer<Float>, _ w: Window2D) -> UInt32 {
-        var largest = _mm512_setzero_si512()
-        for y in 0..<w.inH {
-            let from = src + y * w.inW, to = plane + (y + w.padTop) * pitch + w.padLeft
-            var x = 0
-            while x < w.inW {
-                let mask = w.inW - x >= 16 ? __mmask16.max : __mmask16(truncatingIfNeeded: (1 << (w.inW - x)) - 1)
-                let v = _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(mask, from + x))
-                largest = _mm512_max_epu32(largest, _mm512_abs_epi32(v))
-                _mm256_mask_storeu_epi16(to + x, mask, _mm512_cvtepi32_epi16(v))
-                x += 16
-            }
+/// Writes one channel's float codes into the plane's interior (the padding stays zero) and returns the largest `|x|`.
+@inline(__always)
+private func fill(_ plane: UnsafeMutablePointer<Int16>, pitch: Int, from src: UnsafePointer<Float>, _ w: Window2D) -> UInt32 {
+    var largest = _mm512_setzero_si512()
+    for y in 0..<w.inH {
+        let from = src + y * w.inW, to = plane + (y + w.padTop) * pitch + w.padLeft
+        var x = 0
+        while x < w.inW {
+            let mask = w.inW - x >= 16 ? __mmask16.max : __mmask16(truncatingIfNeeded: (1 << (w.inW - x)) - 1)
+            let v = _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(mask, from + x))
+            largest = _mm512_max_epu32(largest, _mm512_abs_epi32(v))
+            _mm256_mask_storeu_epi16(to + x, mask, _mm512_cvtepi32_epi16(v))
+            x += 16
         }
-        return _mm512_reduce_max_epu32(largest)
     }
+    return _mm512_reduce_max_epu32(largest)
 }
 
 /// One channel's taps as `vpdpwssd` pairs, and its requantization.
@@ -85,26 +72,19 @@ private struct PairTaps {
     /// Per kernel row: `(w0, w1)` and `(w2, 0)` as int16 pairs in every lane.
     let p0, q0, p1, q1, p2, q2: __m512i
     let bias: __m512i
-    /// The shift count, and what `shiftRoundLanes` adds before shifting: `2^(shift−1)` (half up), or `2^(shift−1) − 1`
-    /// plus the kept part's lowest bit (half to even).
+    /// The shift count and the rounding addends (`PairTapWords`).
     let count: __m128i
     let half, halfLess1, one: __m512i
     let halfEven: Bool
     let lo, hi: __m512
 
-    init(_ k: UnsafePointer<Int32>, bias: Int32, shift: Int32, _ mode: RoundingMode, lo: Float, hi: Float) {
-        @inline(__always) func pair(_ a: Int32, _ b: Int32) -> __m512i { _mm512_set1_epi32((a & 0xFFFF) | (b << 16)) }
-        (p0, q0) = (pair(k[0], k[1]), pair(k[2], 0))
-        (p1, q1) = (pair(k[3], k[4]), pair(k[5], 0))
-        (p2, q2) = (pair(k[6], k[7]), pair(k[8], 0))
-        self.bias = _mm512_set1_epi32(bias)
-        count = _mm_cvtsi32_si128(shift)
-        half = _mm512_set1_epi32(1 << (shift - 1))
-        halfLess1 = _mm512_set1_epi32((1 << (shift - 1)) - 1)
-        one = _mm512_set1_epi32(1)
-        halfEven = mode == .halfEven
-        self.lo = _mm512_set1_ps(lo)
-        self.hi = _mm512_set1_ps(hi)
+    init(_ t: PairTapWords, lo: Float, hi: Float) {
+        let splat = _mm512_set1_epi32
+        (p0, q0, p1, q1, p2, q2) = (splat(t.p0), splat(t.q0), splat(t.p1), splat(t.q1), splat(t.p2), splat(t.q2))
+        (bias, half, halfLess1, one) = (splat(t.bias), splat(t.half), splat(t.halfLess1), splat(1))
+        count = _mm_cvtsi32_si128(t.shift)
+        halfEven = t.halfEven
+        (self.lo, self.hi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi))
     }
 
     /// bias + the nine taps of the 16 outputs whose pairs start at `p` (pairs at `p` and `p + 2` of three rows).

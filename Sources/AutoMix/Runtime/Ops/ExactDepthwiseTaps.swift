@@ -4,10 +4,11 @@ import KernelsAVX512
 import KernelsVNNI
 #endif
 
-/// How a depthwise layer's exact codes are made (`IntegerLinear.DepthwiseSums.exact`, 3×3 windows): on a CPU with
-/// AVX-512 VNNI, int32 `vpdpwssd` pairs for every channel whose sums provably fit (`depthwise3x3Int16VNNI`, the bound
-/// checked per channel and image; always, for int8 codes), the double taps (`depthwiseConv2dExact`) for the rest and
-/// everywhere else. Both give ESP-DL's codes, so which one ran never shows in the output.
+/// How a depthwise layer's exact codes are made (`IntegerLinear.DepthwiseSums.exact`, 3×3 windows): where the CPU
+/// has integer kernels, int32 pairs (`depthwise3x3Int16VNNI` with AVX-512 VNNI, `depthwise3x3Pairs256` with AVX2) for
+/// every channel whose sums provably fit (`pairSumsFit`, checked per channel and image; always, for int8 codes), the
+/// double taps (`depthwiseConv2dExact`) for the rest and everywhere else. All give ESP-DL's codes, so which one ran
+/// never shows in the output.
 ///
 /// Made once per layer (`IntegerLinear.exactDepthwiseTaps`); the saturation comes with each call, as a folded
 /// activation changes it.
@@ -15,20 +16,26 @@ struct ExactDepthwiseTaps {
     let doubles: IntegerLinear.ExactDepthwiseKernel
     let weightsD: [Double], biasD: [Double], scales: [Double]
     let mode: RoundingMode
-    /// The pairs kernel's per-channel codes, `Σ|w|`, bias and shift; nil where it does not run.
-    let pairs: (codes: [Int32], absSums: [Int64], bias: [Int64], shifts: [Int32])?
+    /// The pairs kernel (VNNI's or AVX2's) and its per-channel codes, `Σ|w|`, bias and shift; nil where it does not run.
+    let pairs: (kernel: PairsKernel, codes: [Int32], absSums: [Int64], bias: [Int64], shifts: [Int32])?
+    typealias PairsKernel = (_ src: UnsafePointer<Float>, _ channels: Int, _ w: Window2D, _ weights: UnsafePointer<Int32>,
+                             _ absSums: UnsafePointer<Int64>, _ bias: UnsafePointer<Int64>, _ shifts: UnsafePointer<Int32>,
+                             _ mode: RoundingMode, _ lo: Float, _ hi: Float, _ scratch: UnsafeMutablePointer<Int16>,
+                             _ dst: UnsafeMutablePointer<Float>, _ fallback: (Int) -> Void) -> Void
 
     /// `weights`: the layer's codes `[cout, 1, kH, kW]`; `weightsD` the same as doubles.
     init(weights: Tensor, weightsD: [Double], bias: [Int64], shifts: [Int], _ mode: RoundingMode, gemm: GemmBackend) {
         var doubles: IntegerLinear.ExactDepthwiseKernel = depthwiseConv2dExact
-        var pairs: (codes: [Int32], absSums: [Int64], bias: [Int64], shifts: [Int32])?
-        #if arch(x86_64)   // KernelsAVX512's and KernelsVNNI's kernels exist on x86 only
+        var pairs: (kernel: PairsKernel, codes: [Int32], absSums: [Int64], bias: [Int64], shifts: [Int32])?
+        #if arch(x86_64)   // the AVX-512, VNNI and AVX2 kernels exist on x86 only
         if gemm.bringsAVX512Depthwise { doubles = depthwiseConv2dExactAVX512 }
-        if IntegerKernel.of(gemm) == .vnni, weights.shape.count == 4, weights.shape[1...3] == [1, 3, 3],
+        if let integer = IntegerKernel.of(gemm), weights.shape.count == 4, weights.shape[1...3] == [1, 3, 3],
            shifts.allSatisfy({ (1...30).contains($0) }) {
             let codes = weights.data.map { Int32($0) }
             let absSums = (0..<weights.shape[0]).map { c in (0..<9).reduce(Int64(0)) { $0 + Int64(abs(codes[9 * c + $1])) } }
-            pairs = (codes, absSums, bias, shifts.map { Int32($0) })
+            var kernel: PairsKernel = depthwise3x3Pairs256
+            if integer == .vnni { kernel = depthwise3x3Int16VNNI }
+            pairs = (kernel, codes, absSums, bias, shifts.map { Int32($0) })
         }
         #endif
         self.doubles = doubles
@@ -51,9 +58,8 @@ struct ExactDepthwiseTaps {
                 let inHW = win.inH * win.inW, outHW = win.outH * win.outW
                 pairs.codes.withUnsafeBufferPointer { cp in pairs.absSums.withUnsafeBufferPointer { ap in
                 pairs.bias.withUnsafeBufferPointer { ib in pairs.shifts.withUnsafeBufferPointer { hp in
-                    depthwise3x3Int16VNNI(src, channels: channels, win, weights: cp.baseAddress! + 9 * first, absSums: ap.baseAddress! + first,
-                                          bias: ib.baseAddress! + first, shifts: hp.baseAddress! + first, mode, lo: clamp.lo, hi: clamp.hi,
-                                          scratch: scratch.int16Plane, dst) { c in
+                    pairs.kernel(src, channels, win, cp.baseAddress! + 9 * first, ap.baseAddress! + first, ib.baseAddress! + first,
+                                 hp.baseAddress! + first, mode, clamp.lo, clamp.hi, scratch.int16Plane, dst) { c in
                         doubles(src + c * inHW, 1, 1, win, w + 9 * c, b + c, s + c, mode, clamp, scratch.doublePlane, dst + c * outHW)
                     }
                 }}}}
@@ -80,11 +86,7 @@ struct ExactDepthwiseTaps {
         /// The pairs kernel's plane (the kernel zeroes it).
         var int16Plane: UnsafeMutablePointer<Int16> {
             if let int16 { return int16 }
-            #if arch(x86_64)
-            let made = UnsafeMutablePointer<Int16>.allocate(capacity: int16DepthwiseScratchCount(win))
-            #else
-            let made = UnsafeMutablePointer<Int16>.allocate(capacity: 1)
-            #endif
+            let made = UnsafeMutablePointer<Int16>.allocate(capacity: PairPlaneLayout(win).count)
             int16 = made
             return made
         }
