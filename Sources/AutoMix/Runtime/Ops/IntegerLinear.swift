@@ -155,9 +155,9 @@ struct IntegerLinear: Sendable {
                 }
             }
             if node.op == .conv && float32Exact && weights.shape[1] == 1 && node.int("group", default: 1) == x.shape[1] {
-                // depthwise: the int32 pairs where they run (exact, as these float32 sums are), else the float taps,
+                // depthwise: the int32 pairs where they are faster (exact, as these float32 sums are), else the float taps,
                 // which round and saturate as they store (the same float32 steps as the epilogue)
-                if weights.shape[0] == x.shape[1], exactDepthwiseTaps.pairs != nil, let out = try exactDepthwise(x, outShape: outShape) {
+                if weights.shape[0] == x.shape[1], exactDepthwiseTaps.pairsBeatFloat32, let out = try exactDepthwise(x, outShape: outShape) {
                     return out
                 }
                 let (biasF, scales) = float32Parameters
@@ -200,14 +200,14 @@ struct IntegerLinear: Sendable {
 
     /// How `run` makes a depthwise layer's codes under `arithmetic`: float32 sums with the codes fused as the taps store
     /// (exact there), or the exact taps (`ExactDepthwiseTaps`: int32 pairs or doubles, on 3×3 windows of stride 1 or 2;
-    /// the accumulators otherwise), which also take a float32-exact layer where the int32 pairs run (the same codes,
-    /// sooner); nil for other layers, or float sums with a separate epilogue.
+    /// the accumulators otherwise), which also take a float32-exact layer where the int32 pairs beat the float taps (the
+    /// same codes, sooner); nil for other layers, or float sums with a separate epilogue.
     enum DepthwiseSums { case float32, exact }
     func depthwiseSums(_ arithmetic: Arithmetic) -> DepthwiseSums? {
         guard node.op == .conv, integer == nil, weights.shape.count == 4, weights.shape[1] == 1 else { return nil }
         if arithmetic == .espPPQ || exactInFloat {
             guard float32Exact else { return nil }
-            return exactDepthwiseTaps.pairs != nil ? .exact : .float32
+            return exactDepthwiseTaps.pairsBeatFloat32 ? .exact : .float32
         }
         return .exact
     }
