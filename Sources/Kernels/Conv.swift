@@ -361,7 +361,7 @@ private struct Taps3x3: DepthwiseTaps {
 /// monotone and the bounds are exact floats (the mask operations of `SIMD8<Double>` leave vector registers).
 private struct ExactTaps3x3: DepthwiseTaps {
     let t: NineTaps<Double>
-    /// Both times the layer's scale (see `exactTapsScaled`).
+    /// Times the layer's scale, as the weights (see `depthwiseConv2dExact`).
     let bias: Double
     let clamp: Clamp
     let mode: RoundingMode

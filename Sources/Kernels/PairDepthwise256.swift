@@ -9,55 +9,12 @@ public func depthwise3x3Pairs256(_ src: UnsafePointer<Float>, channels: Int, _ w
                                  absSums: UnsafePointer<Int64>, bias: UnsafePointer<Int64>, shifts: UnsafePointer<Int32>,
                                  _ mode: RoundingMode, lo: Float, hi: Float, scratch: UnsafeMutablePointer<Int16>,
                                  _ dst: UnsafeMutablePointer<Float>, fallback: (_ channel: Int) -> Void) {
-    let layout = PairPlaneLayout(w)
-    scratch.update(repeating: 0, count: layout.count)
-    let outHW = w.outH * w.outW
-    for c in 0..<channels {
-        let largest = fill256(scratch, pitch: layout.pitch, from: src + c * w.inH * w.inW, w)
-        guard pairSumsFit(bias: bias[c], largestInput: largest, absSum: absSums[c], shift: shifts[c]) else {
-            fallback(c)
-            continue
-        }
-        let taps = PairTaps256(PairTapWords(weights + 9 * c, bias: Int32(bias[c]), shift: shifts[c], mode), lo: lo, hi: hi)
-        let out = dst + c * outHW
-        for oy in 0..<w.outH {
-            let row = UnsafePointer(scratch) + oy * w.strideH * layout.pitch
-            if w.strideW == 1 {
-                taps.rowStride1(row, pitch: layout.pitch, count: w.outW, out + oy * w.outW)
-            } else {
-                taps.rowStride2(row, pitch: layout.pitch, count: w.outW, out + oy * w.outW)
-            }
-        }
-    }
-}
-
-/// Writes one channel's float codes into the plane's interior (the padding stays zero) and returns the largest `|x|`.
-@inline(__always)
-private func fill256(_ plane: UnsafeMutablePointer<Int16>, pitch: Int, from src: UnsafePointer<Float>, _ w: Window2D) -> UInt32 {
-    var largest = SIMD8<UInt32>()
-    var tail: UInt32 = 0
-    for y in 0..<w.inH {
-        let from = src + y * w.inW, to = plane + (y + w.padTop) * pitch + w.padLeft
-        var x = 0
-        while x + 8 <= w.inW {
-            let i = _mm256_cvtps_epi32(_mm256_loadu_ps(from + x))
-            largest = pointwiseMax(largest, unsafeBitCast(_mm256_abs_epi32(i), to: SIMD8<UInt32>.self))
-            let v = unsafeBitCast(i, to: SIMD8<Int32>.self)
-            UnsafeMutableRawPointer(to + x).storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: v), as: SIMD8<Int16>.self)
-            x += 8
-        }
-        while x < w.inW {
-            let v = Int32(from[x])
-            tail = max(tail, v.magnitude)
-            to[x] = Int16(truncatingIfNeeded: v)
-            x += 1
-        }
-    }
-    return max(largest.max(), tail)
+    pairDepthwise3x3(PairTaps256.self, src, channels: channels, w, weights: weights, absSums: absSums, bias: bias, shifts: shifts,
+                     mode, lo: lo, hi: hi, scratch: scratch, dst, fallback: fallback)
 }
 
 /// One channel's taps as `vpmaddwd` pairs, and its requantization (as `PairTaps` in KernelsVNNI, 8 lanes).
-private struct PairTaps256 {
+private struct PairTaps256: PairDepthwiseTaps {
     /// Per kernel row: `(w0, w1)` and `(w2, 0)` as int16 pairs in every lane.
     let p0, q0, p1, q1, p2, q2: __m256i
     let bias: __m256i
@@ -74,6 +31,36 @@ private struct PairTaps256 {
         count = _mm_cvtsi32_si128(t.shift)
         halfEven = t.halfEven
         (self.lo, self.hi) = (_mm256_set1_ps(lo), _mm256_set1_ps(hi))
+    }
+
+    /// Writes one channel's float codes into the plane's interior (the padding stays zero) and returns the largest `|x|`.
+    @inline(__always)
+    static func fill(_ plane: UnsafeMutablePointer<Int16>, pitch: Int, from src: UnsafePointer<Float>, _ w: Window2D) -> UInt32 {
+        var largest = SIMD8<UInt32>()
+        var tail: UInt32 = 0
+        for y in 0..<w.inH {
+            let from = src + y * w.inW, to = plane + (y + w.padTop) * pitch + w.padLeft
+            var x = 0
+            while x + 8 <= w.inW {
+                let i = _mm256_cvtps_epi32(_mm256_loadu_ps(from + x))
+                largest = pointwiseMax(largest, unsafeBitCast(_mm256_abs_epi32(i), to: SIMD8<UInt32>.self))
+                let v = unsafeBitCast(i, to: SIMD8<Int32>.self)
+                UnsafeMutableRawPointer(to + x).storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: v), as: SIMD8<Int16>.self)
+                x += 8
+            }
+            while x < w.inW {
+                let v = Int32(from[x])
+                tail = max(tail, v.magnitude)
+                to[x] = Int16(truncatingIfNeeded: v)
+                x += 1
+            }
+        }
+        return max(largest.max(), tail)
+    }
+
+    @inline(__always)
+    func row(_ row: UnsafePointer<Int16>, pitch: Int, stride: Int, count: Int, _ out: UnsafeMutablePointer<Float>) {
+        stride == 1 ? rowStride1(row, pitch: pitch, count: count, out) : rowStride2(row, pitch: pitch, count: count, out)
     }
 
     /// bias + the nine taps of the 8 outputs whose pairs start at `p`, as float codes.

@@ -17,58 +17,17 @@ import Kernels
 /// - Stride 1: the pairs at even columns give the even outputs and those at odd columns the odd ones; a permute
 ///   interleaves the two vectors into 32 outputs.
 ///
-/// `weights`: 9 codes per channel; `absSums`: `Σ|w|` per channel; `scratch` holds `int16DepthwiseScratchCount(w)`
-/// int16 lanes.
+/// The loop over channels and rows, the plane and the arguments are `pairDepthwise3x3`'s.
 public func depthwise3x3Int16VNNI(_ src: UnsafePointer<Float>, channels: Int, _ w: Window2D, weights: UnsafePointer<Int32>,
                                   absSums: UnsafePointer<Int64>, bias: UnsafePointer<Int64>, shifts: UnsafePointer<Int32>,
                                   _ mode: RoundingMode, lo: Float, hi: Float, scratch: UnsafeMutablePointer<Int16>,
                                   _ dst: UnsafeMutablePointer<Float>, fallback: (_ channel: Int) -> Void) {
-    let layout = PairPlaneLayout(w)
-    scratch.update(repeating: 0, count: layout.count)
-    let outHW = w.outH * w.outW
-    for c in 0..<channels {
-        let largest = fill(scratch, pitch: layout.pitch, from: src + c * w.inH * w.inW, w)
-        let shift = shifts[c]
-        guard pairSumsFit(bias: bias[c], largestInput: largest, absSum: absSums[c], shift: shift) else {
-            fallback(c)
-            continue
-        }
-        let taps = PairTaps(PairTapWords(weights + 9 * c, bias: Int32(bias[c]), shift: shift, mode), lo: lo, hi: hi)
-        let out = dst + c * outHW
-        for oy in 0..<w.outH {
-            let row = UnsafePointer(scratch) + oy * w.strideH * layout.pitch
-            if w.strideW == 1 {
-                taps.rowStride1(row, pitch: layout.pitch, count: w.outW, out + oy * w.outW)
-            } else {
-                taps.rowStride2(row, pitch: layout.pitch, count: w.outW, out + oy * w.outW)
-            }
-        }
-    }
-}
-
-/// int16 lanes of scratch `depthwise3x3Int16VNNI` needs for this window.
-public func int16DepthwiseScratchCount(_ w: Window2D) -> Int { PairPlaneLayout(w).count }
-
-/// Writes one channel's float codes into the plane's interior (the padding stays zero) and returns the largest `|x|`.
-@inline(__always)
-private func fill(_ plane: UnsafeMutablePointer<Int16>, pitch: Int, from src: UnsafePointer<Float>, _ w: Window2D) -> UInt32 {
-    var largest = _mm512_setzero_si512()
-    for y in 0..<w.inH {
-        let from = src + y * w.inW, to = plane + (y + w.padTop) * pitch + w.padLeft
-        var x = 0
-        while x < w.inW {
-            let mask = w.inW - x >= 16 ? __mmask16.max : __mmask16(truncatingIfNeeded: (1 << (w.inW - x)) - 1)
-            let v = _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(mask, from + x))
-            largest = _mm512_max_epu32(largest, _mm512_abs_epi32(v))
-            _mm256_mask_storeu_epi16(to + x, mask, _mm512_cvtepi32_epi16(v))
-            x += 16
-        }
-    }
-    return _mm512_reduce_max_epu32(largest)
+    pairDepthwise3x3(PairTaps.self, src, channels: channels, w, weights: weights, absSums: absSums, bias: bias, shifts: shifts,
+                     mode, lo: lo, hi: hi, scratch: scratch, dst, fallback: fallback)
 }
 
 /// One channel's taps as `vpdpwssd` pairs, and its requantization.
-private struct PairTaps {
+private struct PairTaps: PairDepthwiseTaps {
     /// Per kernel row: `(w0, w1)` and `(w2, 0)` as int16 pairs in every lane.
     let p0, q0, p1, q1, p2, q2: __m512i
     let bias: __m512i
@@ -85,6 +44,29 @@ private struct PairTaps {
         count = _mm_cvtsi32_si128(t.shift)
         halfEven = t.halfEven
         (self.lo, self.hi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi))
+    }
+
+    /// Writes one channel's float codes into the plane's interior (the padding stays zero) and returns the largest `|x|`.
+    @inline(__always)
+    static func fill(_ plane: UnsafeMutablePointer<Int16>, pitch: Int, from src: UnsafePointer<Float>, _ w: Window2D) -> UInt32 {
+        var largest = _mm512_setzero_si512()
+        for y in 0..<w.inH {
+            let from = src + y * w.inW, to = plane + (y + w.padTop) * pitch + w.padLeft
+            var x = 0
+            while x < w.inW {
+                let mask = w.inW - x >= 16 ? __mmask16.max : __mmask16(truncatingIfNeeded: (1 << (w.inW - x)) - 1)
+                let v = _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(mask, from + x))
+                largest = _mm512_max_epu32(largest, _mm512_abs_epi32(v))
+                _mm256_mask_storeu_epi16(to + x, mask, _mm512_cvtepi32_epi16(v))
+                x += 16
+            }
+        }
+        return _mm512_reduce_max_epu32(largest)
+    }
+
+    @inline(__always)
+    func row(_ row: UnsafePointer<Int16>, pitch: Int, stride: Int, count: Int, _ out: UnsafeMutablePointer<Float>) {
+        stride == 1 ? rowStride1(row, pitch: pitch, count: count, out) : rowStride2(row, pitch: pitch, count: count, out)
     }
 
     /// bias + the nine taps of the 16 outputs whose pairs start at `p` (pairs at `p` and `p + 2` of three rows).

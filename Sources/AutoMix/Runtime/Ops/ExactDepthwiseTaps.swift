@@ -30,9 +30,10 @@ struct ExactDepthwiseTaps {
     init(weights: Tensor, weightsD: [Double], bias: [Int64], shifts: [Int], _ mode: RoundingMode, gemm: GemmBackend) {
         var doubles: IntegerLinear.ExactDepthwiseKernel = depthwiseConv2dExact
         var pairs: (kernel: PairsKernel, codes: [Int32], absSums: [Int64], bias: [Int64], shifts: [Int32])?
+        let integer = IntegerKernel.of(gemm)
         #if arch(x86_64)   // the AVX-512, VNNI and AVX2 kernels exist on x86 only
         if gemm.bringsAVX512Depthwise { doubles = depthwiseConv2dExactAVX512 }
-        if let integer = IntegerKernel.of(gemm), weights.shape.count == 4, weights.shape[1...3] == [1, 3, 3],
+        if let integer, weights.shape.count == 4, weights.shape[1...3] == [1, 3, 3],
            shifts.allSatisfy({ (1...30).contains($0) }) {
             let codes = weights.data.map { Int32($0) }
             let absSums = (0..<weights.shape[0]).map { c in (0..<9).reduce(Int64(0)) { $0 + Int64(abs(codes[9 * c + $1])) } }
@@ -43,7 +44,7 @@ struct ExactDepthwiseTaps {
         #endif
         self.doubles = doubles
         self.pairs = pairs
-        pairsBeatFloat32 = pairs != nil && IntegerKernel.of(gemm) == .vnni
+        pairsBeatFloat32 = pairs != nil && integer == .vnni
         self.weightsD = weightsD
         biasD = bias.map { Double($0) }
         scales = shifts.map { Double(sign: .plus, exponent: -$0, significand: 1) }

@@ -233,8 +233,7 @@ struct IntegerLinear: Sendable {
         x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
             for img in 0..<batch {
                 taps.run(xp.baseAddress! + img * cin * inH * inW, channels: cin, multiplier: cout / cin, first: 0, win, clamp: codeClamp,
-                         scratch: scratch,
-                         op.baseAddress! + img * cout * outHW)
+                         scratch: scratch, op.baseAddress! + img * cout * outHW)
             }
         }}
         return out
