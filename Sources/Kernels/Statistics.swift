@@ -49,3 +49,24 @@ public func fnv1a(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0xcbf2_9ce4_84
     for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
     return h
 }
+
+/// `Σ a·b`, `Σ a²` and `Σ b²` in doubles, eight lanes at a time (a cosine's three sums; they add over pieces).
+public func productSums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> (ab: Double, aa: Double, bb: Double) {
+    typealias D = SIMD8<Double>
+    var vab = D(), vaa = D(), vbb = D()
+    let whole = count / 8 * 8
+    var i = 0
+    while i < whole {
+        var x = D(), y = D()
+        for t in 0..<8 { x[t] = Double(a[i + t]); y[t] = Double(b[i + t]) }
+        vab.addProduct(x, y); vaa.addProduct(x, x); vbb.addProduct(y, y)
+        i += 8
+    }
+    var ab = vab.sum(), aa = vaa.sum(), bb = vbb.sum()
+    while i < count {
+        let (x, y) = (Double(a[i]), Double(b[i]))
+        ab += x * y; aa += x * x; bb += y * y
+        i += 1
+    }
+    return (ab, aa, bb)
+}

@@ -55,4 +55,22 @@ import Testing
             #expect(1 - int16[layer]! < (1 - v) / 16 || 1 - v < 1e-9, "\(layer)")
         }
     }
+
+    @Test("cosine sensitivity: a batch scored piece by piece (one image at a time) as in one piece")
+    func cosinePiecesAddUp() throws {
+        let graph = try BatchedTailTests.graph()
+        let config = QuantizationConfig(target: .esp32p4, bits: 8)
+        let batches = [BatchedTailTests.images(3), BatchedTailTests.images(2)]
+        let calibration = try Calibration.run(try FloatExecutor(graph: try Quantizer.weightQuantizedGraph(graph, config: config)),
+                                              batches: batches)
+        let model = try Quantizer(graph: graph, config: config, calibration: calibration).build()
+        let whole = try Sensitivity.cosine(float: graph, quantized: model, config: config, batches: batches, pieceImages: 3)
+        let pieces = try Sensitivity.cosine(float: graph, quantized: model, config: config, batches: batches, pieceImages: 1)
+        #expect(whole.count == 8 && Set(pieces.keys) == Set(whole.keys))
+        for (layer, v) in whole {
+            // the float reference may sum in another order for another batch size: float32 rounding, far below the
+            // differences between layers
+            #expect(abs(pieces[layer]! - v) <= 1e-5 * (1 - v) + 1e-12, "\(layer): \(pieces[layer]!) against \(v)")
+        }
+    }
 }

@@ -164,9 +164,10 @@ public enum Sensitivity {
     }
 
     /// AMCT's isolated sensitivity: per batch `0.5 + 0.5·cos(y_float, y_quantized)` of each layer's own output on
-    /// the inputs it receives in the weight-quantized float model; lower is more sensitive.
+    /// the inputs it receives in the weight-quantized float model; lower is more sensitive. `pieceImages`: images per
+    /// piece (default: the executor's `chunkLimit`); any size gives the same scores.
     public static func cosine(float graph: Graph, quantized model: QuantizedModel, config: QuantizationConfig,
-                              batches: [Tensor], progress: Progress? = nil) throws -> [String: Double] {
+                              batches: [Tensor], pieceImages: Int? = nil, progress: Progress? = nil) throws -> [String: Double] {
         let inputsGraph = try Quantizer.weightQuantizedGraph(graph, config: config)
         let executor = try FloatExecutor(graph: inputsGraph, fuseActivations: false)
         let layers = Quantizer.layers(of: graph).filter { model.precisions[$0.name]?.bits != nil }
@@ -181,58 +182,56 @@ public enum Sensitivity {
             } ?? nil : nil
             kernels[layer.name] = (l, input, packed)
         }
-        let readers = Dictionary(grouping: layers, by: { $0.inputs[0] })
-        let sums = LockedSums()
+        let readers = Dictionary(grouping: layers, by: { $0.inputs[0] }), kernelOf = kernels
+        let scores = LockedSums()
         let workers = Parallelism.workers
+        openblas_set_num_threads(1)
         for batch in batches {
-            let found = Box<[(Node, Tensor)]>([])
-            _ = try executor.run(batch, split: false) { name, t in
-                for layer in readers[name] ?? [] { found.value.append((layer, t)) }
+            // pieces of `chunkLimit` images keep each layer's input, reference and quantized output in cache (the whole
+            // batch's inputs of every layer at once took gigabytes); a batch's cosine is over all its values, so the
+            // pieces' sums add up before the score is taken
+            let b = batch.shape[0]
+            let piece = executor.batchSplittable && executor.fixedBatch == nil ? max(1, pieceImages ?? executor.chunkLimit) : b
+            let firsts = Array(stride(from: 0, to: b, by: piece))
+            let parts = try parallelMap(firsts.count, workers: workers) { p in
+                let part = batch.images(firsts[p]..<min(firsts[p] + piece, b))
+                let sums = CosineSums()
+                func measure(_ name: String, _ x: Tensor) {
+                    for layer in readers[name] ?? [] {
+                        guard let (kernel, format, packed) = kernelOf[layer.name] else { continue }
+                        do {
+                            let inputs: [Tensor?] = layer.inputs.enumerated().map { $0.offset == 0 ? x : graph.constant($0.element)?.floatTensor }
+                            let reference = try FloatOps.evaluate(layer, inputs, opset: graph.opset, packed: packed)[0]
+                            let quantized = try kernel.preActivation(QuantExecutor.quantize(x, format, model.target.rounding),
+                                                                     outShape: reference.shape)
+                            sums.add(layer.name, reference.data, quantized.data)
+                        } catch { sums.failure = sums.failure ?? error }
+                    }
+                }
+                measure(graph.inputs[0].name, part)
+                _ = try executor.runChunk(part) { name, t in measure(name, t) }
+                if let e = sums.failure { throw e }
+                return sums.byLayer
             }
-            // the layers are independent: each core takes every `workers`-th one
-            let work = found.value, failure = LockedSums.Failure(), kernels = kernels
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for i in stride(from: w, to: work.count, by: workers) {
-                    let (layer, x) = work[i]
-                    guard let (kernel, format, packed) = kernels[layer.name] else { continue }
-                    do {
-                        let inputs: [Tensor?] = layer.inputs.map { graph.constant($0)?.floatTensor } .enumerated().map { $0.offset == 0 ? x : $0.element }
-                        let reference = try FloatOps.evaluate(layer, inputs, opset: graph.opset, packed: packed)[0]
-                        let q = QuantExecutor.quantize(x, format, model.target.rounding)
-                        let quantized = try kernel.preActivation(q, outShape: reference.shape)
-                        sums.add(layer.name, cosineScore(reference.data, quantized.data), count: 1)
-                    } catch { failure.set(error) }
+            var total: [String: (ab: Double, aa: Double, bb: Double)] = [:]
+            for part in parts {
+                for (name, s) in part {
+                    let t = total[name] ?? (0, 0, 0)
+                    total[name] = (t.ab + s.ab, t.aa + s.aa, t.bb + s.bb)
                 }
             }
-            if let e = failure.error { throw e }
+            for (name, s) in total { scores.add(name, cosineScore(s), count: 1) }
             progress?.advance()
         }
         progress?.finish(batches.count)
-        return sums.means()
+        return scores.means()
     }
 
-    /// `0.5 + 0.5·cos(a, b)`, the sums in doubles, eight lanes at a time.
-    static func cosineScore(_ a: [Float], _ b: [Float]) -> Double {
-        typealias D = SIMD8<Double>
-        var vd = D(), va = D(), vb = D()
-        let n = min(a.count, b.count), whole = n / 8 * 8
-        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
-            var i = 0
-            while i < whole {
-                var x = D(), y = D()
-                for t in 0..<8 { x[t] = Double(ap[i + t]); y[t] = Double(bp[i + t]) }
-                vd.addProduct(x, y); va.addProduct(x, x); vb.addProduct(y, y)
-                i += 8
-            }
-        }}
-        var dot = vd.sum(), na = va.sum(), nb = vb.sum()
-        for i in whole..<n {
-            let (x, y) = (Double(a[i]), Double(b[i]))
-            dot += x * y; na += x * x; nb += y * y
-        }
-        if na == 0 { return 1 }
-        if nb == 0 { return 0 }
-        return 0.5 + 0.5 * dot / (na.squareRoot() * nb.squareRoot())
+    /// `0.5 + 0.5·cos(a, b)` from `Σ a·b`, `Σ a²` and `Σ b²` (`productSums`); 1 when `a` is zero, 0 when only `b` is.
+    static func cosineScore(_ s: (ab: Double, aa: Double, bb: Double)) -> Double {
+        if s.aa == 0 { return 1 }
+        if s.bb == 0 { return 0 }
+        return 0.5 + 0.5 * s.ab / (s.aa.squareRoot() * s.bb.squareRoot())
     }
 
     /// ESP-PPQ's `MeasurePrinter` table, largest first.
@@ -298,6 +297,19 @@ final class LockedSums: @unchecked Sendable {
         private let lock = NSLock()
         private(set) var error: Error?
         func set(_ e: Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
+    }
+}
+
+/// One worker's cosine sums per layer over its pieces of a batch (`Sensitivity.cosine`), and the first error.
+final class CosineSums {
+    private(set) var byLayer: [String: (ab: Double, aa: Double, bb: Double)] = [:]
+    var failure: Error?
+    func add(_ layer: String, _ a: [Float], _ b: [Float]) {
+        let s = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+            productSums(ap.baseAddress!, bp.baseAddress!, count: min(a.count, b.count))
+        }}
+        let t = byLayer[layer] ?? (0, 0, 0)
+        byLayer[layer] = (t.ab + s.ab, t.aa + s.aa, t.bb + s.bb)
     }
 }
 
