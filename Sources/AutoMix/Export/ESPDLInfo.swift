@@ -70,28 +70,32 @@ extension ESPDLFile {
                 let text = "\(v)", dot = text.firstIndex(of: ".")!
                 return (String(text[..<dot]), String(text[text.index(after: dot)...]))
             }
-            let intWidth = parts.map(\.0.count).max() ?? 0, fracWidth = parts.map(\.1.count).max() ?? 0
+            let intWidth = parts.map(\.0.utf8.count).max() ?? 0, fracWidth = parts.map(\.1.utf8.count).max() ?? 0
             words = parts.map { i, f in
-                String(repeating: " ", count: intWidth - i.count) + i + "." + f + String(repeating: " ", count: fracWidth - f.count)
+                String(repeating: " ", count: intWidth - i.utf8.count) + i + "." + f + String(repeating: " ", count: fracWidth - f.utf8.count)
             }
             dtype = t.dataType == .float ? "float32" : ""
         } else {
             let values = t.ints + [Int64](repeating: 0, count: max(padded - t.ints.count, 0))
             let raw = values.map(String.init)
-            let width = raw.map(\.count).max() ?? 0
-            words = raw.map { String(repeating: " ", count: width - $0.count) + $0 }
+            let width = raw.map(\.utf8.count).max() ?? 0
+            words = raw.map { String(repeating: " ", count: width - $0.utf8.count) + $0 }
             dtype = t.dataType == .int64 ? "" : t.dataType.name.lowercased()   // numpy omits its default dtypes
         }
+        // the text is ASCII: lengths are counted in bytes as the line grows (`String.count` walks the characters)
         let lineWidth = 74, hanging = "       "
-        var s = "", line = hanging
+        var s = "", line = hanging, length = hanging.utf8.count
         for (i, w) in words.enumerated() {
-            if line.count + w.count > lineWidth - 1 && line.count > hanging.count {
+            let width = w.utf8.count
+            if length + width > lineWidth - 1 && length > hanging.utf8.count {
                 while line.hasSuffix(" ") { line.removeLast() }
                 s += line + "\n"
                 line = hanging
+                length = hanging.utf8.count
             }
             line += w
-            if i < words.count - 1 { line += ", " }
+            length += width
+            if i < words.count - 1 { line += ", "; length += 2 }
         }
         s += line
         if dtype.isEmpty { return "array([" + s.dropFirst(hanging.count) + "])" }

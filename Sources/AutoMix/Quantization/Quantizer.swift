@@ -10,9 +10,12 @@ public struct Quantizer {
     public let calibration: Calibration
     /// Exponents to take instead of calibrating (by value and initializer name), e.g. from an ESP-PPQ export.
     public var imposed: QuantizedModel?
+    /// Weight codes and dequantized weights kept from the search's earlier trials (see `RebuildCache`).
+    public var cache: RebuildCache?
 
-    public init(graph: Graph, config: QuantizationConfig, calibration: Calibration, imposed: QuantizedModel? = nil) {
-        self.graph = graph; self.config = config; self.calibration = calibration; self.imposed = imposed
+    public init(graph: Graph, config: QuantizationConfig, calibration: Calibration, imposed: QuantizedModel? = nil,
+                cache: RebuildCache? = nil) {
+        self.graph = graph; self.config = config; self.calibration = calibration; self.imposed = imposed; self.cache = cache
     }
 
     /// The compute layers a plan assigns precisions to, in graph order.
@@ -28,7 +31,7 @@ public struct Quantizer {
         try insertConversions(&draft)
         try quantizeConstants(&draft)
         recordActivationForms(&draft)
-        return try draft.model(target: config.target)
+        return try draft.model(target: config.target, cache: cache)
     }
 
     /// Whether `n` can run on integer codes at `p`: its rule allows `p`, a layer's weight is a constant (and a Gemm

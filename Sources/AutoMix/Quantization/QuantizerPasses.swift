@@ -30,9 +30,11 @@ extension Quantizer {
             if ra != rb { parent[ra] = rb }
         }
 
-        func model(target: Target) throws -> QuantizedModel {
+        func model(target: Target, cache: RebuildCache? = nil) throws -> QuantizedModel {
             var g = graph
-            for (name, p) in parameters { g.constants[name] = .float(p.dequantized) }
+            for (name, p) in parameters {
+                g.constants[name] = .float(cache?.value("dequantized|" + name, inputs: p) { p.dequantized } ?? p.dequantized)
+            }
             g.pruneConstants()
             try g.inferShapes()
             let groups = Dictionary(uniqueKeysWithValues: parent.keys.map { ($0, find($0)) })
@@ -163,8 +165,8 @@ extension Quantizer {
                         want = q
                     } else {
                         let source = d.master[d.find(v)] ?? v
-                        want = QuantFormat(bits: b, exponent: try calibration.statistics(of: source).exponent(
-                            config.activationObserver(bits: b, layers: []), bits: b))
+                        want = QuantFormat(bits: b, exponent: try calibration.exponent(
+                            of: source, config.activationObserver(bits: b, layers: []), bits: b))
                     }
                 } else {
                     want = nil

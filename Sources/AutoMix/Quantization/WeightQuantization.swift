@@ -11,7 +11,11 @@ extension Quantizer {
             w = LayoutOps.transpose(w, perm: [1, 0])
             n.attributes["transB"] = .int(1)
         }
-        let (codes, exponents) = quantizeWeight(w, bits: bits, exponents: imposed?.parameters[n.inputs[1]]?.exponents)
+        let given = imposed?.parameters[n.inputs[1]]?.exponents
+        let inputs = WeightInputs(values: w, bits: bits, given: given, observer: config.weightObserver(bits: bits),
+                                  perChannel: config.perChannelWeights, rounding: config.target.rounding)
+        let (codes, exponents) = cache?.value("weight|" + n.inputs[1], inputs: inputs) { quantizeWeight(w, bits: bits, exponents: given) }
+            ?? quantizeWeight(w, bits: bits, exponents: given)
         let weightName = uniqueName(n.inputs[1], for: n, in: parameters)
         parameters[weightName] = QuantizedParameter(shape: w.shape, codes: codes, exponents: exponents, bits: bits)
         n.inputs[1] = weightName
@@ -117,4 +121,14 @@ extension Quantizer {
     func uniqueName(_ name: String, for n: Node, in parameters: [String: QuantizedParameter]) -> String {
         parameters[name] == nil ? name : "\(name)::\(n.name)"
     }
+}
+
+/// Everything `quantizeWeight` reads, for `RebuildCache`.
+private struct WeightInputs: Equatable {
+    let values: Tensor
+    let bits: Int
+    let given: [Int]?
+    let observer: Observer
+    let perChannel: Bool
+    let rounding: RoundingMode
 }

@@ -72,8 +72,9 @@ public final class QuantExecutor: BatchExecutor {
 
     /// `gemm` picks the Conv kernels (`GemmBackend`, and with it `IntegerKernel`); the default is the fastest this CPU has.
     /// `fusedFromBytes`: see `ExpandDepthwise.paysFrom` (0 fuses every pair it can, `.max` none; the same codes either way).
+    /// `cache`: integer layers kept from a search's earlier trials, reused where their inputs are equal (`RebuildCache`).
     public init(model: QuantizedModel, arithmetic: Arithmetic = .exact, gemm: GemmBackend = .preferred,
-                fusedFromBytes: Int = ExpandDepthwise.paysFrom) throws {
+                fusedFromBytes: Int = ExpandDepthwise.paysFrom, cache: RebuildCache? = nil) throws {
         self.model = model
         self.arithmetic = arithmetic
         let graph = model.graph
@@ -84,7 +85,7 @@ public final class QuantExecutor: BatchExecutor {
         var built: [(Node, Kernel, [Slot], [Int])] = []
         let consumers = graph.consumers()
         for n in graph.nodes {
-            let kernel = try Self.kernel(for: n, model, gemm: gemm)
+            let kernel = try Self.kernel(for: n, model, gemm: gemm, cache: cache)
             let ins = table.inputs(of: n, step: built.count, graph: graph)
             built.append((n, kernel, ins, table.outputs(n.outputs)))
         }
@@ -132,7 +133,8 @@ public final class QuantExecutor: BatchExecutor {
         return c.op == .clip && model.shareFormat(n.outputs[0], c.outputs[0])
     }
 
-    static func kernel(for n: Node, _ model: QuantizedModel, gemm: GemmBackend = .preferred) throws -> Kernel {
+    /// `cache`: layers kept from a search's earlier trials (see `RebuildCache`).
+    static func kernel(for n: Node, _ model: QuantizedModel, gemm: GemmBackend = .preferred, cache: RebuildCache? = nil) throws -> Kernel {
         let precision = model.precision(of: n)
         let f = model.formats
         func format(_ name: String, _ role: String) throws -> QuantFormat {
@@ -171,9 +173,9 @@ public final class QuantExecutor: BatchExecutor {
                 }
             }
             let bias = n.inputs.count > 2 ? model.parameters[n.inputs[2]] : nil
-            return .linear(try IntegerLinear(node: n, weight: w, bias: bias, input: input,
-                                                 output: try format(n.outputs[0], "output"), activation: model.activation(of: n),
-                                                 rounding: mode, gemm: gemm))
+            let inputs = LinearInputs(node: n, weight: w, bias: bias, input: input, output: try format(n.outputs[0], "output"),
+                                      activation: model.activation(of: n), rounding: mode, gemm: gemm)
+            return .linear(try cache?.value("linear|" + n.name, inputs: inputs, make: inputs.make) ?? inputs.make())
         }
         let output = try format(n.outputs[0], "output")
         if rule.activation != .none { return try activationKernel(n, model, input, output) }

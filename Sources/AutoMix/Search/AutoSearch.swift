@@ -112,6 +112,8 @@ final class SearchRun {
     let log: SearchLog
     let calibBatches: [Tensor]
     var calibrationSeconds = 0.0, rankingSeconds = 0.0, evaluationSeconds = 0.0
+    /// Weight codes and integer layers the trials share (every key also checks its inputs, so variants can share it).
+    let rebuilds = RebuildCache()
 
     init(request: SearchRequest, identity: SearchJournal.Identity, reference: Evaluation, floatMetric: Double, log: SearchLog) {
         self.request = request; self.identity = identity; self.reference = reference; self.floatMetric = floatMetric; self.log = log
@@ -206,10 +208,10 @@ final class SearchRun {
                 defer { evaluationSeconds += Date().timeIntervalSince(e0) }
                 var c = config
                 c.layers = plan
-                let planned = try Quantizer(graph: try outcome.graph(for: c), config: c, calibration: calibration).build()
+                let planned = try Quantizer(graph: try outcome.graph(for: c), config: c, calibration: calibration, cache: rebuilds).build()
                 try ESPDLExporter(model: planned).check()
                 let (measure, predictions) = try evaluator.measure(
-                    try QuantExecutor(model: planned), stopBelow: earlyStop ? stopBelow : nil,
+                    try QuantExecutor(model: planned, cache: rebuilds), stopBelow: earlyStop ? stopBelow : nil,
                     progress: Progress("eval", total: evaluator.count, plainLines: Console.shared.verbosity == .verbose))
                 // the all-int8 plan's mistakes go first in every later trial
                 if plan.isEmpty, earlyStop, measure.images == evaluator.count { evaluator.prioritise(misses: evaluator.misses(predictions)) }

@@ -287,3 +287,20 @@ struct IntegerLinear: Sendable {
         return acc
     }
 }
+
+/// Everything an `IntegerLinear` is made from, for `RebuildCache`.
+struct LinearInputs: Equatable {
+    let node: Node
+    let weight: QuantizedParameter
+    let bias: QuantizedParameter?
+    let input: QuantFormat
+    let output: QuantFormat
+    let activation: FusedActivation
+    let rounding: RoundingMode
+    let gemm: GemmBackend
+
+    func make() throws -> IntegerLinear {
+        try IntegerLinear(node: node, weight: weight, bias: bias, input: input, output: output, activation: activation,
+                          rounding: rounding, gemm: gemm)
+    }
+}
