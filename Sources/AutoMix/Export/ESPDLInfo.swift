@@ -60,49 +60,12 @@ extension ESPDLFile {
     /// numpy's `repr` of the raw data including its zero padding to 16 bytes (line width 75, full arrays).
     static func numpyRepr(_ t: TensorData) -> String {
         let padded = (t.count * t.dataType.byteSize + 15) / 16 * 16 / t.dataType.byteSize
-        let words: [String]
-        let dtype: String
         if t.dataType == .float || t.dataType == .double {
-            let values = t.floats + [Float](repeating: 0, count: max(padded - t.floats.count, 0))
-            // numpy: integer parts right-aligned, fractions (shortest repr, "" for whole numbers) left-aligned
-            let parts = values.map { v -> (String, String) in
-                if v == v.rounded() && abs(v) < 1e16 { return ("\(Int64(v))", "") }
-                let text = "\(v)", dot = text.firstIndex(of: ".")!
-                return (String(text[..<dot]), String(text[text.index(after: dot)...]))
-            }
-            let intWidth = parts.map(\.0.utf8.count).max() ?? 0, fracWidth = parts.map(\.1.utf8.count).max() ?? 0
-            words = parts.map { i, f in
-                String(repeating: " ", count: intWidth - i.utf8.count) + i + "." + f + String(repeating: " ", count: fracWidth - f.utf8.count)
-            }
-            dtype = t.dataType == .float ? "float32" : ""
-        } else {
-            let values = t.ints + [Int64](repeating: 0, count: max(padded - t.ints.count, 0))
-            let raw = values.map(String.init)
-            let width = raw.map(\.utf8.count).max() ?? 0
-            words = raw.map { String(repeating: " ", count: width - $0.utf8.count) + $0 }
-            dtype = t.dataType == .int64 ? "" : t.dataType.name.lowercased()   // numpy omits its default dtypes
+            return NumpyRepr.floats(t.floats + [Float](repeating: 0, count: max(padded - t.floats.count, 0)),
+                                    dtype: t.dataType == .float ? "float32" : "")
         }
-        // the text is ASCII: lengths are counted in bytes as the line grows (`String.count` walks the characters)
-        let lineWidth = 74, hanging = "       "
-        var s = "", line = hanging, length = hanging.utf8.count
-        for (i, w) in words.enumerated() {
-            let width = w.utf8.count
-            if length + width > lineWidth - 1 && length > hanging.utf8.count {
-                while line.hasSuffix(" ") { line.removeLast() }
-                s += line + "\n"
-                line = hanging
-                length = hanging.utf8.count
-            }
-            line += w
-            length += width
-            if i < words.count - 1 { line += ", "; length += 2 }
-        }
-        s += line
-        if dtype.isEmpty { return "array([" + s.dropFirst(hanging.count) + "])" }
-        var text = "array([" + s.dropFirst(hanging.count) + "],"
-        let dtypeText = "dtype=\(dtype))"
-        let lastLine = text.count - ((text.lastIndex(of: "\n").map { text.distance(from: text.startIndex, to: $0) + 1 }) ?? 0)
-        text += lastLine + dtypeText.count + 1 > 75 ? "\n      " + dtypeText : " " + dtypeText
-        return text
+        // numpy omits its default dtypes
+        return NumpyRepr.integers(t.ints + [Int64](repeating: 0, count: max(padded - t.ints.count, 0)),
+                                  dtype: t.dataType == .int64 ? "" : t.dataType.name.lowercased())
     }
 }
