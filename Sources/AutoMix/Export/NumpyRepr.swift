@@ -7,33 +7,49 @@ import Foundation
 enum NumpyRepr {
     /// `dtype`: the suffix numpy prints ("" for its default dtypes).
     static func integers(_ values: [Int64], dtype: String) -> String {
-        let words = values.map { String($0) }
-        let width = words.map(\.utf8.count).max() ?? 0
-        return array(words.map { String(repeating: " ", count: width - $0.utf8.count) + $0 }, dtype: dtype)
+        // the digits written straight into the text: a String per value was most of a large model's .info time
+        let width = values.map(digitCount).max() ?? 0
+        return array(count: values.count, width: width, dtype: dtype) { i, out in
+            let v = values[i], n = digitCount(v)
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - n))
+            if v < 0 { out.append(UInt8(ascii: "-")) }
+            // the digits, last first, into their places
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: v < 0 ? n - 1 : n))
+            var magnitude = v.magnitude, at = out.count - 1
+            repeat { out[at] = UInt8(ascii: "0") + UInt8(magnitude % 10); magnitude /= 10; at -= 1 } while magnitude > 0
+        }
     }
 
     static func floats(_ values: [Float], dtype: String) -> String {
-        array(FloatWords(values).words, dtype: dtype)
+        let words = FloatWords(values).words
+        return array(count: words.count, width: words.first?.utf8.count ?? 0, dtype: dtype) { i, out in out.append(contentsOf: words[i].utf8) }
     }
 
-    /// The words (all one width) wrapped as numpy wraps them, with the `dtype=` suffix where numpy adds it.
-    static func array(_ words: [String], dtype: String) -> String {
+    /// Characters of `v` in decimal, its sign included.
+    static func digitCount(_ v: Int64) -> Int {
+        var n = v < 0 ? 2 : 1, m = v.magnitude
+        while m >= 10 { m /= 10; n += 1 }
+        return n
+    }
+
+    /// `count` words of one `width`, each appended by `word`, wrapped as numpy wraps them, with the `dtype=` suffix
+    /// where numpy adds it.
+    static func array(count: Int, width: Int, dtype: String, word: (Int, inout [UInt8]) -> Void) -> String {
         // ASCII throughout: lengths in bytes, kept as the line grows
         let lineWidth = 74, hanging = 7
         var out: [UInt8] = Array("array([".utf8)
-        out.reserveCapacity(words.reduce(16) { $0 + $1.utf8.count + 2 })
+        out.reserveCapacity(count * (width + 2) + count / 8 * hanging + 32)
         var length = hanging
-        for (i, w) in words.enumerated() {
-            let width = w.utf8.count
+        for i in 0..<count {
             if length + width > lineWidth - 1 && length > hanging {
                 while out.last == UInt8(ascii: " ") { out.removeLast() }
                 out.append(UInt8(ascii: "\n"))
                 out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: hanging))
                 length = hanging
             }
-            out.append(contentsOf: w.utf8)
+            word(i, &out)
             length += width
-            if i < words.count - 1 { out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]); length += 2 }
+            if i < count - 1 { out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]); length += 2 }
         }
         out.append(contentsOf: "]".utf8)
         if dtype.isEmpty { return String(decoding: out + Array(")".utf8), as: UTF8.self) }
