@@ -223,6 +223,7 @@ final class SearchRun {
         search.detailLog = { [log] in log($0, level: .verbose) }
         defer { Console.shared.setContext("") }
         let result = try search.run()
+        log("rebuilds: \(rebuilds.hits) parts reused, \(rebuilds.misses) made", level: .verbose)
         return Variant(config: config, outcome: outcome, calibration: calibration, layers: layers, costs: costs, ranking: ranking,
                        search: search, result: result, journalURL: journalURL, rankingURL: rankingURL)
     }
