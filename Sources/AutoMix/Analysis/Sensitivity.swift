@@ -185,14 +185,14 @@ public enum Sensitivity {
         let readers = Dictionary(grouping: layers, by: { $0.inputs[0] }), kernelOf = kernels
         let scores = LockedSums()
         let workers = Parallelism.workers
-        openblas_set_num_threads(1)
         for batch in batches {
-            // pieces of `chunkLimit` images keep each layer's input, reference and quantized output in cache (the whole
-            // batch's inputs of every layer at once took gigabytes); a batch's cosine is over all its values, so the
-            // pieces' sums add up before the score is taken
+            // pieces of `chunkLimit` images keep each layer's input, reference and quantized output in cache (MobileNetV2:
+            // 27 MB of layer inputs per image, held for a whole 32-image batch before); a batch's cosine is over all its
+            // values, so the pieces' sums add up before the score is taken
             let b = batch.shape[0]
             let piece = executor.batchSplittable && executor.fixedBatch == nil ? max(1, pieceImages ?? executor.chunkLimit) : b
             let firsts = Array(stride(from: 0, to: b, by: piece))
+            openblas_set_num_threads(firsts.count == 1 ? Int32(workers) : 1)
             let parts = try parallelMap(firsts.count, workers: workers) { p in
                 let part = batch.images(firsts[p]..<min(firsts[p] + piece, b))
                 let sums = CosineSums()
@@ -213,14 +213,7 @@ public enum Sensitivity {
                 if let e = sums.failure { throw e }
                 return sums.byLayer
             }
-            var total: [String: (ab: Double, aa: Double, bb: Double)] = [:]
-            for part in parts {
-                for (name, s) in part {
-                    let t = total[name] ?? (0, 0, 0)
-                    total[name] = (t.ab + s.ab, t.aa + s.aa, t.bb + s.bb)
-                }
-            }
-            for (name, s) in total { scores.add(name, cosineScore(s), count: 1) }
+            for (name, s) in CosineSums.merged(parts) { scores.add(name, cosineScore(s), count: 1) }
             progress?.advance()
         }
         progress?.finish(batches.count)
@@ -228,7 +221,7 @@ public enum Sensitivity {
     }
 
     /// `0.5 + 0.5·cos(a, b)` from `Σ a·b`, `Σ a²` and `Σ b²` (`productSums`); 1 when `a` is zero, 0 when only `b` is.
-    static func cosineScore(_ s: (ab: Double, aa: Double, bb: Double)) -> Double {
+    static func cosineScore(_ s: ProductSums) -> Double {
         if s.aa == 0 { return 1 }
         if s.bb == 0 { return 0 }
         return 0.5 + 0.5 * s.ab / (s.aa.squareRoot() * s.bb.squareRoot())
@@ -300,9 +293,12 @@ final class LockedSums: @unchecked Sendable {
     }
 }
 
+/// `Σ a·b`, `Σ a²`, `Σ b²` of a layer's float and quantized outputs (`Kernels.productSums`).
+typealias ProductSums = (ab: Double, aa: Double, bb: Double)
+
 /// One worker's cosine sums per layer over its pieces of a batch (`Sensitivity.cosine`), and the first error.
 final class CosineSums {
-    private(set) var byLayer: [String: (ab: Double, aa: Double, bb: Double)] = [:]
+    private(set) var byLayer: [String: ProductSums] = [:]
     var failure: Error?
     func add(_ layer: String, _ a: [Float], _ b: [Float]) {
         let s = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
@@ -310,6 +306,16 @@ final class CosineSums {
         }}
         let t = byLayer[layer] ?? (0, 0, 0)
         byLayer[layer] = (t.ab + s.ab, t.aa + s.aa, t.bb + s.bb)
+    }
+
+    /// The workers' sums added per layer.
+    static func merged(_ parts: [[String: ProductSums]]) -> [String: ProductSums] {
+        parts.reduce(into: [:]) { total, part in
+            for (name, s) in part {
+                let t = total[name] ?? (0, 0, 0)
+                total[name] = (t.ab + s.ab, t.aa + s.aa, t.bb + s.bb)
+            }
+        }
     }
 }
 
