@@ -20,11 +20,13 @@ func libraryExample(model modelPath: String, calib: String, data: String, result
     let calibration = try Calibration.run(for: graph, config: config, batches: calibSet.batches(of: 32))
 
     // 4. A plan names the layers that are not int8; the integer executor computes what the chip computes.
+    //    Plans share most layers: a RebuildCache keeps weight codes and packed integer kernels between them.
+    let rebuilds = RebuildCache()
     func quantize(_ plan: [String: Precision]) throws -> (model: QuantizedModel, top1: Double) {
         var planned = config
         planned.layers = plan
-        let model = try Quantizer(graph: graph, config: planned, calibration: calibration).build()
-        let result = try Evaluation.run(try QuantExecutor(model: model), on: evalSet, batchSize: 32)
+        let model = try Quantizer(graph: graph, config: planned, calibration: calibration, cache: rebuilds).build()
+        let result = try Evaluation.run(try QuantExecutor(model: model, cache: rebuilds), on: evalSet, batchSize: 32)
         return (model, result.top1)
     }
     let firstLayer = Quantizer.layers(of: graph)[0].name
