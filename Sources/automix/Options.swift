@@ -128,6 +128,11 @@ struct OutputOptions: ParsableArguments {
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1…1024, not \(threads)") }
+        // the variable stands in for --threads, so it is held to the same rule rather than silently ignored
+        if threads == nil, let text = ProcessInfo.processInfo.environment["AUTOMIX_THREADS"],
+           !(Int(text).map { (1...1024).contains($0) } ?? false) {
+            throw ValidationError("AUTOMIX_THREADS must be a count 1…1024, not '\(text)' (or give --threads)")
+        }
     }
 
     var verbosity: Verbosity { quiet ? .quiet : verbose ? .verbose : .normal }

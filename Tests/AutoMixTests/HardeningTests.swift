@@ -38,6 +38,14 @@ import Testing
         try expectUsageError(args, mentions: option)
     }
 
+    @Test("AUTOMIX_THREADS that is not a count 1…1024 is refused like --threads; --threads takes its place", arguments: ["abc", "0", "2000"])
+    func threadsVariableValidated(_ value: String) throws {
+        let refused = try runCLI(["bench", "--model", Self.model, "--runs", "1"], environment: ["AUTOMIX_THREADS": value])
+        #expect(refused.status == 64 && refused.err.hasPrefix("Error: AUTOMIX_THREADS"), "\(refused.err)")
+        let given = try runCLI(["bench", "--model", Self.model, "--runs", "1", "--threads", "1"], environment: ["AUTOMIX_THREADS": value])
+        #expect(given.status == 0, "\(given.err)")
+    }
+
     @Test("--target, --bits or --layer beside --config are refused, not silently ignored")
     func configExcludesFlags() throws {
         let config = Fixtures.temporaryDirectory().appendingPathComponent("c.json")

@@ -56,10 +56,11 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 /// Runs the CLI; returns exit status, stdout and stderr.
-func runCLI(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+func runCLI(_ args: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Fixtures.cli)
     p.arguments = args
+    if !extra.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 } }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out; p.standardError = err
     try p.run()
