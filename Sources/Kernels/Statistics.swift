@@ -26,20 +26,29 @@ public func minMax(_ x: UnsafePointer<Float>, count: Int) -> (min: Float, max: F
 public func accumulateAbsHistogram(_ x: UnsafePointer<Float>, count: Int, top: Float, bins: Int, _ h: UnsafeMutablePointer<Int>) {
     guard top > 0 else { h[0] += count; return }
     let fb = Float(bins)
-    // the bin indices 16 at a time (the division is the slow part), counted one by one; the same float operations
+    // the bin indices 16 at a time (the division is the slow part); the counts go to four interleaved histograms,
+    // since after a ReLU half the values land in bin 0 and one histogram would wait on its own last increment
     typealias V = SIMD16<Float>
     let vfb = V(repeating: fb), vtop = V(repeating: top)
+    let ways = 4
+    var partial = [Int32](repeating: 0, count: ways * bins)
+    // int32 partial counts cannot overflow below 2^31 values; past that the one-value loop takes them all
+    let vectorEnd = count <= Int(Int32.max) ? count / 16 * 16 : 0
     var i = 0
-    while i + 16 <= count {
-        let v = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
-        let a = v.replacing(with: -v, where: v .< 0)
-        let inRange = a .<= vtop
-        let q = a * vfb / vtop
-        for t in 0..<16 where inRange[t] {
-            let b = Int(q[t])
-            h[b >= bins ? bins - 1 : b] += 1
+    partial.withUnsafeMutableBufferPointer { p in
+        let q = p.baseAddress!
+        while i < vectorEnd {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+            let a = v.replacing(with: -v, where: v .< 0)
+            let inRange = a .<= vtop
+            let scaled = a * vfb / vtop
+            for t in 0..<16 where inRange[t] {
+                let b = Int(scaled[t])
+                q[(t & (ways - 1)) * bins + (b >= bins ? bins - 1 : b)] += 1
+            }
+            i += 16
         }
-        i += 16
+        for w in 0..<ways { for b in 0..<bins { h[b] += Int(q[w * bins + b]) } }
     }
     while i < count {
         let a = abs(x[i])
