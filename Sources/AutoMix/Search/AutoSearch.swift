@@ -176,7 +176,7 @@ final class SearchRun {
                                               progress: Progress("calibrate", total: 2 * request.calibration.count))
         calibrationSeconds += Date().timeIntervalSince(t)
         t = Date()
-        let int8Model = try Quantizer(graph: prepared, config: config, calibration: calibration).build()
+        let int8Model = try Quantizer(graph: prepared, config: config, calibration: calibration, cache: rebuilds).build()
         // every op must be deployable before any trial: the ladder only changes widths, which every op has
         try ESPDLExporter(model: int8Model).check()
         let layers = Quantizer.layers(of: prepared).filter { int8Model.precisions[$0.name] != .float }

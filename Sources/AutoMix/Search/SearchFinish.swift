@@ -39,7 +39,8 @@ extension SearchRun {
         var finalConfig = chosen.config
         finalConfig.inputShape = request.inputShape
         finalConfig.layers = Dictionary(uniqueKeysWithValues: names.map { ($0, final.plan[$0] ?? .int8) })
-        let finalModel = try Quantizer(graph: try chosen.outcome.graph(for: finalConfig), config: finalConfig, calibration: chosen.calibration).build()
+        let finalModel = try Quantizer(graph: try chosen.outcome.graph(for: finalConfig), config: finalConfig, calibration: chosen.calibration,
+                                       cache: rebuilds).build()
         report.finalMetric = final.metric
         report.finalDrop = final.drop
         report.int16Layers = names.filter { final.plan[$0] == .int16 }
