@@ -100,14 +100,18 @@ struct FloatWords {
                 return String(repeating: " ", count: padLeft - p.int.utf8.count) + p.int + "." + p.frac
                     + String(repeating: " ", count: fracWidth - p.frac.utf8.count)
             }
-            // numpy's min_digits: every value gets `fracWidth` digits of its exact value, rounded to nearest even
+            // numpy's min_digits: a value whose shortest digits are fewer than `fracWidth` gets further digits of its
+            // exact value, rounded to nearest even; one that has them all prints them as they are
+            func word<S: StringProtocol>(_ int: S, _ frac: S, _ exponent: S) -> String {
+                let sign = exponent.first!, digits = exponent.dropFirst()
+                return String(repeating: " ", count: padLeft - int.utf8.count) + int + "." + frac
+                    + "e" + String(sign) + String(repeating: "0", count: expWidth - digits.count) + digits
+            }
+            if p.frac.utf8.count == fracWidth, let exp = p.exp { return word(p.int, p.frac, exp) }
             let text = String(format: "%.\(fracWidth)e", Double(v))   // "-6.1507671e-05", "1e-05"
             let e = text.firstIndex(of: "e")!
-            let mantissa = text[..<e], exponent = text[text.index(after: e)...]
-            let int = mantissa.prefix { $0 != "." }, frac = mantissa.drop { $0 != "." }.dropFirst()
-            let sign = exponent.first!, digits = exponent.dropFirst()
-            return String(repeating: " ", count: padLeft - int.utf8.count) + int + "." + frac
-                + "e" + String(sign) + String(repeating: "0", count: expWidth - digits.count) + digits
+            let mantissa = text[..<e]
+            return word(mantissa.prefix { $0 != "." }, mantissa.drop { $0 != "." }.dropFirst(), text[text.index(after: e)...])
         }
     }
 
