@@ -89,6 +89,8 @@ public func fnv1a(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0xcbf2_9ce4_84
 }
 
 /// `Σ a·b`, `Σ a²` and `Σ b²` in doubles, eight lanes at a time (a cosine's three sums; they add over pieces).
+/// Not inlinable, as `minMax`: its FMAs need this target's flags.
+@inline(never)
 public func productSums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> (ab: Double, aa: Double, bb: Double) {
     typealias D = SIMD8<Double>
     var vab = D(), vaa = D(), vbb = D()

@@ -171,18 +171,17 @@ public enum Sensitivity {
         let inputsGraph = try Quantizer.weightQuantizedGraph(graph, config: config)
         let executor = try FloatExecutor(graph: inputsGraph, fuseActivations: false)
         let layers = Quantizer.layers(of: graph).filter { model.precisions[$0.name]?.bits != nil }
-        var kernels: [String: (IntegerLinear, QuantFormat, PackedConvWeights?)] = [:]
-        for layer in layers {
+        let kernelOf: [String: (IntegerLinear, QuantFormat, PackedConvWeights?)] = Dictionary(uniqueKeysWithValues: layers.compactMap { layer in
             guard let deployed = model.graph.nodes.first(where: { $0.name == layer.name }),
                   case let .linear(l)? = try? QuantExecutor.kernel(for: deployed, model),
-                  let input = model.formats[deployed.inputs[0]] else { continue }
+                  let input = model.formats[deployed.inputs[0]] else { return nil }
             // the float reference on the executors' own packed kernel (OpenBLAS otherwise)
             let packed = layer.op == .conv ? graph.constant(layer.inputs[1]).map {
                 PackedConvWeights(conv: $0.floatTensor, group: layer.int("group", default: 1), backend: .preferred)
             } ?? nil : nil
-            kernels[layer.name] = (l, input, packed)
-        }
-        let readers = Dictionary(grouping: layers, by: { $0.inputs[0] }), kernelOf = kernels
+            return (layer.name, (l, input, packed))
+        })
+        let readers = Dictionary(grouping: layers, by: { $0.inputs[0] })
         let scores = LockedSums()
         let workers = Parallelism.workers
         for batch in batches {

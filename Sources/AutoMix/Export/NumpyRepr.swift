@@ -116,19 +116,19 @@ struct FloatWords {
     }
 
     /// Shortest round-trip digits (Swift's description is the shortest for `Float`, as Dragon4's unique mode),
-    /// cut to 8 digits after the point from the exact value when longer.
+    /// cut to 8 digits after the point from the exact value when longer (positional only: a float32 never needs more
+    /// than 9 significant digits, so a mantissa never more than 8 after its point).
     static func parts(_ v: Float, scientific: Bool) -> Parts {
         let sign = v.sign == .minus ? "-" : ""
         var (digits, exponent) = shortestDigits(abs(v))   // value = 0.digits × 10^exponent
         if scientific {
-            if digits.count - 1 > 8 { (digits, exponent) = roundedDigits(Double(abs(v)), scientific: true) }
             let frac = String(digits.dropFirst())
             let e = v == 0 ? 0 : exponent - 1
             return Parts(int: sign + String(digits.prefix(1)), frac: frac,
                          exp: (e < 0 ? "-" : "+") + String(abs(e)).leftPadded(to: 2))
         }
-        if digits.count - exponent > 8 { (digits, exponent) = roundedDigits(Double(abs(v)), scientific: false) }
-        if v == 0 || digits.isEmpty { return Parts(int: sign + "0", frac: "", exp: nil) }
+        if digits.count - exponent > 8 { (digits, exponent) = Self.digits(of: String(format: "%.8f", Double(abs(v)))) }
+        if v == 0 { return Parts(int: sign + "0", frac: "", exp: nil) }
         if exponent <= 0 {
             return Parts(int: sign + "0", frac: String(repeating: "0", count: -exponent) + digits, exp: nil)
         }
@@ -143,11 +143,6 @@ struct FloatWords {
     /// `value = 0.digits × 10^e`; zero gives ("0", 1).
     static func shortestDigits(_ v: Float) -> (String, Int) {
         digits(of: v.description)   // "3.25", "1e-05", "6.1035156e-05", "1.2345679e+08"
-    }
-
-    /// The exact value rounded to 8 digits after the point (of the mantissa, when `scientific`).
-    static func roundedDigits(_ v: Double, scientific: Bool) -> (String, Int) {
-        digits(of: String(format: scientific ? "%.8e" : "%.8f", v))
     }
 
     /// `shortestDigits` of a non-negative decimal text, as written.
