@@ -325,30 +325,51 @@ private struct Taps3x3: DepthwiseTaps {
         self.mode = mode
     }
 
+    /// The scale and rounding are chosen once per run, outside the loop (a check of the optional scale inside it was
+    /// re-read from the stack every 8 outputs).
     @inline(__always)
     func run(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        guard let scale else { return runRows(from: start, count: count, into: out) { $0 } }
+        let s = SIMD8<Float>(repeating: scale)
+        if mode == .halfEven {
+            runRows(from: start, count: count, into: out) { ($0 * s).rounded(.toNearestOrEven) }
+        } else {
+            runRows(from: start, count: count, into: out) { ($0 * s + 0.5).rounded(.down) }
+        }
+    }
+
+    /// Whole vectors, then the last 8 outputs once more (an overlapping vector; the same sums, so the same values)
+    /// where the row has 8 or more, else one at a time. The rows, weights and bounds are locals, so the loop keeps
+    /// them in registers.
+    @inline(__always)
+    func runRows(from start: Int, count: Int, into out: UnsafeMutablePointer<Float>, _ codes: (SIMD8<Float>) -> SIMD8<Float>) {
         let lo = SIMD8<Float>(repeating: clamp.lo), hi = SIMD8<Float>(repeating: clamp.hi), vb = SIMD8<Float>(repeating: bias)
         let (v0, v1, v2) = (SIMD8<Float>(repeating: t.k0), SIMD8<Float>(repeating: t.k1), SIMD8<Float>(repeating: t.k2))
         let (v3, v4, v5) = (SIMD8<Float>(repeating: t.k3), SIMD8<Float>(repeating: t.k4), SIMD8<Float>(repeating: t.k5))
         let (v6, v7, v8) = (SIMD8<Float>(repeating: t.k6), SIMD8<Float>(repeating: t.k7), SIMD8<Float>(repeating: t.k8))
-        var i = 0
-        while i + 8 <= count {
-            let j = start + i
+        let (r0, s0, r1, s1, r2, s2) = (t.rows.r0 + start, t.rows.s0 + start, t.rows.r1 + start, t.rows.s1 + start,
+                                        t.rows.r2 + start, t.rows.s2 + start)
+        let (q0, q1, q2) = (r0 + t.rows.third, r1 + t.rows.third, r2 + t.rows.third)
+        @inline(__always) func vector(at i: Int) {
             // fused multiply-adds in tap order, as the scalar loop below, so results do not depend on the vector width
             var a = vb
-            let k = t.rows.third + j
-            a.addProduct(v0, load8(t.rows.r0 + j)); a.addProduct(v1, load8(t.rows.s0 + j)); a.addProduct(v2, load8(t.rows.r0 + k))
-            a.addProduct(v3, load8(t.rows.r1 + j)); a.addProduct(v4, load8(t.rows.s1 + j)); a.addProduct(v5, load8(t.rows.r1 + k))
-            a.addProduct(v6, load8(t.rows.r2 + j)); a.addProduct(v7, load8(t.rows.s2 + j)); a.addProduct(v8, load8(t.rows.r2 + k))
-            if let scale { a = mode == .halfEven ? (a * scale).rounded(.toNearestOrEven) : (a * scale + 0.5).rounded(.down) }
+            a.addProduct(v0, load8(r0 + i)); a.addProduct(v1, load8(s0 + i)); a.addProduct(v2, load8(q0 + i))
+            a.addProduct(v3, load8(r1 + i)); a.addProduct(v4, load8(s1 + i)); a.addProduct(v5, load8(q1 + i))
+            a.addProduct(v6, load8(r2 + i)); a.addProduct(v7, load8(s2 + i)); a.addProduct(v8, load8(q2 + i))
+            a = codes(a)
             a.replace(with: lo, where: a .< lo)   // a blend; pointwiseMin/Max are slow out-of-line calls
             a.replace(with: hi, where: a .> hi)
             UnsafeMutableRawPointer(out + i).storeBytes(of: a, as: SIMD8<Float>.self)
+        }
+        var i = 0
+        while i + 8 <= count {
+            vector(at: i)
             i += 8
         }
+        if i == count { return }
+        if count >= 8 { return vector(at: count - 8) }
         while i < count {
-            let j = start + i
-            var a = t.sum(at: j, from: bias)
+            var a = t.sum(at: start + i, from: bias)
             if let scale { a = mode.round(a * scale) }
             out[i] = Swift.min(Swift.max(a, clamp.lo), clamp.hi)
             i += 1
