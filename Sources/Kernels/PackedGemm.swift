@@ -61,7 +61,8 @@ public func packedGemm256ScratchCount(k: Int) -> Int { k * tile256Columns + pack
 
 /// `C[m×n] = clamp(bias + A·B, lo, hi)` with `A` packed by `packPanels(rows: packed256PanelRows)`, `B[k×n]` and
 /// `C` row-major, in 6×16 tiles. Columns go in blocks whose `B` part stays in L2 while every panel of `A` passes
-/// over it; the last columns of a block (fewer than 16) go through a zero-padded copy of `B`.
+/// over it; the last columns of a block (fewer than 16) go through a zero-padded copy of `B`, 8 wide (`tile6x8`)
+/// for up to 8 of them.
 public func packedGemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                           c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>, lo: Float, hi: Float,
                           scratch: UnsafeMutablePointer<Float>) {
@@ -74,7 +75,9 @@ public func packedGemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>,
         let n1 = min(n, n0 + blockColumns)
         let full = (n1 - n0) / tile256Columns * tile256Columns
         let rest = n1 - n0 - full
-        if rest > 0 { copyPaddedColumns(b, ldb: ldb, k: k, first: n0 + full, count: rest, width: tile256Columns, into: bTail) }
+        // up to 8 last columns (7×7 maps leave 1, 14×14 ones 4) take the 8-wide tile: half the work of a padded 16
+        let restWidth = rest <= tile256Columns / 2 ? tile256Columns / 2 : tile256Columns
+        if rest > 0 { copyPaddedColumns(b, ldb: ldb, k: k, first: n0 + full, count: rest, width: restWidth, into: bTail) }
         for panel in 0..<panels {
             let ap = packedA + panel * rowsPerPanel * k
             let rows = min(rowsPerPanel, m - panel * rowsPerPanel)
@@ -91,7 +94,11 @@ public func packedGemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>,
                 j += tile256Columns
             }
             if rest > 0 {
-                tile6x16(k: k, a: ap, b: bTail, ldb: tile256Columns, c: cTile, ldc: tile256Columns, bias: panelBias, lo: lo, hi: hi)
+                if restWidth < tile256Columns {
+                    tile6x8(k: k, a: ap, b: bTail, c: cTile, ldc: tile256Columns, bias: panelBias, lo: lo, hi: hi)
+                } else {
+                    tile6x16(k: k, a: ap, b: bTail, ldb: tile256Columns, c: cTile, ldc: tile256Columns, bias: panelBias, lo: lo, hi: hi)
+                }
                 for r in 0..<rows { (cPanel + r * ldc + j).update(from: cTile + r * tile256Columns, count: rest) }
             }
         }
@@ -136,5 +143,30 @@ func tile6x16(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int
     for r in 0..<6 {
         let out = c + r * ldc
         for j in 0..<16 { out[j] = Swift.min(Swift.max(out[j], lo), hi) }
+    }
+}
+
+/// 6 rows × 8 columns over a padded `B` of 8-float rows, for the last 1–8 columns of a block:
+/// `c[r][j] = clamp(bias[r] + Σ_kk a[kk·6 + r]·b[kk·8 + j])`, the tile above's sums in the same order.
+@inline(never)
+func tile6x8(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+             c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>, lo: Float, hi: Float) {
+    typealias V8 = SIMD8<Float>
+    var c0 = V8(repeating: bias[0]), c1 = V8(repeating: bias[1]), c2 = V8(repeating: bias[2])
+    var c3 = V8(repeating: bias[3]), c4 = V8(repeating: bias[4]), c5 = V8(repeating: bias[5])
+    var ap = a, bp = b
+    for _ in 0..<k {
+        let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V8.self)
+        c0.addProduct(V8(repeating: ap[0]), b0); c1.addProduct(V8(repeating: ap[1]), b0)
+        c2.addProduct(V8(repeating: ap[2]), b0); c3.addProduct(V8(repeating: ap[3]), b0)
+        c4.addProduct(V8(repeating: ap[4]), b0); c5.addProduct(V8(repeating: ap[5]), b0)
+        ap += 6; bp += 8
+    }
+    @inline(__always) func store(_ r: Int, _ v: V8) { UnsafeMutableRawPointer(c + r * ldc).storeBytes(of: v, as: V8.self) }
+    store(0, c0); store(1, c1); store(2, c2); store(3, c3); store(4, c4); store(5, c5)
+    guard lo > -.infinity || hi < .infinity else { return }
+    for r in 0..<6 {
+        let out = c + r * ldc
+        for j in 0..<8 { out[j] = Swift.min(Swift.max(out[j], lo), hi) }
     }
 }
