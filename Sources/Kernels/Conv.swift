@@ -213,15 +213,19 @@ public func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer
                     }
                     continue
                 }
-                // column x goes to quarter (x + padLeft) % 2 at (x + padLeft) / 2: even and odd x in one loop,
-                // which the compiler turns into vector loads and shuffles
+                // column x goes to quarter (x + padLeft) % 2 at (x + padLeft) / 2
                 let row = scratch + (py & 1) * 2 * quarter + (py >> 1) * qw
                 let l = w.padLeft
                 let a = row + (l & 1) * quarter + (l >> 1), b = row + ((l + 1) & 1) * quarter + ((l + 1) >> 1)
                 let pairs = w.inW / 2
-                for j in 0..<pairs {
-                    a[j] = Taps.Scalar(from[2 * j])
-                    b[j] = Taps.Scalar(from[2 * j + 1])
+                if Taps.Scalar.self == Float.self {
+                    splitPairs(from, pairs: pairs, even: UnsafeMutableRawPointer(a).assumingMemoryBound(to: Float.self),
+                               odd: UnsafeMutableRawPointer(b).assumingMemoryBound(to: Float.self))
+                } else {
+                    for j in 0..<pairs {
+                        a[j] = Taps.Scalar(from[2 * j])
+                        b[j] = Taps.Scalar(from[2 * j + 1])
+                    }
                 }
                 if w.inW & 1 == 1 { a[pairs] = Taps.Scalar(from[w.inW - 1]) }
             }
@@ -235,6 +239,35 @@ public func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer
         } else {
             taps.run(from: 0, count: (w.outH - 1) * qw + w.outW, into: wide)
             for oy in 0..<w.outH { copyRow(wide + oy * qw, out + oy * w.outW, count: w.outW) }
+        }
+    }
+}
+
+/// `even[j] = from[2j]`, `odd[j] = from[2j + 1]` for `j < pairs`: a stride-2 row split into its two quarters, 8 pairs
+/// per step and the last 8 (or 4) once more overlapping, so rows of 7 to 28 pairs (MobileNet's 14- to 56-wide
+/// stride-2 inputs) do not end in a scalar loop, which the compiler's vectorized loop left them.
+@inlinable @inline(__always)
+func splitPairs(_ from: UnsafePointer<Float>, pairs: Int, even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>) {
+    @inline(__always) func split<V: SIMD, H: SIMD>(_: V.Type, _: H.Type, at j: Int, _ halves: (V) -> (H, H))
+        where V.Scalar == Float, H.Scalar == Float {
+        let (e, o) = halves(UnsafeRawPointer(from + 2 * j).loadUnaligned(as: V.self))
+        UnsafeMutableRawPointer(even + j).storeBytes(of: e, as: H.self)
+        UnsafeMutableRawPointer(odd + j).storeBytes(of: o, as: H.self)
+    }
+    if pairs >= 8 {
+        var j = 0
+        while j + 8 <= pairs {
+            split(SIMD16<Float>.self, SIMD8<Float>.self, at: j) { ($0.evenHalf, $0.oddHalf) }
+            j += 8
+        }
+        if j < pairs { split(SIMD16<Float>.self, SIMD8<Float>.self, at: pairs - 8) { ($0.evenHalf, $0.oddHalf) } }
+    } else if pairs >= 4 {
+        split(SIMD8<Float>.self, SIMD4<Float>.self, at: 0) { ($0.evenHalf, $0.oddHalf) }
+        split(SIMD8<Float>.self, SIMD4<Float>.self, at: pairs - 4) { ($0.evenHalf, $0.oddHalf) }
+    } else {
+        for j in 0..<pairs {
+            even[j] = from[2 * j]
+            odd[j] = from[2 * j + 1]
         }
     }
 }

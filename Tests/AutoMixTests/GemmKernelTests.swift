@@ -48,9 +48,11 @@ struct GemmKernelTests {
 
     #if arch(x86_64)   // the depthwise taps exist on x86 only
     /// Planes (h, w, stride, pad) narrower and wider than a vector, whole vectors and tails, stride 1 and 2 with even
-    /// and odd sizes, both paddings of stride 2.
+    /// and odd sizes, both paddings of stride 2; stride-2 rows of 1, 4, 7, 14, 15 and 56 pairs (each way of
+    /// splitting a row into its quarters).
     static let depthwisePlanes: [(h: Int, w: Int, stride: Int, pad: Int)] =
-        [(7, 7, 1, 1), (16, 16, 1, 1), (33, 20, 1, 1), (112, 112, 2, 1), (15, 9, 2, 1), (14, 31, 2, 0), (2, 3, 2, 1)]
+        [(7, 7, 1, 1), (16, 16, 1, 1), (33, 20, 1, 1), (112, 112, 2, 1), (15, 9, 2, 1), (14, 31, 2, 0), (2, 3, 2, 1),
+         (14, 14, 2, 1), (28, 28, 2, 1)]
 
     static func window(_ size: (h: Int, w: Int, stride: Int, pad: Int)) -> Window2D {
         let (h, w, s, pad) = size
@@ -86,7 +88,35 @@ struct GemmKernelTests {
             }
             #expect(own.map(\.bitPattern) == portable.map(\.bitPattern), "\(size) \(clamp) \(String(describing: mode))")
             #expect(!own.contains { $0.isNaN })
+            if mode == nil {
+                // both share the plane layout (padding, stride-2 quarters): check it against the definition too
+                let reference = Self.directDepthwise(x, channels: channels, multiplier: multiplier, win, weights: k, bias: bias)
+                let worst = zip(portable, reference).map { abs(Double($0) - min(max($1, Double(clamp.lo)), Double(clamp.hi))) }.max()!
+                #expect(worst < 1e-3, "\(size) \(clamp): largest difference from the definition \(worst)")
+            }
         }
+    }
+
+    /// `out[oc][oy][ox] = bias[oc] + Σ k[oc][ky][kx]·x[oc / multiplier][oy·s + ky − pad][ox·s + kx − pad]` (zeros outside).
+    static func directDepthwise(_ x: [Float], channels: Int, multiplier: Int, _ w: Window2D, weights k: [Float], bias: [Float]) -> [Double] {
+        var out: [Double] = []
+        for oc in 0..<(channels * multiplier) {
+            let ic = oc / multiplier
+            for oy in 0..<w.outH {
+                for ox in 0..<w.outW {
+                    var sum = Double(bias[oc])
+                    for ky in 0..<3 {
+                        for kx in 0..<3 {
+                            let iy = oy * w.strideH + ky - w.padTop, ix = ox * w.strideW + kx - w.padLeft
+                            guard iy >= 0, iy < w.inH, ix >= 0, ix < w.inW else { continue }
+                            sum += Double(k[oc * 9 + ky * 3 + kx]) * Double(x[(ic * w.inH + iy) * w.inW + ix])
+                        }
+                    }
+                    out.append(sum)
+                }
+            }
+        }
+        return out
     }
 
     /// The int16 kernel (sums in doubles) likewise: full-range int16 codes and weights, so sums reach 2^33; shifts
