@@ -97,10 +97,10 @@ def main():
         rt.append(onnxruntime(a.model, a.batch, a.runs))
     m_rt = statistics.median(rt)
     rounds = lambda vs: ", ".join(f"{v:.1f}" for v in vs)
-    import onnxruntime as ort
     print(f"model {os.path.basename(a.model)}  batch {a.batch}  (OpenBLAS core {core}; CPU has "
           + ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni") if f in flags) + ")")
     if os.environ.get("AVX2_ONLY_WORK"):
+        import onnxruntime as ort
         print(f"held to AVX2 by Scripts/avx2_only.sh: /proc/cpuinfo masked, onnxruntime {ort.__version__} from "
               f"{os.path.dirname(ort.__file__)} (its XCR0 reads patched), OpenBLAS core forced")
     for k in kernels:

@@ -218,7 +218,7 @@ public func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer
                 let l = w.padLeft
                 let a = row + (l & 1) * quarter + (l >> 1), b = row + ((l + 1) & 1) * quarter + ((l + 1) >> 1)
                 let pairs = w.inW / 2
-                if Taps.Scalar.self == Float.self {
+                if Taps.Scalar.self == Float.self, pairs >= 4 {
                     splitPairs(from, pairs: pairs, even: UnsafeMutableRawPointer(a).assumingMemoryBound(to: Float.self),
                                odd: UnsafeMutableRawPointer(b).assumingMemoryBound(to: Float.self))
                 } else {
@@ -243,9 +243,9 @@ public func depthwise3x3<Taps: DepthwiseTaps>(_: Taps.Type, _ src: UnsafePointer
     }
 }
 
-/// `even[j] = from[2j]`, `odd[j] = from[2j + 1]` for `j < pairs`: a stride-2 row split into its two quarters, 8 pairs
-/// per step and the last 8 (or 4) once more overlapping, so rows of 7 to 28 pairs (MobileNet's 14- to 56-wide
-/// stride-2 inputs) do not end in a scalar loop, which the compiler's vectorized loop left them.
+/// `even[j] = from[2j]`, `odd[j] = from[2j + 1]` for `j < pairs` (4 or more): a stride-2 row split into its two
+/// quarters, 8 pairs per step and the last 8 (or 4) once more overlapping, so rows of 7 to 28 pairs (MobileNet's 14-
+/// to 56-wide stride-2 inputs) do not end in the scalar loop the compiler's vectorized one left them.
 @inlinable @inline(__always)
 func splitPairs(_ from: UnsafePointer<Float>, pairs: Int, even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>) {
     @inline(__always) func split<V: SIMD, H: SIMD>(_: V.Type, _: H.Type, at j: Int, _ halves: (V) -> (H, H))
@@ -261,14 +261,9 @@ func splitPairs(_ from: UnsafePointer<Float>, pairs: Int, even: UnsafeMutablePoi
             j += 8
         }
         if j < pairs { split(SIMD16<Float>.self, SIMD8<Float>.self, at: pairs - 8) { ($0.evenHalf, $0.oddHalf) } }
-    } else if pairs >= 4 {
+    } else {
         split(SIMD8<Float>.self, SIMD4<Float>.self, at: 0) { ($0.evenHalf, $0.oddHalf) }
         split(SIMD8<Float>.self, SIMD4<Float>.self, at: pairs - 4) { ($0.evenHalf, $0.oddHalf) }
-    } else {
-        for j in 0..<pairs {
-            even[j] = from[2 * j]
-            odd[j] = from[2 * j + 1]
-        }
     }
 }
 

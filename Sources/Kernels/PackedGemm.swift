@@ -139,10 +139,17 @@ func tile6x16(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int
     store(o, c30); store(o + 8, c31); o += ldc
     store(o, c40); store(o + 8, c41); o += ldc
     store(o, c50); store(o + 8, c51)
+    clampStored(c, ldc: ldc, rows: 6, columns: 16, lo: lo, hi: hi)
+}
+
+/// `c[r][j] = min(max(c[r][j], lo), hi)` over a stored tile, skipped when there are no bounds: the 256-bit tiles'
+/// clamp, run after their stores.
+@inline(__always)
+func clampStored(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, lo: Float, hi: Float) {
     guard lo > -.infinity || hi < .infinity else { return }
-    for r in 0..<6 {
+    for r in 0..<rows {
         let out = c + r * ldc
-        for j in 0..<16 { out[j] = Swift.min(Swift.max(out[j], lo), hi) }
+        for j in 0..<columns { out[j] = Swift.min(Swift.max(out[j], lo), hi) }
     }
 }
 
@@ -164,9 +171,5 @@ func tile6x8(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
     }
     @inline(__always) func store(_ r: Int, _ v: V8) { UnsafeMutableRawPointer(c + r * ldc).storeBytes(of: v, as: V8.self) }
     store(0, c0); store(1, c1); store(2, c2); store(3, c3); store(4, c4); store(5, c5)
-    guard lo > -.infinity || hi < .infinity else { return }
-    for r in 0..<6 {
-        let out = c + r * ldc
-        for j in 0..<8 { out[j] = Swift.min(Swift.max(out[j], lo), hi) }
-    }
+    clampStored(c, ldc: ldc, rows: 6, columns: 8, lo: lo, hi: hi)
 }
