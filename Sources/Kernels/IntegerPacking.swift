@@ -12,6 +12,8 @@ public struct IntegerLanes: Sendable, Equatable {
     public let offset: Int32
     /// Four unsigned bytes `x + 128` (activations) or signed bytes (weights): `vpdpbusd`.
     public static let bytes = IntegerLanes(perWord: 4, offset: 128)
+    /// Four bytes as they are: activations of 0…127 (`vpmaddubsw`'s unsigned operand) or signed weights.
+    public static let unsignedBytes = IntegerLanes(perWord: 4, offset: 0)
     /// Two int16 lanes: `vpmaddwd`.
     public static let pairs = IntegerLanes(perWord: 2, offset: 0)
 
@@ -82,4 +84,24 @@ public func packIntegerColumns(_ b: UnsafePointer<Float>, ldb: Int, k: Int, firs
         }
         (out + count).update(repeating: 0, count: width - count)
     }
+}
+
+/// Whether every one of `count` float-held codes is 0 or above (`-0.0` is 0, and packs as 0): whether a layer's
+/// input may take `vpmaddubsw`'s unsigned bytes. Stops at the first stretch of 256 with a negative code.
+public func codesAreNonNegative(_ x: UnsafePointer<Float>, count: Int) -> Bool {
+    typealias U = SIMD8<UInt32>
+    // as unsigned bit patterns, floats of 0 and above stay below 2^31, −0 is 2^31, negative ones lie above
+    let negativeZero: UInt32 = 0x8000_0000
+    var i = 0
+    while i + 256 <= count {
+        var high = U(repeating: 0)
+        for j in stride(from: 0, to: 256, by: 8) { high = pointwiseMax(high, UnsafeRawPointer(x + i + j).loadUnaligned(as: U.self)) }
+        if high.max() > negativeZero { return false }
+        i += 256
+    }
+    while i < count {
+        if x[i] < 0 { return false }
+        i += 1
+    }
+    return true
 }

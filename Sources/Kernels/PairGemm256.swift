@@ -2,22 +2,77 @@
 import _Builtin_intrinsics.intel
 
 // The exact integer kernels of AVX2 CPUs: int8 (`int8Gemm256`) and int16 (`int16Gemm256`), both on `vpmaddwd`'s
-// int16 pairs, sharing the loads, broadcasts and pair products below.
-
-/// The tile shapes of `int8Gemm256`: 6-row panels of int16 pairs, 16- and 8-column tiles.
-public let int8Gemm256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, lanes: .pairs)
+// int16 pairs, sharing the loads, broadcasts and pair products below; int8 inputs of 0…127 take `vpmaddubsw`'s bytes.
 
 /// ESP-DL's int8 Conv/Gemm, exactly, for AVX2 CPUs: the codes widened to int16 pairs, multiplied and pair-summed
 /// by `vpmaddwd` (16 products per instruction) and accumulated in int32. Same contract as `int8GemmVNNI`, without
 /// the offset: `bias` is the layer's bias, and every product and sum stays far inside int32 for the caller's bound.
+///
+/// `nonNegative`: the caller has checked that every code of `b` is 0…127 (`codesAreNonNegative`; after a Relu or
+/// Clip), and `packedA` holds the weights packed for `int8Bytes256Shape`. Then `vpmaddubsw` multiplies 32 unsigned
+/// activation bytes by signed weight bytes and pair-sums them into int16, and `vpmaddwd` by ones sums those pairs
+/// into int32: 32 products in 3 instructions, against 16 in 2. Exact because a pair sum is at most 2·127·128 = 32 512
+/// in magnitude, so the int16 step never saturates.
 public func int8Gemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, b: UnsafePointer<Float>, ldb: Int,
                         c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>,
-                        _ mode: RoundingMode, lo: Int32, hi: Int32, scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil) {
-    integerGemm(m: m, n: n, k: k, shape: int8Gemm256Shape, wide: pairTile6x16, narrow: pairTile6x8, packedA: packedA, b: b,
+                        _ mode: RoundingMode, lo: Int32, hi: Int32, scratch: UnsafeMutableRawPointer, sink: PanelSink? = nil,
+                        nonNegative: Bool = false) {
+    let shape = nonNegative ? int8Bytes256Shape : int8Gemm256Shape
+    let wide: IntegerTile, narrow: IntegerTile
+    if nonNegative { (wide, narrow) = (byteTile6x16, byteTile6x8) } else { (wide, narrow) = (pairTile6x16, pairTile6x8) }
+    integerGemm(m: m, n: n, k: k, shape: shape, wide: wide, narrow: narrow, packedA: packedA, b: b,
                 ldb: ldb, c: c, ldc: ldc, bias: bias, shifts: shifts, mode, lo: lo, hi: hi, scratch: scratch, sink: sink)
 }
 
+/// The tile shapes of `int8Gemm256`: 6-row panels of int16 pairs, 16- and 8-column tiles.
+public let int8Gemm256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, lanes: .pairs)
+
+/// The tile shapes of `int8Gemm256`'s inputs of 0…127: 6-row panels of 4-byte words, 16- and 8-column tiles.
+public let int8Bytes256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, lanes: .unsignedBytes)
+
 private typealias I8 = SIMD8<Int32>
+
+/// `acc + Σ` of 4 unsigned bytes of `b` times 4 signed bytes of `w`, per int32 lane (`ones`: int16 ones).
+@inline(__always) private func byteDot(_ acc: __m256i, _ b: __m256i, _ w: __m256i, _ ones: __m256i) -> __m256i {
+    _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(b, w), ones))
+}
+
+/// 6 rows × 16 columns of the byte path: 12 accumulators, 2 loads and 6 broadcasts per word of 4 `k`.
+@inline(never)
+private func byteTile6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                          ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
+    let ones = _mm256_set1_epi16(1)
+    var c00 = splat(bias[0]), c01 = c00, c10 = splat(bias[1]), c11 = c10, c20 = splat(bias[2]), c21 = c20
+    var c30 = splat(bias[3]), c31 = c30, c40 = splat(bias[4]), c41 = c40, c50 = splat(bias[5]), c51 = c50
+    var ap = a, bp = b
+    for _ in 0..<words {
+        let b0 = load(bp), b1 = load(bp + 8)
+        var w = splat(ap[0]); c00 = byteDot(c00, b0, w, ones); c01 = byteDot(c01, b1, w, ones)
+        w = splat(ap[1]); c10 = byteDot(c10, b0, w, ones); c11 = byteDot(c11, b1, w, ones)
+        w = splat(ap[2]); c20 = byteDot(c20, b0, w, ones); c21 = byteDot(c21, b1, w, ones)
+        w = splat(ap[3]); c30 = byteDot(c30, b0, w, ones); c31 = byteDot(c31, b1, w, ones)
+        w = splat(ap[4]); c40 = byteDot(c40, b0, w, ones); c41 = byteDot(c41, b1, w, ones)
+        w = splat(ap[5]); c50 = byteDot(c50, b0, w, ones); c51 = byteDot(c51, b1, w, ones)
+        ap += 6; bp += ldb
+    }
+    storeRows6x16((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
+}
+
+/// 6 rows × 8 columns of the byte path: the last columns of a block.
+@inline(never)
+private func byteTile6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                         ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
+    let ones = _mm256_set1_epi16(1)
+    var c0 = splat(bias[0]), c1 = splat(bias[1]), c2 = splat(bias[2]), c3 = splat(bias[3]), c4 = splat(bias[4]), c5 = splat(bias[5])
+    var ap = a, bp = b
+    for _ in 0..<words {
+        let b0 = load(bp)
+        c0 = byteDot(c0, b0, splat(ap[0]), ones); c1 = byteDot(c1, b0, splat(ap[1]), ones); c2 = byteDot(c2, b0, splat(ap[2]), ones)
+        c3 = byteDot(c3, b0, splat(ap[3]), ones); c4 = byteDot(c4, b0, splat(ap[4]), ones); c5 = byteDot(c5, b0, splat(ap[5]), ones)
+        ap += 6; bp += ldb
+    }
+    storeRows6x8((c0, c1, c2, c3, c4, c5), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
+}
 
 @inline(__always) private func load(_ p: UnsafePointer<Int32>) -> __m256i {
     unsafeBitCast(UnsafeRawPointer(p).loadUnaligned(as: I8.self), to: __m256i.self)
@@ -52,13 +107,20 @@ private func pairTile6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<
         w = splat(ap[5]); c50 = dot(c50, b0, w); c51 = dot(c51, b1, w)
         ap += 6; bp += ldb
     }
+    storeRows6x16((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
+}
+
+/// A 6 × 16 tile's sums (row `r`'s two column vectors at `2r`, `2r+1`) requantized and stored (`storeRow`).
+@inline(__always)
+private func storeRows6x16(_ s: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i),
+                           _ c: UnsafeMutablePointer<Float>, ldc: Int, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
     let l = _mm256_set1_ps(Float(lo)), h = _mm256_set1_ps(Float(hi))
-    storeRow(c00, c, shift: shifts[0], mode, lo: l, hi: h); storeRow(c01, c + 8, shift: shifts[0], mode, lo: l, hi: h)
-    storeRow(c10, c + ldc, shift: shifts[1], mode, lo: l, hi: h); storeRow(c11, c + ldc + 8, shift: shifts[1], mode, lo: l, hi: h)
-    storeRow(c20, c + 2 * ldc, shift: shifts[2], mode, lo: l, hi: h); storeRow(c21, c + 2 * ldc + 8, shift: shifts[2], mode, lo: l, hi: h)
-    storeRow(c30, c + 3 * ldc, shift: shifts[3], mode, lo: l, hi: h); storeRow(c31, c + 3 * ldc + 8, shift: shifts[3], mode, lo: l, hi: h)
-    storeRow(c40, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h); storeRow(c41, c + 4 * ldc + 8, shift: shifts[4], mode, lo: l, hi: h)
-    storeRow(c50, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h); storeRow(c51, c + 5 * ldc + 8, shift: shifts[5], mode, lo: l, hi: h)
+    storeRow(s.0, c, shift: shifts[0], mode, lo: l, hi: h); storeRow(s.1, c + 8, shift: shifts[0], mode, lo: l, hi: h)
+    storeRow(s.2, c + ldc, shift: shifts[1], mode, lo: l, hi: h); storeRow(s.3, c + ldc + 8, shift: shifts[1], mode, lo: l, hi: h)
+    storeRow(s.4, c + 2 * ldc, shift: shifts[2], mode, lo: l, hi: h); storeRow(s.5, c + 2 * ldc + 8, shift: shifts[2], mode, lo: l, hi: h)
+    storeRow(s.6, c + 3 * ldc, shift: shifts[3], mode, lo: l, hi: h); storeRow(s.7, c + 3 * ldc + 8, shift: shifts[3], mode, lo: l, hi: h)
+    storeRow(s.8, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h); storeRow(s.9, c + 4 * ldc + 8, shift: shifts[4], mode, lo: l, hi: h)
+    storeRow(s.10, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h); storeRow(s.11, c + 5 * ldc + 8, shift: shifts[5], mode, lo: l, hi: h)
 }
 
 /// 6 rows × 8 columns: the last columns of a block.
@@ -73,10 +135,17 @@ private func pairTile6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<I
         c3 = dot(c3, b0, splat(ap[3])); c4 = dot(c4, b0, splat(ap[4])); c5 = dot(c5, b0, splat(ap[5]))
         ap += 6; bp += ldb
     }
+    storeRows6x8((c0, c1, c2, c3, c4, c5), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
+}
+
+/// A 6 × 8 tile's sums requantized and stored (`storeRow`).
+@inline(__always)
+private func storeRows6x8(_ s: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i), _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                          shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
     let l = _mm256_set1_ps(Float(lo)), h = _mm256_set1_ps(Float(hi))
-    storeRow(c0, c, shift: shifts[0], mode, lo: l, hi: h); storeRow(c1, c + ldc, shift: shifts[1], mode, lo: l, hi: h)
-    storeRow(c2, c + 2 * ldc, shift: shifts[2], mode, lo: l, hi: h); storeRow(c3, c + 3 * ldc, shift: shifts[3], mode, lo: l, hi: h)
-    storeRow(c4, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h); storeRow(c5, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h)
+    storeRow(s.0, c, shift: shifts[0], mode, lo: l, hi: h); storeRow(s.1, c + ldc, shift: shifts[1], mode, lo: l, hi: h)
+    storeRow(s.2, c + 2 * ldc, shift: shifts[2], mode, lo: l, hi: h); storeRow(s.3, c + 3 * ldc, shift: shifts[3], mode, lo: l, hi: h)
+    storeRow(s.4, c + 4 * ldc, shift: shifts[4], mode, lo: l, hi: h); storeRow(s.5, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h)
 }
 
 /// The tile shapes of `int16Gemm256`: 6-row panels (3 rows' `wh`, then their `wl`), 16 and 8 columns.

@@ -65,6 +65,48 @@ import Kernels
         }
     }
 
+    @Test("int8 Conv on input codes of 0…127 (after a Relu) through each kernel, AVX2's vpmaddubsw bytes included, equals the definition",
+          arguments: cases)
+    func nonNegativeInputMatchesDefinition(_ c: Case) throws {
+        var rng = SplitMix64(seed: UInt64(c.cin * 1000 + c.cout + 77))
+        let perGroup = c.cin / c.group, k = perGroup * c.kernel * c.kernel
+        // the pair sums' extremes: 2·127·(−128) and 2·127·127, which int16 holds
+        let weightCodes = (0..<(c.cout * k)).map { i in i % 5 == 0 ? -128 : i % 7 == 0 ? 127 : Int64(rng.next() % 256) - 128 }
+        let weight = QuantizedParameter(shape: [c.cout, perGroup, c.kernel, c.kernel], codes: weightCodes,
+                                        exponents: (0..<c.cout).map { -7 - $0 % 3 }, bits: 8)
+        let biasCodes = (0..<c.cout).map { _ in Int64(rng.next() % 4001) - 2000 }
+        let input = QuantFormat(bits: 8, exponent: -6), output = QuantFormat(bits: 8, exponent: -1)
+        let bias = QuantizedParameter(shape: [c.cout], codes: biasCodes, exponents: weight.exponents.map { $0 + input.exponent }, bits: 32)
+        let x = Tensor(shape: [2, c.cin, c.h, c.w], data: (0..<(2 * c.cin * c.h * c.w)).map { i in
+            i % 3 == 0 ? 127 : i % 11 == 0 ? -0.0 : Float(rng.next() % 128)   // −0: a zero code rounded from below
+        })
+        if c.group < c.cin, IntegerKernel.of(.avx2) != nil {
+            let layer = try IntegerLinear(node: Node(name: "conv", op: .conv, inputs: ["x", "w", "b"], outputs: ["y"], attributes: [
+                "kernel_shape": .ints([c.kernel, c.kernel]), "group": .int(c.group)]),
+                weight: weight, bias: bias, input: input, output: output, activation: .linear, rounding: .halfEven, gemm: .avx2)
+            #expect(layer.integer?.byteWeights.isEmpty == false, "the byte path is there to take the layer")
+        }
+        for mode in [RoundingMode.halfEven, .halfUp] {
+            try expectKernelsMatch(c, x, weight, bias, biasCodes, input, output, mode)
+        }
+    }
+
+    @Test("codesAreNonNegative finds a negative code in the vectors and in the tail, and takes −0 for the 0 it is")
+    func nonNegativeCheck() {
+        for count in [0, 1, 63, 64, 200] {
+            var x = (0..<count).map { $0 % 7 == 3 ? -0.0 : Float($0 % 128) }
+            #expect(count == 0 || x.withUnsafeBufferPointer { codesAreNonNegative($0.baseAddress!, count: count) })
+            for at in Set([0, count / 2, count - 1]) where count > 0 {
+                for bad in [Float(-1), -128, -Float.leastNonzeroMagnitude] {
+                    let kept = x[at]
+                    x[at] = bad
+                    #expect(!x.withUnsafeBufferPointer { codesAreNonNegative($0.baseAddress!, count: count) }, "\(bad) at \(at) of \(count)")
+                    x[at] = kept
+                }
+            }
+        }
+    }
+
     func expectKernelsMatch(_ c: Case, _ x: Tensor, _ weight: QuantizedParameter, _ bias: QuantizedParameter, _ biasCodes: [Int64],
                             _ input: QuantFormat, _ output: QuantFormat, _ mode: RoundingMode) throws {
         let node = Node(name: "conv", op: .conv, inputs: ["x", "w", "b"], outputs: ["y"], attributes: [

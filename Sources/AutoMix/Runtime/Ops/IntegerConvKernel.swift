@@ -3,7 +3,7 @@ import KernelsVNNI
 
 /// A Conv (not depthwise) or Gemm on the exact integer matrix kernels, made once per layer with the weights packed:
 /// - int8 input and weights: int8 products summed in int32, shifted with the chip's rounding and saturated in the
-///   tile's epilogue (`int8GemmVNNI`, `int8Gemm256`);
+///   tile's epilogue (`int8GemmVNNI`, `int8Gemm256`: on AVX2 with `vpmaddubsw` bytes where the input's codes are all 0…127);
 /// - int16 (or int8 input with int16 weights): the weights split into high and low bytes, int32 sums over chunks
 ///   gathered in doubles, the double epilogue (`int16Gemm`).
 /// nil where neither applies, and the layer keeps the float or double sums of `IntegerLinear`: a CPU (or `--gemm`)
@@ -24,6 +24,9 @@ struct IntegerConvKernel: Sendable {
     let shape: IntegerTileShape
     /// Packed weights, one block per group.
     let weights: [Int32]
+    /// The int8 weights packed again as bytes for `int8Gemm256(nonNegative:)`, which takes the calls whose input codes are all
+    /// 0…127 (an input after a Relu or Clip); empty where that path does not apply (VNNI, int16).
+    let byteWeights: [Int32]
     let epilogue: Epilogue
 
     init?(weights w: QuantizedParameter, group: Int, bias: [Int64], shifts: [Int], input: QuantFormat, kernel: IntegerKernel?) {
@@ -63,6 +66,20 @@ struct IntegerConvKernel: Sendable {
             }
         }}
         weights = packed
+        var bytes: [Int32] = []
+        #if arch(x86_64)
+        if int8 && kernel == .pairs256 {
+            let perGroup = packedRows * int8Bytes256Shape.lanes.words(k)
+            bytes = [Int32](repeating: 0, count: perGroup * group)
+            codes.withUnsafeBufferPointer { cp in bytes.withUnsafeMutableBufferPointer { bp in
+                for g in 0..<group {
+                    packIntegerPanels(m: rowsPerGroup, k: k, codes: cp.baseAddress! + g * rowsPerGroup * k, rows: int8Bytes256Shape.rows,
+                                      int8Bytes256Shape.lanes, into: bp.baseAddress! + g * perGroup)
+                }
+            }}
+        }
+        #endif
+        byteWeights = bytes
         if int8 {
             var b = [Int32](repeating: 0, count: packedRows * group), s = [Int32](repeating: 1, count: packedRows * group)
             for g in 0..<group {
@@ -82,7 +99,13 @@ struct IntegerConvKernel: Sendable {
     /// Bytes of scratch the kernel needs for `n` columns (`streaming`: all in one block, see `PanelSink`).
     func scratchBytes(n: Int, streaming: Bool = false) -> Int {
         switch epilogue {
-        case .int8: shape.scratchBytes(k: k, n: n, streaming: streaming)
+        case .int8:
+            #if arch(x86_64)
+            max(shape.scratchBytes(k: k, n: n, streaming: streaming),
+                byteWeights.isEmpty ? 0 : int8Bytes256Shape.scratchBytes(k: k, n: n, streaming: streaming))
+            #else
+            shape.scratchBytes(k: k, n: n, streaming: streaming)
+            #endif
         case .int16: int16GemmScratchBytes(shape, k: k, n: n, streaming: streaming)
         }
     }
@@ -175,11 +198,19 @@ struct IntegerConvKernel: Sendable {
             switch epilogue {
             case let .int8(bias, shifts):
                 let rows = bias.count / groups
-                bias.withUnsafeBufferPointer { bp in shifts.withUnsafeBufferPointer { sp in
-                    let body = kernel == .vnni ? int8GemmVNNI : int8Gemm256
-                    body(rowsPerGroup, n, k, a, b, n, c, n, bp.baseAddress! + g * rows, sp.baseAddress! + g * rows, mode,
-                         Int32(lo), Int32(hi), scratch, sink)
-                }}
+                // inputs of 0…127 (checked on the codes, so any input stays exact) take vpmaddubsw's bytes
+                let unsigned = !byteWeights.isEmpty && codesAreNonNegative(b, count: k * n)
+                bias.withUnsafeBufferPointer { bp in shifts.withUnsafeBufferPointer { sp in byteWeights.withUnsafeBufferPointer { bw in
+                    let (pb, ps) = (bp.baseAddress! + g * rows, sp.baseAddress! + g * rows)
+                    if kernel == .vnni {
+                        int8GemmVNNI(m: rowsPerGroup, n: n, k: k, packedA: a, b: b, ldb: n, c: c, ldc: n, bias: pb, shifts: ps, mode,
+                                     lo: Int32(lo), hi: Int32(hi), scratch: scratch, sink: sink)
+                    } else {
+                        int8Gemm256(m: rowsPerGroup, n: n, k: k, packedA: unsigned ? bw.baseAddress! + g * (byteWeights.count / groups) : a,
+                                    b: b, ldb: n, c: c, ldc: n, bias: pb, shifts: ps, mode, lo: Int32(lo), hi: Int32(hi),
+                                    scratch: scratch, sink: sink, nonNegative: unsigned)
+                    }
+                }}}
             case let .int16(bias, scales):
                 bias.withUnsafeBufferPointer { bp in scales.withUnsafeBufferPointer { sp in
                     let body = kernel == .vnni ? int16GemmVNNI : int16Gemm256
