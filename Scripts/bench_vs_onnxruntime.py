@@ -38,7 +38,8 @@ def integer_rows(a, kernels, calib_args):
                 rates.append(r["quantized_images_per_s"])
             vnni = "avx512_vnni" in FLAGS
             if bits == 8:
-                int_kernel = {"avx512": "vnni bytes" if vnni else "int16 pairs", "avx2": "int16 pairs", "openblas": "float-held sums"}[k]
+                pairs = "int16 pairs, bytes where the input is 0..127"
+                int_kernel = {"avx512": "vnni bytes" if vnni else pairs, "avx2": pairs, "openblas": "float-held sums"}[k]
             else:
                 int_kernel = {"avx512": "vnni int16 pairs" if vnni else "int16 pairs", "avx2": "int16 pairs",
                               "openblas": "double sums"}[k] + ("" if k == "openblas" else ", weights split in bytes")
