@@ -6,7 +6,7 @@ import Testing
 /// same codes as the two steps apart, and ESP-PPQ's embedded test values with every such pair fused.
 @Suite struct ExpandDepthwiseTests {
     /// Odd sizes the panels do not divide: a 3×3 Conv (im2col) 3 → 21 channels with a Clip, a stride-2 depthwise on a
-    /// 23×23 plane; a 1×1 Conv 21 → 19 with a Relu, a stride-1 depthwise; a global pool.
+    /// 23×23 plane with a Relu; a 1×1 Conv 21 → 19 with a Relu, a stride-1 depthwise; a global pool.
     static func graph() throws -> Graph {
         var constants: [String: ConstantValue] = [:]
         var nodes: [Node] = []
@@ -24,7 +24,9 @@ import Testing
         var h = conv("expand3x3", "x", cin: 3, cout: 21, k: 3, stride: 1, pad: 1)
         nodes.append(Node(name: "clip", op: .clip, inputs: [h, "lo", "hi"], outputs: ["clipped"]))
         h = conv("depthwise2", "clipped", cin: 21, cout: 21, k: 3, stride: 2, group: 21, pad: 1)
-        h = conv("expand1x1", h, cin: 21, cout: 19, k: 1, stride: 1, pad: 0)
+        // a Relu before the 1×1 Conv: its codes are 0…127, so AVX2's int8 kernel streams through its byte path
+        nodes.append(Node(name: "relu2", op: .relu, inputs: [h], outputs: ["r2"]))
+        h = conv("expand1x1", "r2", cin: 21, cout: 19, k: 1, stride: 1, pad: 0)
         nodes.append(Node(name: "relu", op: .relu, inputs: [h], outputs: ["r"]))
         h = conv("depthwise1", "r", cin: 19, cout: 19, k: 3, stride: 1, group: 19, pad: 1)
         nodes.append(Node(name: "pool", op: .globalAveragePool, inputs: [h], outputs: ["pooled"]))
