@@ -32,55 +32,27 @@ public let int8Bytes256Shape = IntegerTileShape(rows: 6, wide: 16, narrow: 8, la
 
 private typealias I8 = SIMD8<Int32>
 
-/// `acc + Σ` of 4 unsigned bytes of `b` times 4 signed bytes of `w`, per int32 lane (`ones`: int16 ones).
-@inline(__always) private func byteDot(_ acc: __m256i, _ b: __m256i, _ w: __m256i, _ ones: __m256i) -> __m256i {
-    _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(b, w), ones))
-}
-
-/// 6 rows × 16 columns of the byte path: 12 accumulators, 2 loads and 6 broadcasts per word of 4 `k`.
-@inline(never)
-private func byteTile6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
-                          ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
-    let ones = _mm256_set1_epi16(1)
-    var c00 = splat(bias[0]), c01 = c00, c10 = splat(bias[1]), c11 = c10, c20 = splat(bias[2]), c21 = c20
-    var c30 = splat(bias[3]), c31 = c30, c40 = splat(bias[4]), c41 = c40, c50 = splat(bias[5]), c51 = c50
-    var ap = a, bp = b
-    for _ in 0..<words {
-        let b0 = load(bp), b1 = load(bp + 8)
-        var w = splat(ap[0]); c00 = byteDot(c00, b0, w, ones); c01 = byteDot(c01, b1, w, ones)
-        w = splat(ap[1]); c10 = byteDot(c10, b0, w, ones); c11 = byteDot(c11, b1, w, ones)
-        w = splat(ap[2]); c20 = byteDot(c20, b0, w, ones); c21 = byteDot(c21, b1, w, ones)
-        w = splat(ap[3]); c30 = byteDot(c30, b0, w, ones); c31 = byteDot(c31, b1, w, ones)
-        w = splat(ap[4]); c40 = byteDot(c40, b0, w, ones); c41 = byteDot(c41, b1, w, ones)
-        w = splat(ap[5]); c50 = byteDot(c50, b0, w, ones); c51 = byteDot(c51, b1, w, ones)
-        ap += 6; bp += ldb
-    }
-    storeRows6x16((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
-}
-
-/// 6 rows × 8 columns of the byte path: the last columns of a block.
-@inline(never)
-private func byteTile6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
-                         ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
-    let ones = _mm256_set1_epi16(1)
-    var c0 = splat(bias[0]), c1 = splat(bias[1]), c2 = splat(bias[2]), c3 = splat(bias[3]), c4 = splat(bias[4]), c5 = splat(bias[5])
-    var ap = a, bp = b
-    for _ in 0..<words {
-        let b0 = load(bp)
-        c0 = byteDot(c0, b0, splat(ap[0]), ones); c1 = byteDot(c1, b0, splat(ap[1]), ones); c2 = byteDot(c2, b0, splat(ap[2]), ones)
-        c3 = byteDot(c3, b0, splat(ap[3]), ones); c4 = byteDot(c4, b0, splat(ap[4]), ones); c5 = byteDot(c5, b0, splat(ap[5]), ones)
-        ap += 6; bp += ldb
-    }
-    storeRows6x8((c0, c1, c2, c3, c4, c5), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
-}
-
 @inline(__always) private func load(_ p: UnsafePointer<Int32>) -> __m256i {
     unsafeBitCast(UnsafeRawPointer(p).loadUnaligned(as: I8.self), to: __m256i.self)
 }
 @inline(__always) private func splat(_ w: Int32) -> __m256i { _mm256_set1_epi32(w) }
-/// `acc + b.lo16·w.lo16 + b.hi16·w.hi16` in each int32 lane.
-@inline(__always) private func dot(_ acc: __m256i, _ b: __m256i, _ w: __m256i) -> __m256i {
-    _mm256_add_epi32(acc, _mm256_madd_epi16(b, w))
+/// How a word step multiplies a word of `B` by a broadcast word of `A` into the int32 lanes: the one difference between
+/// the pair and byte tiles, which share every loop below.
+private protocol WordProducts {
+    static func dot(_ acc: __m256i, _ b: __m256i, _ w: __m256i) -> __m256i
+}
+/// `acc + b.lo16·w.lo16 + b.hi16·w.hi16` in each int32 lane (`vpmaddwd`).
+private enum Int16Pairs: WordProducts {
+    @inline(__always) static func dot(_ acc: __m256i, _ b: __m256i, _ w: __m256i) -> __m256i {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(b, w))
+    }
+}
+/// `acc + Σ` of 4 unsigned bytes of `b` times 4 signed bytes of `w` in each int32 lane (`vpmaddubsw`, then `vpmaddwd`
+/// by ones).
+private enum UnsignedBytes: WordProducts {
+    @inline(__always) static func dot(_ acc: __m256i, _ b: __m256i, _ w: __m256i) -> __m256i {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(b, w), _mm256_set1_epi16(1)))
+    }
 }
 /// One row's sums requantized (`shiftRoundLanes`), saturated on the floats (as in `int8GemmVNNI`) and stored.
 @inline(__always)
@@ -90,24 +62,18 @@ private func storeRow(_ v: __m256i, _ out: UnsafeMutablePointer<Float>, shift: I
     UnsafeMutableRawPointer(out).storeBytes(of: y, as: __m256.self)
 }
 
-/// 6 rows × 16 columns: 12 accumulators, 2 loads and 6 broadcasts per word step (the float tile's shape).
+/// 6 rows × 16 columns of codes: 12 accumulators, 2 loads and 6 broadcasts per word step (the float tile's shape).
 @inline(never)
 private func pairTile6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
                           ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
-    var c00 = splat(bias[0]), c01 = c00, c10 = splat(bias[1]), c11 = c10, c20 = splat(bias[2]), c21 = c20
-    var c30 = splat(bias[3]), c31 = c30, c40 = splat(bias[4]), c41 = c40, c50 = splat(bias[5]), c51 = c50
-    var ap = a, bp = b
-    for _ in 0..<words {
-        let b0 = load(bp), b1 = load(bp + 8)
-        var w = splat(ap[0]); c00 = dot(c00, b0, w); c01 = dot(c01, b1, w)
-        w = splat(ap[1]); c10 = dot(c10, b0, w); c11 = dot(c11, b1, w)
-        w = splat(ap[2]); c20 = dot(c20, b0, w); c21 = dot(c21, b1, w)
-        w = splat(ap[3]); c30 = dot(c30, b0, w); c31 = dot(c31, b1, w)
-        w = splat(ap[4]); c40 = dot(c40, b0, w); c41 = dot(c41, b1, w)
-        w = splat(ap[5]); c50 = dot(c50, b0, w); c51 = dot(c51, b1, w)
-        ap += 6; bp += ldb
-    }
-    storeRows6x16((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
+    storeRows6x16(sums6x16(Int16Pairs.self, words: words, a: a, b: b, ldb: ldb, from: bias), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
+}
+
+/// `pairTile6x16` on words of 4 bytes (inputs of 0…127).
+@inline(never)
+private func byteTile6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                          ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
+    storeRows6x16(sums6x16(UnsignedBytes.self, words: words, a: a, b: b, ldb: ldb, from: bias), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
 }
 
 /// A 6 × 16 tile's sums (row `r`'s two column vectors at `2r`, `2r+1`) requantized and stored (`storeRow`).
@@ -123,19 +89,18 @@ private func storeRows6x16(_ s: (__m256i, __m256i, __m256i, __m256i, __m256i, __
     storeRow(s.10, c + 5 * ldc, shift: shifts[5], mode, lo: l, hi: h); storeRow(s.11, c + 5 * ldc + 8, shift: shifts[5], mode, lo: l, hi: h)
 }
 
-/// 6 rows × 8 columns: the last columns of a block.
+/// 6 rows × 8 columns of codes: the last columns of a block.
 @inline(never)
 private func pairTile6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
                          ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
-    var c0 = splat(bias[0]), c1 = splat(bias[1]), c2 = splat(bias[2]), c3 = splat(bias[3]), c4 = splat(bias[4]), c5 = splat(bias[5])
-    var ap = a, bp = b
-    for _ in 0..<words {
-        let b0 = load(bp)
-        c0 = dot(c0, b0, splat(ap[0])); c1 = dot(c1, b0, splat(ap[1])); c2 = dot(c2, b0, splat(ap[2]))
-        c3 = dot(c3, b0, splat(ap[3])); c4 = dot(c4, b0, splat(ap[4])); c5 = dot(c5, b0, splat(ap[5]))
-        ap += 6; bp += ldb
-    }
-    storeRows6x8((c0, c1, c2, c3, c4, c5), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
+    storeRows6x8(sums6x8(Int16Pairs.self, words: words, a: a, b: b, ldb: ldb, from: bias), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
+}
+
+/// `pairTile6x8` on words of 4 bytes (inputs of 0…127).
+@inline(never)
+private func byteTile6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                         ldc: Int, bias: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, _ mode: RoundingMode, lo: Int32, hi: Int32) {
+    storeRows6x8(sums6x8(UnsignedBytes.self, words: words, a: a, b: b, ldb: ldb, from: bias), c, ldc: ldc, shifts: shifts, mode, lo: lo, hi: hi)
 }
 
 /// A 6 × 8 tile's sums requantized and stored (`storeRow`).
@@ -164,37 +129,40 @@ public func int16Gemm256(m: Int, n: Int, k: Int, packedA: UnsafePointer<Int32>, 
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: __m256i.self)
 }
 
-/// 6 rows × 16 columns of raw int32 sums in registers: row `r`'s two column vectors at `2r`, `2r+1`.
+/// 6 rows × 16 columns of int32 sums in registers, row `r` starting from `start[r]` (nil: 0): row `r`'s two column
+/// vectors at `2r`, `2r+1`.
 @inline(__always)
-private func sums6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int)
+private func sums6x16<P: WordProducts>(_: P.Type, words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int,
+                                       from start: UnsafePointer<Int32>?)
     -> (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i) {
-    let z = _mm256_setzero_si256()
-    var c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z
+    @inline(__always) func first(_ r: Int) -> __m256i { start.map { splat($0[r]) } ?? _mm256_setzero_si256() }
+    var c00 = first(0), c01 = c00, c10 = first(1), c11 = c10, c20 = first(2), c21 = c20
+    var c30 = first(3), c31 = c30, c40 = first(4), c41 = c40, c50 = first(5), c51 = c50
     var ap = a, bp = b
     for _ in 0..<words {
         let b0 = load(bp), b1 = load(bp + 8)
-        var w = splat(ap[0]); c00 = dot(c00, b0, w); c01 = dot(c01, b1, w)
-        w = splat(ap[1]); c10 = dot(c10, b0, w); c11 = dot(c11, b1, w)
-        w = splat(ap[2]); c20 = dot(c20, b0, w); c21 = dot(c21, b1, w)
-        w = splat(ap[3]); c30 = dot(c30, b0, w); c31 = dot(c31, b1, w)
-        w = splat(ap[4]); c40 = dot(c40, b0, w); c41 = dot(c41, b1, w)
-        w = splat(ap[5]); c50 = dot(c50, b0, w); c51 = dot(c51, b1, w)
+        var w = splat(ap[0]); c00 = P.dot(c00, b0, w); c01 = P.dot(c01, b1, w)
+        w = splat(ap[1]); c10 = P.dot(c10, b0, w); c11 = P.dot(c11, b1, w)
+        w = splat(ap[2]); c20 = P.dot(c20, b0, w); c21 = P.dot(c21, b1, w)
+        w = splat(ap[3]); c30 = P.dot(c30, b0, w); c31 = P.dot(c31, b1, w)
+        w = splat(ap[4]); c40 = P.dot(c40, b0, w); c41 = P.dot(c41, b1, w)
+        w = splat(ap[5]); c50 = P.dot(c50, b0, w); c51 = P.dot(c51, b1, w)
         ap += 6; bp += ldb
     }
     return (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
 }
 
-/// 6 rows × 8 columns of raw int32 sums in registers.
+/// 6 rows × 8 columns of int32 sums in registers, as `sums6x16`.
 @inline(__always)
-private func sums6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int)
-    -> (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i) {
-    let z = _mm256_setzero_si256()
-    var c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z
+private func sums6x8<P: WordProducts>(_: P.Type, words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int,
+                                      from start: UnsafePointer<Int32>?) -> (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i) {
+    @inline(__always) func first(_ r: Int) -> __m256i { start.map { splat($0[r]) } ?? _mm256_setzero_si256() }
+    var c0 = first(0), c1 = first(1), c2 = first(2), c3 = first(3), c4 = first(4), c5 = first(5)
     var ap = a, bp = b
     for _ in 0..<words {
         let b0 = load(bp)
-        c0 = dot(c0, b0, splat(ap[0])); c1 = dot(c1, b0, splat(ap[1])); c2 = dot(c2, b0, splat(ap[2]))
-        c3 = dot(c3, b0, splat(ap[3])); c4 = dot(c4, b0, splat(ap[4])); c5 = dot(c5, b0, splat(ap[5]))
+        c0 = P.dot(c0, b0, splat(ap[0])); c1 = P.dot(c1, b0, splat(ap[1])); c2 = P.dot(c2, b0, splat(ap[2]))
+        c3 = P.dot(c3, b0, splat(ap[3])); c4 = P.dot(c4, b0, splat(ap[4])); c5 = P.dot(c5, b0, splat(ap[5]))
         ap += 6; bp += ldb
     }
     return (c0, c1, c2, c3, c4, c5)
@@ -203,7 +171,7 @@ private func sums6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32
 /// 6 rows × 16 columns of raw int32 sums, stored.
 @inline(never)
 private func pairSums6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
-    let s = sums6x16(words: words, a: a, b: b, ldb: ldb)
+    let s = sums6x16(Int16Pairs.self, words: words, a: a, b: b, ldb: ldb, from: nil)
     var o = c
     storeSums(o, s.0); storeSums(o + 8, s.1); o += ldc
     storeSums(o, s.2); storeSums(o + 8, s.3); o += ldc
@@ -216,7 +184,7 @@ private func pairSums6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<
 /// 6 rows × 8 columns of raw int32 sums, stored.
 @inline(never)
 private func pairSums6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) {
-    let s = sums6x8(words: words, a: a, b: b, ldb: ldb)
+    let s = sums6x8(Int16Pairs.self, words: words, a: a, b: b, ldb: ldb, from: nil)
     storeSums(c, s.0); storeSums(c + ldc, s.1); storeSums(c + 2 * ldc, s.2)
     storeSums(c + 3 * ldc, s.3); storeSums(c + 4 * ldc, s.4); storeSums(c + 5 * ldc, s.5)
 }
@@ -227,7 +195,7 @@ private func pairSums6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<I
 private func pairCodes6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
                            ldc: Int, rows: Int, cols: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
                            _ mode: RoundingMode, lo: Float, hi: Float) {
-    let s = sums6x16(words: words, a: a, b: b, ldb: ldb)
+    let s = sums6x16(Int16Pairs.self, words: words, a: a, b: b, ldb: ldb, from: nil)
     let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
     withInt16CodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 16) { out, ld in
         storeCodes(int16Codes(s.0, s.6, bias: bias[0], scale: scales[0], mode, lo: l, hi: h), out)
@@ -248,7 +216,7 @@ private func pairCodes6x16(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer
 private func pairCodes6x8(words: Int, a: UnsafePointer<Int32>, b: UnsafePointer<Int32>, ldb: Int, c: UnsafeMutablePointer<Float>,
                           ldc: Int, rows: Int, cols: Int, bias: UnsafePointer<Double>, scales: UnsafePointer<Double>,
                           _ mode: RoundingMode, lo: Float, hi: Float) {
-    let s = sums6x8(words: words, a: a, b: b, ldb: ldb)
+    let s = sums6x8(Int16Pairs.self, words: words, a: a, b: b, ldb: ldb, from: nil)
     let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
     withInt16CodesTile(c, ldc: ldc, rows: rows, cols: cols, span: 8) { out, ld in
         storeCodes(int16Codes(s.0, s.3, bias: bias[0], scale: scales[0], mode, lo: l, hi: h), out)

@@ -50,36 +50,33 @@ struct IntegerConvKernel: Sendable {
         self.shape = shape
         let codes = w.codes.map { Float($0) }
         // int8: rows as they are; int16: each panel holds half its rows' high bytes, then their low bytes
-        let packedRows = int8 ? panelCount(rowsPerGroup, rows: shape.rows) * shape.rows
-            : panelCount(rowsPerGroup, rows: shape.rows / 2) * shape.rows
-        let perGroup = packedRows * shape.lanes.words(k)
-        var packed = [Int32](repeating: 0, count: perGroup * group)
-        codes.withUnsafeBufferPointer { cp in packed.withUnsafeMutableBufferPointer { pp in
-            for g in 0..<group {
-                let a = cp.baseAddress! + g * rowsPerGroup * k, into = pp.baseAddress! + g * perGroup
-                if int8 {
-                    packIntegerPanels(m: rowsPerGroup, k: k, codes: a, rows: shape.rows, shape.lanes, into: into)
-                } else {
-                    let split = splitInt16Rows(m: rowsPerGroup, k: k, codes: a, rows: shape.rows)
-                    packIntegerPanels(m: packedRows, k: k, codes: split, rows: shape.rows, shape.lanes, into: into)
-                }
-            }
-        }}
-        weights = packed
-        var bytes: [Int32] = []
-        #if arch(x86_64)
-        if int8 && kernel == .pairs256 {
-            let perGroup = packedRows * int8Bytes256Shape.lanes.words(k)
-            bytes = [Int32](repeating: 0, count: perGroup * group)
-            codes.withUnsafeBufferPointer { cp in bytes.withUnsafeMutableBufferPointer { bp in
+        func rowsPacked(in shape: IntegerTileShape) -> Int {
+            int8 ? panelCount(rowsPerGroup, rows: shape.rows) * shape.rows : panelCount(rowsPerGroup, rows: shape.rows / 2) * shape.rows
+        }
+        /// Every group's weights in `shape`'s panels, one block per group.
+        func packGroups(_ shape: IntegerTileShape) -> [Int32] {
+            let rows = rowsPacked(in: shape), perGroup = rows * shape.lanes.words(k)
+            var packed = [Int32](repeating: 0, count: perGroup * group)
+            codes.withUnsafeBufferPointer { cp in packed.withUnsafeMutableBufferPointer { pp in
                 for g in 0..<group {
-                    packIntegerPanels(m: rowsPerGroup, k: k, codes: cp.baseAddress! + g * rowsPerGroup * k, rows: int8Bytes256Shape.rows,
-                                      int8Bytes256Shape.lanes, into: bp.baseAddress! + g * perGroup)
+                    let a = cp.baseAddress! + g * rowsPerGroup * k, into = pp.baseAddress! + g * perGroup
+                    if int8 {
+                        packIntegerPanels(m: rowsPerGroup, k: k, codes: a, rows: shape.rows, shape.lanes, into: into)
+                    } else {
+                        let split = splitInt16Rows(m: rowsPerGroup, k: k, codes: a, rows: shape.rows)
+                        packIntegerPanels(m: rows, k: k, codes: split, rows: shape.rows, shape.lanes, into: into)
+                    }
                 }
             }}
+            return packed
         }
+        let packedRows = rowsPacked(in: shape)
+        weights = packGroups(shape)
+        #if arch(x86_64)
+        byteWeights = int8 && kernel == .pairs256 ? packGroups(int8Bytes256Shape) : []
+        #else
+        byteWeights = []
         #endif
-        byteWeights = bytes
         if int8 {
             var b = [Int32](repeating: 0, count: packedRows * group), s = [Int32](repeating: 1, count: packedRows * group)
             for g in 0..<group {
@@ -96,16 +93,19 @@ struct IntegerConvKernel: Sendable {
         }
     }
 
+    /// The tile shape `byteWeights` are packed for; nil where there are none.
+    private var byteShape: IntegerTileShape? {
+        #if arch(x86_64)
+        byteWeights.isEmpty ? nil : int8Bytes256Shape
+        #else
+        nil
+        #endif
+    }
+
     /// Bytes of scratch the kernel needs for `n` columns (`streaming`: all in one block, see `PanelSink`).
     func scratchBytes(n: Int, streaming: Bool = false) -> Int {
         switch epilogue {
-        case .int8:
-            #if arch(x86_64)
-            max(shape.scratchBytes(k: k, n: n, streaming: streaming),
-                byteWeights.isEmpty ? 0 : int8Bytes256Shape.scratchBytes(k: k, n: n, streaming: streaming))
-            #else
-            shape.scratchBytes(k: k, n: n, streaming: streaming)
-            #endif
+        case .int8: max(shape.scratchBytes(k: k, n: n, streaming: streaming), byteShape?.scratchBytes(k: k, n: n, streaming: streaming) ?? 0)
         case .int16: int16GemmScratchBytes(shape, k: k, n: n, streaming: streaming)
         }
     }
